@@ -1,0 +1,2 @@
+"""Wellbeing strategy evaluator."""
+__version__ = "0.1.0"

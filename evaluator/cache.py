@@ -1,0 +1,73 @@
+"""On-disk cache of extracted documents and embedded passages, keyed by file hash and versions.
+
+Files are written to a temporary name and renamed, so an interrupted run never leaves a half-written
+entry that a later run would trust.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+from pydantic import TypeAdapter, ValidationError
+
+from evaluator.types import Document, Passage
+
+_PASSAGES = TypeAdapter(list[Passage])
+
+
+class Cache:
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, sha256: str, key: str, suffix: str) -> Path:
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        return self.root / sha256[:2] / f"{sha256}-{digest}{suffix}"
+
+    def document(self, sha256: str, version: str) -> Document | None:
+        path = self._path(sha256, version, ".document.json")
+        try:
+            return Document.model_validate_json(path.read_bytes())
+        except (OSError, ValidationError):
+            return None
+
+    def put_document(self, document: Document, version: str) -> None:
+        _atomic_write(self._path(document.sha256, version, ".document.json"), document.model_dump_json().encode())
+
+    def passages(self, sha256: str, key: str) -> tuple[list[Passage], np.ndarray] | None:
+        path = self._path(sha256, key, ".passages.npz")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                passages = _PASSAGES.validate_json(bytes(data["passages"]))
+                vectors = data["vectors"]
+        except (OSError, KeyError, ValueError, ValidationError):
+            return None
+        return passages, vectors
+
+    def put_passages(self, sha256: str, key: str, passages: list[Passage], vectors: np.ndarray) -> None:
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            passages=np.frombuffer(_PASSAGES.dump_json(passages), dtype=np.uint8),
+            vectors=np.asarray(vectors, dtype=np.float32),
+        )
+        _atomic_write(self._path(sha256, key, ".passages.npz"), buffer.getvalue())
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def default_cache_dir() -> Path:
+    """$EVALUATOR_CACHE, else $XDG_CACHE_HOME/wellbeing-evaluator, else ~/.cache/wellbeing-evaluator."""
+    if os.environ.get("EVALUATOR_CACHE"):
+        return Path(os.environ["EVALUATOR_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "wellbeing-evaluator"

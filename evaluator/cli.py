@@ -1,0 +1,282 @@
+"""Command line: a thin click layer over the Python API.
+
+User errors (``EvaluatorError``) become one-line ``click.ClickException`` messages, never tracebacks.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from evaluator import __version__
+from evaluator.errors import EvaluatorError
+
+
+def user_errors(func):
+    """Turn EvaluatorError into a one-line error and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except EvaluatorError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="evaluator")
+def main() -> None:
+    """Rate Health and Wellbeing Strategies against the wellbeing maturity model.
+
+    \b
+    Example:
+      evaluator assess strategy.pdf --json out.json
+    """
+
+
+no_cache_option = click.option(
+    "--no-cache", is_flag=True, help="Do not read or write the extraction/embedding cache ($EVALUATOR_CACHE)."
+)
+
+
+def _cache(no_cache: bool):
+    from evaluator.cache import Cache, default_cache_dir
+
+    return None if no_cache else Cache(default_cache_dir())
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write the assessment JSON (the contract other tools read) to this file.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
+              show_default=True, help="What to print on standard output.")
+@click.option("--rubric", "rubric_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A custom rubric YAML (default: the shipped maturity model).")
+@click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A judge model written by `evaluator calibrate` (default: the shipped one).")
+@click.option("--max-pages", type=click.IntRange(min=1), help="Assess only the first N pages.")
+@no_cache_option
+@user_errors
+def assess(file: Path, json_out: Path | None, fmt: str, rubric_path: Path | None, model_path: Path | None,
+           max_pages: int | None, no_cache: bool) -> None:
+    """Assess one strategy (PDF, .txt or .md): a level per hallmark with cited evidence.
+
+    \b
+    Example:
+      evaluator assess strategy.pdf --json strategy.assessment.json
+      evaluator assess strategy.pdf --format markdown > strategy.md
+    """
+    from evaluator.judge import load_judge
+    from evaluator.pipeline import Pipeline
+    from evaluator.report import print_table, to_markdown
+    from evaluator.rubric import load_rubric
+
+    rubric = load_rubric(rubric_path)
+    pipeline = Pipeline(rubric=rubric, judge=load_judge(model_path), max_pages=max_pages, cache=_cache(no_cache))
+    assessment = pipeline.assess(file)
+    if json_out:
+        try:
+            json_out.write_text(assessment.model_dump_json(indent=2))
+        except OSError as exc:
+            raise click.ClickException(f"Cannot write {json_out}: {exc.strerror}. Choose a writable path.") from None
+    if fmt == "json":
+        click.echo(assessment.model_dump_json(indent=2))
+    elif fmt == "markdown":
+        click.echo(to_markdown(assessment, rubric))
+    else:
+        print_table(assessment, rubric)
+
+
+gold_options = [
+    click.option("--gold", "gold_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+                 help="Folder of gold label files <doc_id>.json."),
+    click.option("--docs", "docs_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+                 help="Folder with the labelled documents <doc_id>.pdf (or .txt/.md)."),
+]
+
+
+def with_gold_options(func):
+    for option in reversed(gold_options):
+        func = option(func)
+    return func
+
+
+@main.command()
+@with_gold_options
+@click.option("--report", "report_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write REPORT.json, REPORT.md and REPORT.html.")
+@click.option("--no-baselines", is_flag=True, help="Score the tool only.")
+@no_cache_option
+@click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+@user_errors
+def evaluate(gold_dir: Path, docs_dir: Path, report_out: Path | None, no_baselines: bool, no_cache: bool,
+             quiet: bool) -> None:
+    """Score suggestions against reviewer labels, leave-one-document-out, beside two baselines.
+
+    \b
+    Example:
+      evaluator evaluate --gold ../shared/gold --docs ../shared/corpus --report eval/report
+    """
+    from evaluator.evaluate import evaluate as run_evaluation
+    from evaluator.evaluate import to_markdown, write_report
+    from evaluator.pipeline import Pipeline
+
+    progress = None if quiet else (lambda doc_id: click.echo(f"analysing {doc_id}", err=True))
+    report = run_evaluation(gold_dir, docs_dir, pipeline=Pipeline(cache=_cache(no_cache)),
+                            baselines=not no_baselines, progress=progress)
+    click.echo(to_markdown(report))
+    if report_out:
+        for path in write_report(report, report_out):
+            click.echo(f"wrote {path}", err=True)
+
+
+@main.command()
+@with_gold_options
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("judge.json"),
+              show_default=True, help="Where to write the fitted judge model (JSON).")
+@no_cache_option
+@user_errors
+def calibrate(gold_dir: Path, docs_dir: Path, out: Path, no_cache: bool) -> None:
+    """Fit the judge on labelled documents; `assess --model OUT` then uses it.
+
+    Prints leave-one-document-out figures for the fitted configuration.
+
+    \b
+    Example:
+      evaluator calibrate --gold ../shared/gold --docs ../shared/corpus --out judge.json
+      evaluator assess strategy.pdf --model judge.json
+    """
+    from evaluator.calibrate import fit_judge, training_rows
+    from evaluator.evaluate import TOOL, analyse_gold, gold_labels, loo_tool_predictions
+    from evaluator.gold import load_gold
+    from evaluator.metrics import score
+    from evaluator.pipeline import Pipeline
+
+    gold = load_gold(gold_dir)
+    pipeline = Pipeline(cache=_cache(no_cache))
+    analyses, missing = analyse_gold(gold, docs_dir, pipeline)
+    scored = {doc_id: gold[doc_id] for doc_id in analyses}
+    rows, statuses, docs = training_rows({k: a.matches for k, a in analyses.items()}, gold_labels(scored))
+    model = fit_judge(rows, statuses, trained_on=docs)
+    out.write_text(model.model_dump_json(indent=1) + "\n")
+    scores = score(loo_tool_predictions(analyses, scored, pipeline), scored)
+    click.echo(f"{TOOL} leave-one-document-out on {len(analyses)} documents: "
+               f"hallmark kappa {scores.hallmarks.kappa_quadratic:.2f}, descriptor kappa {scores.descriptors.kappa:.2f}, "
+               f"met-or-partial kappa {scores.descriptors.kappa_binary:.2f}, page hit rate {scores.evidence.page_hit_rate:.2f}")
+    if missing:
+        click.echo(f"not found in {docs_dir}: {', '.join(missing)}", err=True)
+    click.echo(f"wrote {out} ({model.version}, {len(statuses)} labelled descriptors)")
+
+
+@main.command()
+@click.option("--workspace", "workspace", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Workspace folder made by `evaluator screen`.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--token", default=None, help="Access token; required when --host is not a loopback address.")
+@user_errors
+def review(workspace: Path, host: str, port: int, token: str | None) -> None:
+    """Open the review app: accept or override suggested levels with the evidence on the page.
+
+    \b
+    Example:
+      evaluator review --workspace strategies/
+    """
+    from evaluator.review.app import serve
+
+    serve(workspace, host=host, port=port, token=token)
+
+
+@main.command("export")
+@click.option("--workspace", "workspace", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Workspace folder made by `evaluator screen`.")
+@click.option("--format", "fmt", required=True, type=click.Choice(["json", "csv", "xlsx", "html"]))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="File to write.")
+@user_errors
+def export_command(workspace: Path, fmt: str, out: Path) -> None:
+    """Export final levels (reviewed, consensus or suggested) for every document.
+
+    \b
+    Example:
+      evaluator export --workspace strategies/ --format xlsx --out review.xlsx
+    """
+    from evaluator.export import export
+    from evaluator.store import Workspace
+
+    count = export(Workspace(workspace, create=False), fmt, out)
+    click.echo(f"Wrote {count} document(s) to {out}")
+
+
+@main.group("rubric")
+def rubric_group() -> None:
+    """Check and list the maturity model the documents are rated against.
+
+    \b
+    Examples:
+      evaluator rubric validate my-rubric.yaml
+      evaluator rubric show --format yaml > my-rubric.yaml
+    """
+
+
+@rubric_group.command("validate")
+@click.argument("file", type=click.Path(dir_okay=True, path_type=Path))
+@user_errors
+def rubric_validate_command(file: Path) -> None:
+    """Check a rubric FILE against the schema and the id rules; exit 1 with the first problem.
+
+    \b
+    Example:
+      evaluator rubric validate rubric/maturity-model.yaml
+      OK: wwcw-maturity-model 1.0.0: 7 hallmarks, 57 descriptors
+    """
+    from evaluator.rubric import load_rubric
+
+    rubric = load_rubric(file)
+    click.echo(f"OK: {rubric.id} {rubric.version}: {len(rubric.hallmarks)} hallmarks, "
+               f"{len(rubric.descriptors)} descriptors")
+
+
+@rubric_group.command("show")
+@click.option("--format", "fmt", type=click.Choice(["table", "yaml", "json"]), default="table", show_default=True)
+@click.option("--rubric", "rubric_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Rubric YAML file [default: the shipped maturity model].")
+@user_errors
+def rubric_show_command(fmt: str, rubric_file: Path | None) -> None:
+    """List the hallmarks and descriptors (id, level, wellbeing framing, #queries, #cues, wording).
+
+    \b
+    Examples:
+      evaluator rubric show
+      evaluator rubric show --format yaml > my-rubric.yaml
+    """
+    import json
+
+    import yaml
+
+    from evaluator.rubric import load_rubric, rubric_hash, rubric_to_dict
+
+    rubric = load_rubric(rubric_file)
+    if fmt == "yaml":
+        click.echo(yaml.safe_dump(rubric_to_dict(rubric), sort_keys=False, allow_unicode=True, width=110), nl=False)
+        return
+    if fmt == "json":
+        click.echo(json.dumps(rubric_to_dict(rubric), indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{rubric.title} ({rubric.id} {rubric.version}, hash {rubric_hash(rubric)})")
+    click.echo("wb = only evidence framed as wellbeing counts in full; q/c = number of queries/cues")
+    for hallmark in rubric.hallmarks:
+        click.echo(f"\nHallmark {hallmark.id}: {hallmark.title}")
+        click.echo(f"  {'id':<8} {'level':<11} {'wb':<3} {'q':>2} {'c':>3}  descriptor")
+        for d in hallmark.descriptors:
+            wb = "yes" if d.requires_wellbeing else "no"
+            click.echo(f"  {d.id:<8} {d.level:<11} {wb:<3} {len(d.queries):>2} {len(d.cues):>3}  {d.text}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

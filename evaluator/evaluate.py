@@ -1,0 +1,207 @@
+"""Evaluation against reviewer labels, leave-one-document-out, with two baselines in the same run.
+
+For every gold document that has a file in the docs folder, the pipeline analyses it once (cached);
+then for each held-out document the judge is fitted on the other documents only, and the held-out
+one is judged. The keyword (BM25) and dense (MiniLM) baselines score 500-character chunks with their
+thresholds fitted on the same training folds. Every figure is chance-corrected as well as raw.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from evaluator import __version__
+from evaluator.baselines import BM25Scorer, DenseScorer, loo_predictions
+from evaluator.calibrate import fit_judge, training_rows
+from evaluator.errors import EvaluatorError
+from evaluator.gold import GoldLabel, find_document, load_gold
+from evaluator.metrics import DocPrediction, Scores, score
+from evaluator.pipeline import Analysis, Pipeline
+from evaluator.types import Assessment
+
+TOOL = "evaluator"
+BASELINE_KEYWORD = "keyword-bm25"
+BASELINE_DENSE = "dense-minilm"
+
+
+class EvaluationReport(BaseModel):
+    created_at: str
+    tool_version: str
+    rubric: str
+    model: str
+    documents: list[str]
+    missing: list[str]  # gold documents with no file in the docs folder
+    systems: dict[str, Scores]  # system name -> leave-one-document-out scores
+    predictions: dict[str, dict[str, DocPrediction]]  # system -> doc_id -> prediction
+    gold_levels: dict[str, dict[str, str]]  # doc_id -> hallmark -> reviewers' level
+
+
+def prediction_of(assessment: Assessment) -> DocPrediction:
+    return DocPrediction(
+        levels={h.id: h.level for h in assessment.hallmarks},
+        statuses={d.id: d.status for h in assessment.hallmarks for d in h.descriptors},
+        pages={d.id: [e.page for e in d.evidence] for h in assessment.hallmarks for d in h.descriptors},
+    )
+
+
+def gold_labels(gold: Mapping[str, GoldLabel]) -> dict[str, dict[str, str]]:
+    return {doc_id: {k: v.judgement for k, v in label.descriptors.items()} for doc_id, label in gold.items()}
+
+
+def analyse_gold(
+    gold: Mapping[str, GoldLabel],
+    docs_dir: str | os.PathLike,
+    pipeline: Pipeline,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[dict[str, Analysis], list[str]]:
+    analyses, missing = {}, []
+    for doc_id in sorted(gold):
+        path = find_document(docs_dir, doc_id)
+        if path is None:
+            missing.append(doc_id)
+            continue
+        if progress:
+            progress(doc_id)
+        analyses[doc_id] = pipeline.analyse(path)
+    if not analyses:
+        raise EvaluatorError(f"None of the {len(gold)} gold documents is in {docs_dir}. Point --docs at the PDFs.")
+    return analyses, missing
+
+
+def loo_tool_predictions(
+    analyses: Mapping[str, Analysis], gold: Mapping[str, GoldLabel], pipeline: Pipeline
+) -> dict[str, DocPrediction]:
+    """Judge each document with a judge fitted on every other document's labels."""
+    labels = gold_labels(gold)
+    matches = {doc_id: a.matches for doc_id, a in analyses.items()}
+    predictions = {}
+    for held_out, analysis in analyses.items():
+        train = {k: v for k, v in matches.items() if k != held_out}
+        rows, statuses, docs = training_rows(train, labels)
+        fold = Pipeline(rubric=pipeline.rubric, encoder=pipeline.encoder,
+                        judge=fit_judge(rows, statuses, trained_on=docs))
+        fold._index = pipeline.index
+        predictions[held_out] = prediction_of(fold.judge_analysis(analysis))
+    return predictions
+
+
+def baseline_predictions(
+    analyses: Mapping[str, Analysis], gold: Mapping[str, GoldLabel], pipeline: Pipeline
+) -> dict[str, dict[str, DocPrediction]]:
+    descriptors = pipeline.rubric.descriptors
+    scorers = {BASELINE_KEYWORD: BM25Scorer(descriptors), BASELINE_DENSE: DenseScorer(descriptors, pipeline.encoder)}
+    out = {}
+    for name, scorer in scorers.items():
+        raw = {
+            doc_id: scorer.score_document([(p.number, p.text) for p in a.document.pages if not p.image_only])
+            for doc_id, a in analyses.items()
+        }
+        out[name] = loo_predictions(raw, gold, descriptors)
+    return out
+
+
+def evaluate(
+    gold_dir: str | os.PathLike,
+    docs_dir: str | os.PathLike,
+    *,
+    pipeline: Pipeline | None = None,
+    baselines: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> EvaluationReport:
+    """Leave-one-document-out scores of the tool (and the baselines) against the gold labels."""
+    gold = load_gold(gold_dir)
+    pipeline = pipeline or Pipeline()
+    analyses, missing = analyse_gold(gold, docs_dir, pipeline, progress)
+    scored = {doc_id: gold[doc_id] for doc_id in analyses}
+    predictions = {TOOL: loo_tool_predictions(analyses, scored, pipeline)}
+    if baselines:
+        predictions.update(baseline_predictions(analyses, scored, pipeline))
+    return EvaluationReport(
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        tool_version=__version__,
+        rubric=f"{pipeline.rubric.id} {pipeline.rubric.version}",
+        model=pipeline.encoder.name,
+        documents=sorted(analyses),
+        missing=missing,
+        systems={name: score(preds, scored) for name, preds in predictions.items()},
+        predictions=predictions,
+        gold_levels={d: {h: v.level for h, v in scored[d].hallmarks.items()} for d in scored},
+    )
+
+
+# ---------------------------------------------------------------------- reports
+
+_HEADLINE = [
+    ("Hallmark level, quadratic-weighted kappa", lambda s: s.hallmarks.kappa_quadratic),
+    ("Hallmark level, exact agreement", lambda s: s.hallmarks.exact),
+    ("Hallmark level, within one level", lambda s: s.hallmarks.within_one),
+    ("Descriptor 3-class kappa", lambda s: s.descriptors.kappa),
+    ("Descriptor met-or-partial kappa", lambda s: s.descriptors.kappa_binary),
+    ("Descriptor met-or-partial F1", lambda s: s.descriptors.f1),
+    ("Evidence page hit rate (top 3)", lambda s: s.evidence.page_hit_rate),
+]
+
+
+def to_markdown(report: EvaluationReport) -> str:
+    systems = list(report.systems)
+    lines = [
+        "# Evaluation against reviewer labels (leave-one-document-out)",
+        "",
+        f"{len(report.documents)} documents · evaluator {report.tool_version} · rubric {report.rubric} · "
+        f"{report.model} · {report.created_at}",
+        "",
+        "| Figure | " + " | ".join(systems) + " |",
+        "|---|" + "---:|" * len(systems),
+    ]
+    for label, get in _HEADLINE:
+        lines.append(f"| {label} | " + " | ".join(f"{get(report.systems[s]):.2f}" for s in systems) + " |")
+    tool = report.systems[TOOL]
+    lines += ["", f"## {TOOL}: per hallmark", "", "| Hallmark | n | exact | within one | kappa (quadratic) |",
+              "|---|---:|---:|---:|---:|"]
+    for hallmark_id, s in tool.per_hallmark.items():
+        lines.append(f"| {hallmark_id} | {s.n} | {s.exact:.2f} | {s.within_one:.2f} | {s.kappa_quadratic:.2f} |")
+    lines += ["", f"## {TOOL}: hallmark level confusion (rows gold, columns suggested)", "",
+              "| gold \\ suggested | " + " | ".join(tool.hallmarks.labels) + " |",
+              "|---|" + "---:|" * len(tool.hallmarks.labels)]
+    for label, row in zip(tool.hallmarks.labels, tool.hallmarks.confusion, strict=True):
+        lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
+    lines += ["", f"## {TOOL}: descriptor status confusion (rows gold, columns suggested)", "",
+              "| gold \\ suggested | " + " | ".join(tool.descriptors.labels) + " |",
+              "|---|" + "---:|" * len(tool.descriptors.labels)]
+    for label, row in zip(tool.descriptors.labels, tool.descriptors.confusion, strict=True):
+        lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
+    hallmarks = list(tool.per_hallmark)
+    lines += ["", "## Levels per document (suggested / gold)", "",
+              "| Document | " + " | ".join(hallmarks) + " |", "|---|" + "---|" * len(hallmarks)]
+    for doc_id in report.documents:
+        pred, gold = report.predictions[TOOL][doc_id].levels, report.gold_levels[doc_id]
+        cells = [f"{pred[h][:3]} / {gold[h][:3]}" if pred[h] != gold[h] else pred[h][:3] for h in hallmarks]
+        lines.append(f"| {doc_id} | " + " | ".join(cells) + " |")
+    if report.missing:
+        lines += ["", f"Gold documents not found in the docs folder: {', '.join(report.missing)}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: EvaluationReport, out: str | os.PathLike) -> list[Path]:
+    """Write OUT.json (machine-readable), OUT.md and OUT.html; returns the paths."""
+    import markdown_it
+
+    base = Path(out)
+    base = base.with_suffix("") if base.suffix in {".json", ".md", ".html"} else base
+    base.parent.mkdir(parents=True, exist_ok=True)
+    md = to_markdown(report)
+    paths = [base.with_suffix(".json"), base.with_suffix(".md"), base.with_suffix(".html")]
+    paths[0].write_text(report.model_dump_json(indent=1))
+    paths[1].write_text(md)
+    html = markdown_it.MarkdownIt("commonmark").enable("table").render(md)
+    paths[2].write_text(
+        "<!doctype html><meta charset='utf-8'><title>Evaluation</title>"
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}td,th{padding:.2em .6em;"
+        "border-bottom:1px solid #ddd}</style>" + html
+    )
+    return paths

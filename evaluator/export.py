@@ -1,0 +1,244 @@
+"""Export the final assessment of every document: JSON, CSV, XLSX (maturity-model grid) or one HTML file.
+
+The final level per hallmark is the consensus where one is recorded, the reviewers' level where
+someone decided, and the tool's suggestion otherwise; the ``source`` field says which.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import re
+from pathlib import Path
+
+from evaluator import __version__
+from evaluator import decisions as dec
+from evaluator.errors import EvaluatorError
+from evaluator.render import page_image
+from evaluator.store import StoredAssessment, Workspace, utc_now
+from evaluator.types import RUBRIC_LEVELS
+
+FORMATS = ("json", "csv", "xlsx", "html")
+EXPORT_SCHEMA = "1.0"
+CSV_FIELDS = [
+    "sha256", "title", "path", "hallmark", "suggested_level", "confidence", "needs_review", "final_level",
+    "source", "disputed", "reviewer", "action", "reason", "note", "decided_at",
+]
+
+
+def final_assessment(ws: Workspace, stored: StoredAssessment) -> dict:
+    """One document's suggestion, decisions and final levels as plain data."""
+    from evaluator.review.views import descriptor_info, hallmark_title
+
+    a = stored.assessment
+    finals = dec.final_levels(ws, stored.sha256)
+    consensus = dec.consensus_for(ws, stored.sha256)
+    verdicts = dec.evidence_verdicts(ws, stored.sha256)
+    decisions = dec.decisions_for(ws, stored.sha256)
+    hallmarks = []
+    for h in a.hallmarks:
+        final = finals.get(h.id)
+        mine = [d for d in decisions if d.hallmark_id == h.id]
+        last = mine[-1] if mine else None
+        c = consensus.get(h.id)
+        descriptors = []
+        for d in h.descriptors:
+            level, wording = descriptor_info(d.id)
+            descriptors.append({
+                "id": d.id, "level": level, "text": wording, "status": d.status, "probability": d.probability,
+                "evidence": [
+                    {**e.model_dump(include={"page", "text", "bbox", "score"}),
+                     "verdicts": [{"reviewer": v["reviewer"], "verdict": v["verdict"]}
+                                  for v in verdicts.get((d.id, e.text), [])]}
+                    for e in d.evidence
+                ],
+            })
+        hallmarks.append({
+            "id": h.id,
+            "title": hallmark_title(h.id),
+            "suggested_level": h.level,
+            "confidence": h.confidence,
+            "needs_review": h.needs_review,
+            "final_level": final.level if final else h.level,
+            "source": final.source if final else "suggested",
+            "disputed": final.disputed if final else False,
+            "reviewers": list(final.reviewers) if final else [],
+            "decision": None if last is None else {
+                "id": last.id, "reviewer": last.reviewer, "action": last.action, "level": last.level,
+                "reason": last.reason, "note": last.note, "created_at": last.created_at,
+                "on_earlier_suggestion": last.assessment_id != stored.id,
+            },
+            "decisions": len(mine),
+            "consensus": None if c is None else {
+                "level": c["level"], "recorded_by": c["recorded_by"], "note": c["note"], "created_at": c["created_at"],
+            },
+            "descriptors": descriptors,
+        })
+    return {
+        "export_schema_version": EXPORT_SCHEMA,
+        "document": {**a.document.model_dump(), "path": stored.path},
+        "assessment_id": stored.id,
+        "provenance": a.provenance.model_dump(),
+        "hallmarks": hallmarks,
+    }
+
+
+def export_records(ws: Workspace) -> list[dict]:
+    return [final_assessment(ws, s) for s in ws.current_assessments()]
+
+
+# -------------------------------------------------------------------- writers
+
+
+def write_json(records: list[dict], out: Path) -> None:
+    payload = {"exported_at": utc_now(), "tool_version": __version__, "documents": records}
+    out.write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def csv_rows(records: list[dict]) -> list[dict]:
+    rows = []
+    for r in records:
+        for h in r["hallmarks"]:
+            d = h["decision"] or {}
+            rows.append({
+                "sha256": r["document"]["sha256"], "title": r["document"]["title"], "path": r["document"]["path"],
+                "hallmark": h["id"], "suggested_level": h["suggested_level"], "confidence": f"{h['confidence']:.3f}",
+                "needs_review": h["needs_review"], "final_level": h["final_level"], "source": h["source"],
+                "disputed": h["disputed"], "reviewer": d.get("reviewer", ""), "action": d.get("action", ""),
+                "reason": d.get("reason", ""), "note": d.get("note", ""), "decided_at": d.get("created_at", ""),
+            })
+    return rows
+
+
+def write_csv(records: list[dict], out: Path) -> None:
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows(csv_rows(records))
+
+
+def _sheet_name(index: int, title: str, taken: set[str]) -> str:
+    base = re.sub(r"[\[\]:*?/\\]", " ", f"{index} {title}").strip()[:31] or str(index)
+    name, n = base, 2
+    while name.lower() in taken:
+        name, n = f"{base[:27]} ({n})", n + 1
+    taken.add(name.lower())
+    return name
+
+
+def _grid_cell(descriptors: list[dict]) -> str:
+    lines = []
+    for d in descriptors:
+        line = f"{d['id']} [{d['status']}]"
+        if d["text"]:
+            line += f" {d['text']}"
+        for e in d["evidence"][:2]:
+            page = f"p.{e['page']} " if e["page"] else ""
+            line += f'\n  {page}"{e["text"]}"'
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def write_xlsx(records: list[dict], out: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    wb = Workbook()
+    summary = wb.active
+    summary.title = "Summary"
+    hallmark_ids = [h["id"] for h in records[0]["hallmarks"]] if records else []
+    summary.append(["Document", "Path", "sha256", *[f"Hallmark {h}" for h in hallmark_ids],
+                    *[f"Source {h}" for h in hallmark_ids], "Sheet"])
+    taken = {"summary"}
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for i, r in enumerate(records, start=1):
+        doc = r["document"]
+        name = _sheet_name(i, doc["title"] or Path(doc["path"]).stem, taken)
+        by_id = {h["id"]: h for h in r["hallmarks"]}
+        summary.append([doc["title"], doc["path"], doc["sha256"],
+                        *[by_id[h]["final_level"] if h in by_id else "" for h in hallmark_ids],
+                        *[by_id[h]["source"] if h in by_id else "" for h in hallmark_ids], name])
+        ws = wb.create_sheet(name)
+        ws.append(["Hallmark", *[lvl.capitalize() for lvl in RUBRIC_LEVELS], "Suggested level", "Confidence",
+                   "Final level", "Source", "Reviewer", "Decision", "Reason", "Note", "Consensus"])
+        for h in r["hallmarks"]:
+            d = h["decision"] or {}
+            c = h["consensus"] or {}
+            ws.append([
+                f"{h['id']} {h['title']}".strip(),
+                *[_grid_cell([x for x in h["descriptors"] if x["level"] == lvl]) for lvl in RUBRIC_LEVELS],
+                h["suggested_level"], round(h["confidence"], 3), h["final_level"], h["source"],
+                d.get("reviewer", ""), f"{d['action']} {d['level']}" if d else "", d.get("reason", ""),
+                d.get("note", ""), f"{c['level']} ({c['recorded_by']})" if c else "",
+            ])
+        for row in ws.iter_rows(min_row=2):
+            for cell in row:
+                cell.alignment = wrap
+        for col, width in zip("ABCDEFGHIJKLM", (18, 60, 60, 60, 12, 10, 12, 10, 14, 18, 30, 24, 18), strict=True):
+            ws.column_dimensions[col].width = width
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+    for cell in summary[1]:
+        cell.font = Font(bold=True)
+    wb.save(out)
+
+
+def _thumbnails(ws: Workspace, records: list[dict], stored: dict[str, StoredAssessment]) -> dict:
+    """base64 PNG per (sha256, descriptor id, evidence index) for met/partial evidence with a box."""
+    from evaluator.review.views import pdf_path
+
+    images: dict[tuple[str, str, int], str] = {}
+    for r in records:
+        sha = r["document"]["sha256"]
+        path = pdf_path(ws, stored[sha])
+        if not path.is_file():
+            continue
+        for h in r["hallmarks"]:
+            for d in h["descriptors"]:
+                if d["status"] == "not_met":
+                    continue
+                for i, e in enumerate(d["evidence"][:2]):
+                    if not (e["page"] and e["bbox"]):
+                        continue
+                    try:
+                        png = page_image(path, e["page"], [e["bbox"]], resolution=72, crop=True,
+                                         cache_dir=ws.root / "cache" / "pages", sha256=sha)
+                    except EvaluatorError:
+                        continue
+                    images[(sha, d["id"], i)] = base64.b64encode(png).decode("ascii")
+    return images
+
+
+def write_html(ws: Workspace, records: list[dict], out: Path) -> None:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "review" / "templates"), autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    stored = {s.sha256: s for s in ws.current_assessments()}
+    html = env.get_template("export.html").render(
+        records=records, images=_thumbnails(ws, records, stored), exported_at=utc_now(),
+        tool_version=__version__, levels=RUBRIC_LEVELS,
+    )
+    out.write_text(html, encoding="utf-8")
+
+
+def export(ws: Workspace, fmt: str, out: str | Path) -> int:
+    """Write every document's final assessment to ``out``; returns the number of documents."""
+    if fmt not in FORMATS:
+        raise EvaluatorError(f"Unknown export format {fmt!r}: use one of {', '.join(FORMATS)}.")
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise EvaluatorError(f"Folder {out.parent} does not exist. Create it or choose another --out.")
+    records = export_records(ws)
+    if fmt == "json":
+        write_json(records, out)
+    elif fmt == "csv":
+        write_csv(records, out)
+    elif fmt == "xlsx":
+        write_xlsx(records, out)
+    else:
+        write_html(ws, records, out)
+    return len(records)

@@ -1,0 +1,96 @@
+"""Reviewer gold labels: one JSON file per document, ``<gold dir>/<doc_id>.json``.
+
+Shape: ``{"doc_id", "kind", "labelled_by", "descriptors": {id: {"judgement", "pages", "quote",
+"alt_quote"}}, "hallmarks": {id: {"level", "rationale"}}}``, with the rubric's descriptor ids and
+the levels none < assuring < optimising < maximising.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from evaluator.errors import EvaluatorError
+from evaluator.types import HALLMARK_IDS, Level, Status
+
+DOCUMENT_SUFFIXES: tuple[str, ...] = (".pdf", ".txt", ".md")
+
+
+class _Gold(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class GoldDescriptor(_Gold):
+    judgement: Status
+    pages: list[int] = Field(default_factory=list)  # 1-based PDF pages of the evidence
+    quote: str = ""
+    alt_quote: str = ""
+
+    @field_validator("pages")
+    @classmethod
+    def _positive_pages(cls, value: list[int]) -> list[int]:
+        if any(p < 1 for p in value):
+            raise ValueError(f"pages are 1-based, got {value}")
+        return value
+
+
+class GoldHallmark(_Gold):
+    level: Level
+    rationale: str = ""
+
+
+class GoldLabel(_Gold):
+    doc_id: str
+    kind: str = ""
+    labelled_by: str = ""
+    descriptors: dict[str, GoldDescriptor]
+    hallmarks: dict[str, GoldHallmark]
+
+    @field_validator("hallmarks")
+    @classmethod
+    def _known_hallmarks(cls, value: dict[str, GoldHallmark]) -> dict[str, GoldHallmark]:
+        unknown = sorted(set(value) - set(HALLMARK_IDS))
+        if unknown:
+            raise ValueError(f"unknown hallmark ids {unknown}; valid: {list(HALLMARK_IDS)}")
+        return value
+
+
+def load_gold_file(path: Path) -> GoldLabel:
+    """Read one gold file; a bad file raises a one-line ``EvaluatorError`` naming file and field."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvaluatorError(f"{path}: cannot read gold file ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise EvaluatorError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    try:
+        label = GoldLabel.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        raise EvaluatorError(f"{path}: field {field}: {err['msg']}") from None
+    if label.doc_id != path.stem:
+        raise EvaluatorError(
+            f"{path}: field doc_id: {label.doc_id!r} does not match the file name {path.stem!r}"
+        )
+    return label
+
+
+def load_gold(directory: Path | str) -> dict[str, GoldLabel]:
+    """Every ``*.json`` gold file in ``directory``, keyed by doc_id (sorted)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise EvaluatorError(f"{directory}: gold label folder not found")
+    return {label.doc_id: label for label in map(load_gold_file, sorted(directory.glob("*.json")))}
+
+
+def find_document(docs_dir: Path | str, doc_id: str) -> Path | None:
+    """The document for ``doc_id`` in ``docs_dir``: ``doc_id.pdf``, then ``.txt``, then ``.md``."""
+    for suffix in DOCUMENT_SUFFIXES:
+        candidate = Path(docs_dir) / f"{doc_id}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None

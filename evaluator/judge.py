@@ -1,0 +1,191 @@
+"""Judging: match features -> descriptor status and probability -> hallmark level and confidence.
+
+Descriptors: two logistic heads fitted by ``evaluator calibrate`` (scikit-learn), an ordinal pair
+P(met-or-partial) and P(met). The shipped model (``evaluator/models/judge.json``) is plain JSON, so it
+is versioned, diffable and loads without pickle.
+
+Hallmarks: the cumulative rule of DESIGN.md. A level is reached when the mean over its descriptors of
+met = 1, partial = 0.5, not_met = 0 is at least ``LEVEL_THRESHOLD`` and every lower level is reached.
+The level distribution is computed exactly from the descriptor probabilities (independence assumed),
+so the suggested level comes with a confidence and a needs-review flag when the call is close.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from evaluator.errors import EvaluatorError
+from evaluator.match import FEATURES, DescriptorMatch
+from evaluator.types import LEVELS, RUBRIC_LEVELS, DescriptorResult, Evidence, Hallmark, HallmarkResult
+
+LEVEL_THRESHOLD = 0.75
+REVIEW_CONFIDENCE = 0.6  # below this the hallmark is flagged for review
+STATUS_VALUE = {"not_met": 0.0, "partial": 0.5, "met": 1.0}
+
+
+class LogisticHead(BaseModel):
+    coef: list[float]
+    intercept: float
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(x @ np.asarray(self.coef) + self.intercept)))
+
+
+class JudgeModel(BaseModel):
+    """A fitted judge: feature scaling, two ordinal logistic heads, and where it came from."""
+
+    version: str
+    features: list[str]
+    mean: list[float]
+    scale: list[float]
+    any_head: LogisticHead  # P(status >= partial)
+    met_head: LogisticHead  # P(status == met)
+    partial_threshold: float = 0.5
+    met_threshold: float = 0.5
+    trained_on: list[str] = Field(default_factory=list)
+    notes: str = ""
+
+    def probabilities(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(P(met-or-partial), P(met)) per row, with P(met) <= P(met-or-partial)."""
+        x = (rows - np.asarray(self.mean)) / np.asarray(self.scale)
+        p_any = self.any_head.probability(x)
+        p_met = np.minimum(self.met_head.probability(x), p_any)
+        return p_any, p_met
+
+    def status(self, p_any: float, p_met: float) -> str:
+        if p_met >= self.met_threshold:
+            return "met"
+        if p_any >= self.partial_threshold:
+            return "partial"
+        return "not_met"
+
+
+def default_model_path() -> Path:
+    return Path(str(importlib.resources.files("evaluator") / "models" / "judge.json"))
+
+
+@functools.lru_cache(maxsize=8)
+def load_judge(path: str | os.PathLike | None = None) -> JudgeModel:
+    path = Path(path) if path else default_model_path()
+    try:
+        model = JudgeModel.model_validate(json.loads(path.read_text()))
+    except FileNotFoundError:
+        raise EvaluatorError(f"No judge model at {path}. Run `evaluator calibrate` or omit --model.") from None
+    except (ValueError, TypeError) as exc:
+        first = str(exc).splitlines()[0]
+        raise EvaluatorError(f"{path} is not a judge model file ({first}). Re-run `evaluator calibrate`.") from None
+    if model.features != list(FEATURES):
+        raise EvaluatorError(
+            f"{path} was fitted on other features ({len(model.features)} vs {len(FEATURES)}). Re-run `evaluator calibrate`."
+        )
+    return model
+
+
+# ----------------------------------------------------------------- descriptors
+
+
+def judge_descriptors(
+    matches: list[DescriptorMatch], model: JudgeModel
+) -> tuple[list[DescriptorResult], dict[str, float]]:
+    """Status, P(met-or-partial) and cited evidence per descriptor; also P(met) by descriptor id."""
+    if not matches:
+        return [], {}
+    rows = np.array([m.vector() for m in matches], dtype=float)
+    p_any, p_met = model.probabilities(rows)
+    results = []
+    for match, pa, pm in zip(matches, p_any, p_met, strict=True):
+        status = model.status(float(pa), float(pm))
+        evidence = [
+            Evidence(
+                page=p.page,
+                text=p.text,
+                bbox=p.bbox,
+                score=round(min(max(score, 0.0), 1.0), 4),
+                passage_id=p.id,
+                headings=p.headings,
+            )
+            for p, score in match.evidence
+        ]
+        results.append(
+            DescriptorResult(
+                id=match.descriptor.id,
+                status=status,
+                probability=round(float(pa), 4),
+                evidence=evidence,  # for not_met: the closest passages found, for the reviewer
+            )
+        )
+    return results, {m.descriptor.id: float(pm) for m, pm in zip(matches, p_met, strict=True)}
+
+
+# -------------------------------------------------------------------- hallmarks
+
+
+def level_from_statuses(statuses_by_level: dict[str, list[str]], threshold: float = LEVEL_THRESHOLD) -> str:
+    """The cumulative rule on known statuses: the highest level whose own and lower levels all pass."""
+    reached = "none"
+    for level in RUBRIC_LEVELS:
+        statuses = statuses_by_level.get(level, [])
+        if not statuses or np.mean([STATUS_VALUE[s] for s in statuses]) < threshold:
+            break
+        reached = level
+    return reached
+
+
+def _reach_probability(probs: list[tuple[float, float, float]], threshold: float) -> float:
+    """P(mean score >= threshold) for independent descriptors with P(not_met), P(partial), P(met).
+
+    Scores are counted in half-points so the distribution of the sum is exact.
+    """
+    dist = np.zeros(2 * len(probs) + 1)
+    dist[0] = 1.0
+    for p_not, p_partial, p_met in probs:
+        new = dist * p_not
+        new[1:] += dist[:-1] * p_partial
+        new[2:] += dist[:-2] * p_met
+        dist = new
+    needed = int(np.ceil(threshold * 2 * len(probs) - 1e-9))
+    return float(dist[needed:].sum())
+
+
+def level_distribution(
+    probs_by_level: dict[str, list[tuple[float, float, float]]], threshold: float = LEVEL_THRESHOLD
+) -> dict[str, float]:
+    """P(hallmark level = L) for L in none..maximising under the cumulative rule."""
+    at_least = [1.0]
+    for level in RUBRIC_LEVELS:
+        probs = probs_by_level.get(level, [])
+        reach = _reach_probability(probs, threshold) if probs else 0.0
+        at_least.append(at_least[-1] * reach)
+    at_least.append(0.0)
+    return {level: max(at_least[i] - at_least[i + 1], 0.0) for i, level in enumerate(LEVELS)}
+
+
+def judge_hallmark(
+    hallmark: Hallmark, results: list[DescriptorResult], p_met: dict[str, float]
+) -> HallmarkResult:
+    """Level by the cumulative rule on the judged statuses; confidence from the level distribution."""
+    by_id = {r.id: r for r in results}
+    statuses: dict[str, list[str]] = {}
+    probs: dict[str, list[tuple[float, float, float]]] = {}
+    for d in hallmark.descriptors:
+        r = by_id[d.id]
+        statuses.setdefault(d.level, []).append(r.status)
+        pm = min(p_met[d.id], r.probability)
+        probs.setdefault(d.level, []).append((1.0 - r.probability, r.probability - pm, pm))
+    level = level_from_statuses(statuses)
+    distribution = level_distribution(probs)
+    confidence = distribution[level]
+    return HallmarkResult(
+        id=hallmark.id,
+        level=level,
+        confidence=round(confidence, 4),
+        needs_review=confidence < REVIEW_CONFIDENCE,
+        descriptors=[by_id[d.id] for d in hallmark.descriptors],
+    )

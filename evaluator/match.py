@@ -1,0 +1,185 @@
+"""Matching: for each descriptor, score every passage and summarise the document as features.
+
+A passage's score for a descriptor combines dense similarity (the best cosine between the passage and
+the descriptor's wording or any of its queries) with lexical cues from UK practice (ONS4, WEMWBS,
+WISER, anchor institutions...). The features describe how much, how strong and how well framed the
+evidence is; the judge turns them into a status. Reviewers do not credit health-only content as
+wellbeing evidence, so for descriptors that require it, evidence must be framed as wellbeing.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from evaluator.embed import Encoder
+from evaluator.types import Descriptor, Passage, Rubric
+
+MATCHER_VERSION = "match-1"
+
+CUE_WEIGHT = 0.08  # added to the similarity per distinct cue in the passage, up to MAX_CUES
+MAX_CUES = 3
+STRONG_SIMILARITY = 0.5
+TOP_EVIDENCE = 3
+
+WELLBEING_FRAMING = re.compile(
+    r"well[- ]?being|happiness|happier|life satisfaction|satisfied with (?:their|your) li(?:fe|ves)|"
+    r"worthwhile|flourish|thriv|quality of life|lonel|social(?:ly)? (?:isolat|connect)|"
+    r"wemwbs|warwick[- ]edinburgh|ons ?4|personal wellbeing|wellby|sense of (?:purpose|belonging)|"
+    r"meaning and purpose|community connect|social capital|resilien",
+    re.IGNORECASE,
+)
+COMMITMENT = re.compile(
+    r"\bwe will\b|\bwe aim\b|\bour (?:aim|ambition|priorit|goal|vision|commitment)|\bwe are committed\b|"
+    r"\bwe want\b|\bwill be (?:measured|monitored|delivered)\b|\bpriorit(?:y|ies)\b|\bobjective",
+    re.IGNORECASE,
+)
+
+FEATURES: tuple[str, ...] = (
+    "sim_max",
+    "sim_top3",
+    "sim_max_framed",
+    "score_top3_framed",
+    "sim_rel",
+    "n_strong",
+    "cue_passages",
+    "cue_distinct",
+    "cue_pages",
+    "framed_share_top5",
+    "commitment_top5",
+    "doc_wellbeing_density",
+    "level",
+    "requires_wellbeing",
+)
+
+
+@dataclass
+class DescriptorMatch:
+    descriptor: Descriptor
+    features: dict[str, float]
+    evidence: list[tuple[Passage, float]]  # best passages, best first, with a score in 0..1
+
+    def vector(self) -> list[float]:
+        return [self.features[name] for name in FEATURES]
+
+
+@dataclass(frozen=True)
+class RubricIndex:
+    """The rubric prepared for matching: query vectors and compiled cue patterns."""
+
+    descriptors: tuple[Descriptor, ...]
+    query_vectors: np.ndarray  # (n_queries, dim)
+    query_owner: np.ndarray  # (n_queries,) index of the descriptor each query belongs to
+    cue_patterns: tuple[re.Pattern | None, ...]
+
+
+def index_rubric(rubric: Rubric, encoder: Encoder) -> RubricIndex:
+    descriptors = tuple(rubric.descriptors)
+    texts: list[str] = []
+    owners: list[int] = []
+    for i, d in enumerate(descriptors):
+        for text in [d.text, *d.queries]:
+            texts.append(text)
+            owners.append(i)
+    return RubricIndex(
+        descriptors=descriptors,
+        query_vectors=encoder.encode(texts),
+        query_owner=np.asarray(owners),
+        cue_patterns=tuple(_cue_pattern(tuple(d.cues)) for d in descriptors),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _cue_pattern(cues: tuple[str, ...]) -> re.Pattern | None:
+    if not cues:
+        return None
+    alternatives = sorted((re.escape(c.strip()) for c in cues if c.strip()), key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
+
+
+def similarity(index: RubricIndex, passage_vectors: np.ndarray) -> np.ndarray:
+    """(n_passages, n_descriptors): best cosine between each passage and any query of each descriptor."""
+    n_desc = len(index.descriptors)
+    if len(passage_vectors) == 0:
+        return np.zeros((0, n_desc), dtype=np.float32)
+    raw = passage_vectors @ index.query_vectors.T  # (n_passages, n_queries)
+    best = np.full((len(passage_vectors), n_desc), -1.0, dtype=np.float32)
+    for j in range(n_desc):
+        best[:, j] = raw[:, index.query_owner == j].max(axis=1)
+    return np.clip(best, 0.0, 1.0)
+
+
+def match(passages: list[Passage], passage_vectors: np.ndarray, index: RubricIndex) -> list[DescriptorMatch]:
+    """Features and best evidence for every descriptor of the rubric, in rubric order."""
+    sims = similarity(index, passage_vectors)
+    framed = np.array([_is_framed(p) for p in passages], dtype=bool)
+    committed = np.array([bool(COMMITMENT.search(p.text)) for p in passages], dtype=bool)
+    density = float(framed.mean()) if len(passages) else 0.0
+    doc_mean_max = float(sims.max(axis=0).mean()) if len(passages) else 0.0
+    results = []
+    for j, descriptor in enumerate(index.descriptors):
+        cue_counts = _cue_counts(index.cue_patterns[j], passages)
+        results.append(
+            _describe(descriptor, passages, sims[:, j], cue_counts, framed, committed, density, doc_mean_max)
+        )
+    return results
+
+
+def _is_framed(passage: Passage) -> bool:
+    return bool(WELLBEING_FRAMING.search(passage.text)) or any(
+        WELLBEING_FRAMING.search(h) for h in passage.headings
+    )
+
+
+def _cue_counts(pattern: re.Pattern | None, passages: list[Passage]) -> list[set[str]]:
+    if pattern is None:
+        return [set() for _ in passages]
+    return [{m.lower() for m in pattern.findall(p.text)} for p in passages]
+
+
+def _describe(
+    descriptor: Descriptor,
+    passages: list[Passage],
+    sim: np.ndarray,
+    cue_counts: list[set[str]],
+    framed: np.ndarray,
+    committed: np.ndarray,
+    density: float,
+    doc_mean_max: float,
+) -> DescriptorMatch:
+    n_cues = np.array([min(len(c), MAX_CUES) for c in cue_counts], dtype=np.float32)
+    score = np.clip(sim + CUE_WEIGHT * n_cues, 0.0, 1.0) if len(passages) else np.zeros(0)
+    eligible = framed if descriptor.requires_wellbeing else np.ones(len(passages), dtype=bool)
+    eligible_scores = np.where(eligible, score, 0.0)
+    order = np.argsort(-eligible_scores, kind="stable")
+    top5 = order[:5]
+    has_cue = n_cues > 0
+    cue_found: set[str] = set().union(*cue_counts) if cue_counts else set()
+    features = {
+        "sim_max": _top_mean(sim, 1),
+        "sim_top3": _top_mean(sim, 3),
+        "sim_max_framed": _top_mean(sim[eligible], 1),
+        "score_top3_framed": _top_mean(score[eligible], 3),
+        "sim_rel": _top_mean(sim, 1) - doc_mean_max,
+        "n_strong": float(np.log1p((sim[eligible] >= STRONG_SIMILARITY).sum())),
+        "cue_passages": float(np.log1p((has_cue & eligible).sum())),
+        "cue_distinct": len(cue_found) / max(len(descriptor.cues), 1),
+        "cue_pages": float(np.log1p(len({passages[i].page for i in np.flatnonzero(has_cue)}))),
+        "framed_share_top5": float(framed[np.argsort(-score, kind="stable")[:5]].mean()) if len(passages) else 0.0,
+        "commitment_top5": float(committed[top5].mean()) if len(passages) else 0.0,
+        "doc_wellbeing_density": density,
+        "level": float(("assuring", "optimising", "maximising").index(descriptor.level)),
+        "requires_wellbeing": float(descriptor.requires_wellbeing),
+    }
+    evidence = [(passages[i], float(eligible_scores[i])) for i in order[:TOP_EVIDENCE] if eligible_scores[i] > 0]
+    return DescriptorMatch(descriptor=descriptor, features=features, evidence=evidence)
+
+
+def _top_mean(values: np.ndarray, k: int) -> float:
+    if len(values) == 0:
+        return 0.0
+    k = min(k, len(values))
+    return float(np.sort(values)[-k:].mean())

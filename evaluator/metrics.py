@@ -1,0 +1,220 @@
+"""Agreement between predictions and reviewer gold labels. Pure functions, no I/O.
+
+Hallmark levels are ordinal (none=0 < assuring=1 < optimising=2 < maximising=3): exact and
+within-one agreement, quadratic-weighted Cohen's kappa and a confusion matrix in that fixed order,
+pooled over all (document, hallmark) pairs and per hallmark.
+Descriptor statuses (not_met=0 < partial=1 < met=2): precision/recall/F1 of "met-or-partial"
+against not_met, 3-class Cohen's kappa (unweighted and linear-weighted) and binary kappa.
+Evidence: the share of evidenced gold descriptors whose top-3 cited pages include a gold page.
+
+Kappa is undefined when a rater is constant (expected agreement 1); those cases return 0.0,
+so an all-"none" predictor scores kappa 0 however high its exact agreement.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_recall_fscore_support
+
+from evaluator.types import LEVELS, RUBRIC_LEVELS, STATUSES
+
+LEVEL_INDEX = {level: i for i, level in enumerate(LEVELS)}
+STATUS_INDEX = {status: i for i, status in enumerate(STATUSES)}
+STATUS_VALUE = {"met": 1.0, "partial": 0.5, "not_met": 0.0}
+
+
+# ----------------------------------------------------------------- primitives
+
+
+def kappa(
+    y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[Any], weights: str | None = None
+) -> float:
+    """Cohen's kappa over ``labels`` (in ordinal order when weighted: None, "linear" or "quadratic").
+
+    Returns 0.0 for empty input and when kappa is undefined or nan (a constant rater makes
+    sklearn return 0 or nan): chance-level agreement, never better.
+    """
+    if len(set(y_true)) <= 1 or len(set(y_pred)) <= 1:
+        return 0.0
+    index = {label: i for i, label in enumerate(labels)}
+    value = cohen_kappa_score(
+        [index[y] for y in y_true],
+        [index[y] for y in y_pred],
+        labels=list(range(len(labels))),
+        weights=weights,
+    )
+    return 0.0 if math.isnan(value) else float(value)
+
+
+def confusion(y_true: Sequence[Any], y_pred: Sequence[Any], labels: Sequence[Any]) -> list[list[int]]:
+    """Rows are gold, columns are predictions, both in ``labels`` order."""
+    if len(y_true) == 0:
+        return [[0] * len(labels) for _ in labels]
+    return confusion_matrix(y_true, y_pred, labels=list(labels)).tolist()
+
+
+def level_agreement(y_true: Sequence[str], y_pred: Sequence[str]) -> tuple[float, float]:
+    """(exact, within-one) agreement of level lists; (0.0, 0.0) when empty."""
+    if len(y_true) == 0:
+        return 0.0, 0.0
+    diff = np.abs(np.array([LEVEL_INDEX[y] for y in y_true]) - np.array([LEVEL_INDEX[y] for y in y_pred]))
+    return float(np.mean(diff == 0)), float(np.mean(diff <= 1))
+
+
+def page_hit_rate(
+    gold_pages: Sequence[Sequence[int]], cited_pages: Sequence[Sequence[int | None]], k: int = 3
+) -> float:
+    """Share of items whose first ``k`` cited pages include one of that item's gold pages.
+
+    Pass only evidenced items (gold judgement != not_met, non-empty pages); 0.0 when there are none.
+    """
+    if len(gold_pages) == 0:
+        return 0.0
+    hits = [
+        bool(set(gold) & set(list(cited)[:k])) for gold, cited in zip(gold_pages, cited_pages, strict=True)
+    ]
+    return float(np.mean(hits))
+
+
+def cumulative_level(statuses: Mapping[str, Sequence[str]], threshold: float = 0.75) -> str:
+    """The hallmark level from descriptor statuses grouped by rubric level (DESIGN.md level rule).
+
+    A level is reached when the mean of met=1/partial=0.5/not_met=0 over its descriptors is at
+    least ``threshold`` and every lower level is reached; a level with no descriptors is not reached.
+    """
+    reached = "none"
+    for level in RUBRIC_LEVELS:
+        values = [STATUS_VALUE[s] for s in statuses.get(level, [])]
+        if not values or sum(values) / len(values) < threshold:
+            break
+        reached = level
+    return reached
+
+
+# ----------------------------------------------------------------- score models
+
+
+class LevelScores(BaseModel):
+    n: int
+    exact: float
+    within_one: float
+    kappa_quadratic: float
+    labels: list[str] = Field(default_factory=lambda: list(LEVELS))
+    confusion: list[list[int]]  # rows gold, columns predicted
+
+
+class DescriptorScores(BaseModel):
+    n: int
+    accuracy: float
+    precision: float  # of met-or-partial vs not_met
+    recall: float
+    f1: float
+    kappa: float  # 3-class, unweighted
+    kappa_linear: float
+    kappa_binary: float  # met-or-partial vs not_met
+    labels: list[str] = Field(default_factory=lambda: list(STATUSES))
+    confusion: list[list[int]]
+
+
+class EvidenceScores(BaseModel):
+    n: int  # gold descriptors with judgement != not_met and non-empty pages
+    k: int = 3
+    page_hit_rate: float
+
+
+class DocPrediction(BaseModel):
+    levels: dict[str, str]  # hallmark id -> level
+    statuses: dict[str, str]  # descriptor id -> status
+    pages: dict[str, list[int | None]] = Field(
+        default_factory=dict
+    )  # descriptor id -> cited pages, top first
+
+
+class Scores(BaseModel):
+    documents: list[str]
+    hallmarks: LevelScores
+    per_hallmark: dict[str, LevelScores]
+    descriptors: DescriptorScores
+    evidence: EvidenceScores
+
+
+def level_scores(y_true: Sequence[str], y_pred: Sequence[str]) -> LevelScores:
+    exact, within_one = level_agreement(y_true, y_pred)
+    return LevelScores(
+        n=len(y_true),
+        exact=exact,
+        within_one=within_one,
+        kappa_quadratic=kappa(y_true, y_pred, LEVELS, weights="quadratic"),
+        confusion=confusion(y_true, y_pred, LEVELS),
+    )
+
+
+def descriptor_scores(y_true: Sequence[str], y_pred: Sequence[str]) -> DescriptorScores:
+    bin_true = [y != "not_met" for y in y_true]
+    bin_pred = [y != "not_met" for y in y_pred]
+    if y_true:
+        p, r, f, _ = precision_recall_fscore_support(
+            bin_true, bin_pred, average="binary", pos_label=True, zero_division=0.0
+        )
+    else:
+        p = r = f = 0.0
+    return DescriptorScores(
+        n=len(y_true),
+        accuracy=float(np.mean([t == p_ for t, p_ in zip(y_true, y_pred, strict=True)])) if y_true else 0.0,
+        precision=float(p),
+        recall=float(r),
+        f1=float(f),
+        kappa=kappa(y_true, y_pred, STATUSES),
+        kappa_linear=kappa(y_true, y_pred, STATUSES, weights="linear"),
+        kappa_binary=kappa(bin_true, bin_pred, [False, True]),
+        confusion=confusion(y_true, y_pred, STATUSES),
+    )
+
+
+def score(
+    predictions: Mapping[str, DocPrediction | Mapping[str, Any]], gold: Mapping[str, Any], k: int = 3
+) -> Scores:
+    """Score predictions for every gold document (``gold``: doc_id -> ``evaluator.gold.GoldLabel``).
+
+    Each prediction is a ``DocPrediction`` (or a dict with keys levels, statuses, pages).
+    A gold document, hallmark or descriptor without a prediction raises ``ValueError``.
+    """
+    level_true: dict[str, list[str]] = {}
+    level_pred: dict[str, list[str]] = {}
+    status_true: list[str] = []
+    status_pred: list[str] = []
+    gold_pages: list[list[int]] = []
+    cited_pages: list[list[int | None]] = []
+    for doc_id, label in sorted(gold.items()):
+        if doc_id not in predictions:
+            raise ValueError(f"no prediction for document {doc_id}")
+        pred = DocPrediction.model_validate(predictions[doc_id])
+        for hallmark_id, hallmark in label.hallmarks.items():
+            if hallmark_id not in pred.levels:
+                raise ValueError(f"{doc_id}: no predicted level for hallmark {hallmark_id}")
+            level_true.setdefault(hallmark_id, []).append(hallmark.level)
+            level_pred.setdefault(hallmark_id, []).append(pred.levels[hallmark_id])
+        for descriptor_id, descriptor in label.descriptors.items():
+            if descriptor_id not in pred.statuses:
+                raise ValueError(f"{doc_id}: no predicted status for descriptor {descriptor_id}")
+            status_true.append(descriptor.judgement)
+            status_pred.append(pred.statuses[descriptor_id])
+            if descriptor.judgement != "not_met" and descriptor.pages:
+                gold_pages.append(descriptor.pages)
+                cited_pages.append(pred.pages.get(descriptor_id, []))
+    pooled_true = [y for h in sorted(level_true) for y in level_true[h]]
+    pooled_pred = [y for h in sorted(level_true) for y in level_pred[h]]
+    return Scores(
+        documents=sorted(gold),
+        hallmarks=level_scores(pooled_true, pooled_pred),
+        per_hallmark={h: level_scores(level_true[h], level_pred[h]) for h in sorted(level_true)},
+        descriptors=descriptor_scores(status_true, status_pred),
+        evidence=EvidenceScores(
+            n=len(gold_pages), k=k, page_hit_rate=page_hit_rate(gold_pages, cited_pages, k)
+        ),
+    )

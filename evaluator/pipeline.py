@@ -1,0 +1,135 @@
+"""The pipeline: extract -> segment -> embed -> match -> judge -> Assessment.
+
+``Pipeline`` holds the loaded components (rubric, encoder, spaCy, judge model) so a worker loads them
+once and assesses many documents. With a cache folder, extraction and passage embeddings are re-used
+for unchanged files (keyed by file hash and component versions); a rubric or judge change only
+re-scores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from evaluator import __version__
+from evaluator.cache import Cache
+from evaluator.embed import Encoder, load_encoder
+from evaluator.extract import EXTRACTOR_VERSION, extract
+from evaluator.judge import JudgeModel, judge_descriptors, judge_hallmark, load_judge
+from evaluator.match import MATCHER_VERSION, DescriptorMatch, RubricIndex, index_rubric, match
+from evaluator.rubric import load_rubric, rubric_hash
+from evaluator.segment import SEGMENTER_VERSION, segment
+from evaluator.types import Assessment, Document, DocumentInfo, Passage, Provenance, Rubric
+
+
+@dataclass
+class Analysis:
+    """Everything the pipeline computed for one document, before judging."""
+
+    document: Document
+    passages: list[Passage]
+    vectors: np.ndarray
+    matches: list[DescriptorMatch]
+
+
+@dataclass
+class Pipeline:
+    rubric: Rubric = field(default_factory=load_rubric)
+    encoder: Encoder = field(default_factory=load_encoder)
+    judge: JudgeModel = field(default_factory=load_judge)
+    cache: Cache | None = None
+    max_pages: int | None = None
+    _index: RubricIndex | None = field(default=None, init=False, repr=False)
+
+    @property
+    def index(self) -> RubricIndex:
+        if self._index is None:
+            self._index = index_rubric(self.rubric, self.encoder)
+        return self._index
+
+    def cache_key(self, sha256: str) -> str:
+        """Identifies a suggestion: same file, same components -> same key (used to resume batches)."""
+        parts = [sha256, __version__, EXTRACTOR_VERSION, SEGMENTER_VERSION, MATCHER_VERSION,
+                 self.encoder.weights_hash[:16], rubric_hash(self.rubric), self.judge.version, str(self.max_pages)]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
+
+    def analyse(self, path: str | os.PathLike) -> Analysis:
+        """Extract, segment, embed and match one document (cached when a cache is set)."""
+        sha = file_sha256(path)
+        document = self.cache.document(sha, EXTRACTOR_VERSION) if self.cache else None
+        if document is None:
+            document = extract(path, max_pages=self.max_pages)
+            if self.cache:
+                self.cache.put_document(document, EXTRACTOR_VERSION)
+        document.path = str(path)
+        passages_key = f"{EXTRACTOR_VERSION}|{SEGMENTER_VERSION}|{self.encoder.weights_hash}"
+        cached = self.cache.passages(sha, passages_key) if self.cache else None
+        if cached is None:
+            passages = segment(document)
+            vectors = self.encoder.encode([p.text for p in passages])
+            if self.cache:
+                self.cache.put_passages(sha, passages_key, passages, vectors)
+        else:
+            passages, vectors = cached
+        return Analysis(document, passages, vectors, match(passages, vectors, self.index))
+
+    def assess(self, path: str | os.PathLike) -> Assessment:
+        analysis = self.analyse(path)
+        return self.judge_analysis(analysis)
+
+    def judge_analysis(self, analysis: Analysis) -> Assessment:
+        results, p_met = judge_descriptors(analysis.matches, self.judge)
+        hallmarks = [
+            judge_hallmark(h, [r for r in results if r.id in {d.id for d in h.descriptors}], p_met)
+            for h in self.rubric.hallmarks
+        ]
+        document = analysis.document
+        return Assessment(
+            document=DocumentInfo(
+                path=document.path, sha256=document.sha256, pages=document.page_count, title=_title(document)
+            ),
+            provenance=self.provenance(),
+            hallmarks=hallmarks,
+            warnings=list(document.warnings),
+        )
+
+    def provenance(self) -> Provenance:
+        return Provenance(
+            tool_version=__version__,
+            rubric_id=self.rubric.id,
+            rubric_version=self.rubric.version,
+            model_name=self.encoder.name,
+            model_hash=self.encoder.weights_hash,
+            extractor=EXTRACTOR_VERSION,
+            judge=self.judge.version,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+
+
+def assess(path: str | os.PathLike, *, pipeline: Pipeline | None = None) -> Assessment:
+    """Assess one strategy (PDF, text or Markdown) with the shipped rubric, model and judge."""
+    return (pipeline or Pipeline()).assess(path)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError:
+        return extract(path).sha256  # raises the one-line InputError for missing/unreadable files
+    return digest.hexdigest()
+
+
+def _title(document: Document) -> str:
+    for page in document.pages[:3]:
+        for block in page.blocks:
+            if block.kind == "heading" and len(block.text) > 8:
+                return block.text[:200]
+    return Path(document.path).stem

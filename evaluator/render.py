@@ -1,0 +1,117 @@
+"""Page images with evidence highlighted, for the review app and the HTML export.
+
+``page_image`` draws the evidence boxes (PDF points, origin top-left, as pdfplumber reports them) on a
+rendered page and returns PNG bytes. With a ``cache_dir`` the PNG is kept, keyed by the document's
+sha256, the page, the boxes and the rendering options, so a page is rendered once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from io import BytesIO
+from pathlib import Path
+
+from evaluator.errors import InputError
+from evaluator.types import BBox
+
+FILL = (255, 230, 0, 90)
+STROKE = (230, 120, 0)
+MAX_BOXES = 20
+CROP_MARGIN = 48.0  # points of context kept above and below the boxes when cropping
+
+
+def cache_key(sha256: str, page_number: int, boxes: Sequence[BBox], *, resolution: int, crop: bool) -> str:
+    spec = json.dumps([[round(v, 1) for v in b] for b in boxes] + [resolution, crop])
+    return f"{sha256}-p{page_number}-{hashlib.sha256(spec.encode()).hexdigest()[:16]}.png"
+
+
+def page_image(
+    pdf_path: str | os.PathLike,
+    page_number: int,
+    boxes: Sequence[BBox],
+    *,
+    resolution: int = 100,
+    crop: bool = False,
+    cache_dir: Path | None = None,
+    sha256: str | None = None,
+) -> bytes:
+    """PNG of one page (1-based) with ``boxes`` highlighted; ``crop`` keeps only the band around them."""
+    path = Path(pdf_path)
+    boxes = [tuple(float(v) for v in b) for b in boxes][:MAX_BOXES]
+    cached = None
+    if cache_dir is not None:
+        key = cache_key(sha256 or _file_sha256(path), page_number, boxes, resolution=resolution, crop=crop)
+        cached = Path(cache_dir) / key
+        if cached.is_file():
+            return cached.read_bytes()
+    png = _render(path, page_number, boxes, resolution=resolution, crop=crop)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(png)
+        os.replace(tmp, cached)  # atomic: concurrent renders of the same key never see half a file
+    return png
+
+
+def _render(path: Path, page_number: int, boxes: list[BBox], *, resolution: int, crop: bool) -> bytes:
+    import pdfplumber  # pdfminer import is slow; only pay for it when rendering
+
+    if not path.is_file():
+        raise InputError(
+            f"The PDF {path} is no longer there, so its pages cannot be shown. "
+            "Put it back at that path, or re-screen it from its new place."
+        )
+    try:
+        pdf = pdfplumber.open(path)
+    except Exception as exc:  # pdfminer raises many types for damaged files
+        raise InputError(f"Cannot open {path} to draw its page: {exc}. Re-screen the document.") from None
+    with pdf:
+        if not 1 <= page_number <= len(pdf.pages):
+            raise InputError(f"{path} has {len(pdf.pages)} pages; there is no page {page_number}.")
+        page = pdf.pages[page_number - 1]
+        boxes = [_clip(b, page.bbox) for b in boxes]
+        boxes = [b for b in boxes if b[2] > b[0] and b[3] > b[1]]
+        if crop and boxes:
+            top = max(page.bbox[1], min(b[1] for b in boxes) - CROP_MARGIN)
+            bottom = min(page.bbox[3], max(b[3] for b in boxes) + CROP_MARGIN)
+            page = page.crop((page.bbox[0], top, page.bbox[2], bottom))
+        image = page.to_image(resolution=resolution)
+        if boxes:
+            image.draw_rects(boxes, fill=FILL, stroke=STROKE, stroke_width=2)
+        out = BytesIO()
+        image.annotated.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def _clip(box: BBox, bounds: tuple[float, float, float, float]) -> BBox:
+    x0, top, x1, bottom = bounds
+    return (max(box[0], x0), max(box[1], top), min(box[2], x1), min(box[3], bottom))
+
+
+def _file_sha256(path: Path) -> str:
+    if not path.is_file():
+        raise InputError(f"The PDF {path} is no longer there. Put it back, or re-screen it from its new place.")
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def parse_box(value: str) -> BBox:
+    """``"x0,top,x1,bottom"`` -> a box of finite, non-negative floats (ValueError otherwise)."""
+    parts = [float(p) for p in value.split(",")]
+    if len(parts) != 4 or not all(0 <= p < 1e5 for p in parts):  # also rejects nan and inf
+        raise ValueError(f"bad box {value!r}: expected x0,top,x1,bottom in points")
+    if parts[2] < parts[0] or parts[3] < parts[1]:
+        raise ValueError(f"bad box {value!r}: x1 must be >= x0 and bottom >= top")
+    return (parts[0], parts[1], parts[2], parts[3])
+
+
+def box_param(box: Sequence[float] | None) -> str:
+    return ",".join(f"{v:.1f}" for v in box) if box else ""

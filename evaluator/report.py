@@ -1,0 +1,86 @@
+"""Human-readable renderings of one Assessment: a terminal table and Markdown."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from evaluator.types import Assessment, DescriptorResult, HallmarkResult, Rubric
+
+QUOTE_CHARS = 110
+
+
+def _best_evidence(hallmark: HallmarkResult) -> tuple[DescriptorResult, str] | None:
+    """The strongest cited passage among the hallmark's evidenced descriptors."""
+    best = None
+    for d in hallmark.descriptors:
+        if d.status == "not_met" or not d.evidence:
+            continue
+        if best is None or d.evidence[0].score > best[0].evidence[0].score:
+            best = (d, d.evidence[0].text)
+    return best
+
+
+def _page(page: int | None) -> str:
+    return f"p.{page}" if page is not None else "text"
+
+
+def _short(text: str, limit: int = QUOTE_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def print_table(assessment: Assessment, rubric: Rubric, console: Console | None = None) -> None:
+    console = console or Console()
+    titles = {h.id: h.title for h in rubric.hallmarks}
+    table = Table(title=f"{assessment.document.title} ({assessment.document.pages} pages)", show_lines=False)
+    table.add_column("Hallmark", no_wrap=True)
+    table.add_column("Level")
+    table.add_column("Conf.", justify="right")
+    table.add_column("Met/part.", justify="right")
+    table.add_column("Top evidence")
+    for h in assessment.hallmarks:
+        met = sum(d.status == "met" for d in h.descriptors)
+        partial = sum(d.status == "partial" for d in h.descriptors)
+        best = _best_evidence(h)
+        evidence = "-"
+        if best:
+            d, quote = best
+            evidence = f"{d.id} {_page(d.evidence[0].page)}: “{_short(quote)}”"
+        level = h.level + (" (review)" if h.needs_review else "")
+        table.add_row(f"{h.id} {_short(titles.get(h.id, ''), 40)}", level, f"{h.confidence:.2f}",
+                      f"{met}/{partial}", evidence)
+    console.print(table)
+    for warning in assessment.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+def to_markdown(assessment: Assessment, rubric: Rubric) -> str:
+    doc = assessment.document
+    prov = assessment.provenance
+    lines = [
+        f"# {doc.title}",
+        "",
+        f"`{doc.path}` · {doc.pages} pages · sha256 `{doc.sha256[:12]}` · rubric {prov.rubric_id} "
+        f"{prov.rubric_version} · judge {prov.judge} · evaluator {prov.tool_version}",
+        "",
+        "| Hallmark | Level | Confidence | Needs review |",
+        "|---|---|---|---|",
+    ]
+    titles = {h.id: h.title for h in rubric.hallmarks}
+    for h in assessment.hallmarks:
+        lines.append(f"| {h.id} {titles.get(h.id, '')} | {h.level} | {h.confidence:.2f} | {'yes' if h.needs_review else ''} |")
+    for h in assessment.hallmarks:
+        lines += ["", f"## {h.id} {titles.get(h.id, '')}: {h.level}", ""]
+        for d in h.descriptors:
+            wording = rubric.descriptor(d.id).text
+            lines.append(f"- **{d.id}** {d.status} ({d.probability:.2f}): {wording}")
+            if d.status != "not_met":
+                for e in d.evidence:
+                    lines.append(f"  - {_page(e.page)}: “{_md_escape(e.text)}”")
+    if assessment.warnings:
+        lines += ["", "## Warnings", ""] + [f"- {w}" for w in assessment.warnings]
+    return "\n".join(lines) + "\n"
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")

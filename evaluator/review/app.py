@@ -1,0 +1,207 @@
+"""The review app: server-rendered pages over one workspace (FastAPI + Jinja2, no build step).
+
+Routes::
+
+    GET  /                                   documents, filter/sort by needs_review, confidence, status
+    GET  /documents/{sha256}                 hallmarks, descriptor checklist, evidence, decision forms
+    GET  /documents/{sha256}/pages/{n}       one page with the evidence highlighted
+    GET  /documents/{sha256}/pages/{n}.png   the page image (?box=x0,top,x1,bottom ...; &crop=1)
+    POST /documents/{sha256}/decisions       accept or override a hallmark's level
+    POST /documents/{sha256}/evidence        confirm or reject an evidence passage
+    POST /documents/{sha256}/consensus       record the agreed level for a hallmark
+    GET  /agreement                          weighted kappa: reviewer vs reviewer, tool vs reviewers
+
+The PDF drawn for a page always comes from the stored document record, never from the request.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import jinja2
+from fastapi import FastAPI, Form, HTTPException, Request
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+
+from evaluator import decisions as dec
+from evaluator.errors import InputError
+from evaluator.render import MAX_BOXES, page_image, parse_box
+from evaluator.review import views
+from evaluator.review.security import check_csrf, make_guard
+from evaluator.store import StoredAssessment, Workspace
+
+HERE = Path(__file__).parent
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+PAGE = re.compile(r"^[1-9][0-9]{0,4}$")
+
+
+def _templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    env.filters["pct"] = lambda v: "" if v is None else f"{100 * v:.0f}%"
+    env.filters["kappa"] = lambda v: "undefined" if v is None else f"{v:.2f}"
+    return Jinja2Templates(env=env)
+
+
+def _int_or_none(value: str) -> int | None:
+    return int(value) if value.strip().isdigit() else None
+
+
+def create_app(workspace_path: str | os.PathLike, *, token: str | None = None) -> FastAPI:
+    ws = Workspace(workspace_path, create=False)
+    templates = _templates()
+    app = FastAPI(title="wellbeing-evaluator review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.middleware("http")(make_guard(token))
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    def render(request: Request, name: str, status_code: int = 200, **context) -> Response:
+        context.setdefault("csrf", request.state.csrf)
+        return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+    def stored_or_404(sha256: str) -> StoredAssessment:
+        stored = ws.current(sha256) if SHA256.match(sha256) else None
+        if stored is None:
+            raise HTTPException(status_code=404, detail="No such document in this workspace.")
+        return stored
+
+    def page_or_404(stored: StoredAssessment, page: str) -> int:
+        if not PAGE.match(page) or not 1 <= int(page) <= stored.assessment.document.pages:
+            raise HTTPException(status_code=404, detail="No such page in this document.")
+        return int(page)
+
+    def document_page(request: Request, stored: StoredAssessment, *, error: str = "", decided: int | None = None,
+                      status_code: int = 200) -> Response:
+        banner = views.conflict_banner(ws, stored.sha256, decided) if decided else None
+        return render(request, "document.html", status_code, doc=views.document_detail(ws, stored),
+                      error=error, banner=banner)
+
+    @app.get("/")
+    def documents(
+        request: Request, needs_review: str = "", confidence: str = "", status: str = "",
+        sort: str = "title", order: str = "asc",
+    ) -> Response:
+        try:
+            max_conf = float(confidence) if confidence else None
+        except ValueError:
+            max_conf = None
+        docs = views.document_list(ws, needs_review=needs_review, confidence=max_conf, status=status,
+                                   sort=sort, order=order)
+        filters = {"needs_review": needs_review, "confidence": confidence, "status": status, "sort": sort,
+                   "order": order}
+        return render(request, "documents.html", docs=docs, filters=filters, hallmark_ids=views.HALLMARK_IDS)
+
+    @app.get("/agreement")
+    def agreement(request: Request) -> Response:
+        return render(request, "agreement.html", reviewers=dec.reviewer_agreement(ws), tool=dec.tool_agreement(ws))
+
+    @app.get("/documents/{sha256}")
+    def document(request: Request, sha256: str, decided: str = "") -> Response:
+        return document_page(request, stored_or_404(sha256), decided=_int_or_none(decided))
+
+    @app.get("/documents/{sha256}/pages/{page}.png")
+    def page_png(request: Request, sha256: str, page: str, crop: str = "") -> Response:
+        box = request.query_params.getlist("box")
+        stored = stored_or_404(sha256)
+        number = page_or_404(stored, page)
+        try:
+            boxes = [parse_box(b) for b in box[:MAX_BOXES]]
+        except ValueError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        try:
+            png = page_image(views.pdf_path(ws, stored), number, boxes, crop=crop == "1",
+                             cache_dir=ws.root / "cache" / "pages", sha256=stored.sha256)
+        except InputError as exc:
+            return PlainTextResponse(str(exc), status_code=404)
+        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+    @app.get("/documents/{sha256}/pages/{page}")
+    def page_view(request: Request, sha256: str, page: str) -> Response:
+        box = request.query_params.getlist("box")
+        stored = stored_or_404(sha256)
+        number = page_or_404(stored, page)
+        on_page = views.evidence_on_page(stored, number)
+        boxes = box or [views.box_param(e["bbox"]) for e in on_page if e["bbox"]]
+        try:
+            image = views.page_link(stored.sha256, number, [parse_box(b) for b in boxes[:MAX_BOXES]], png=True)
+        except ValueError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        missing = "" if views.pdf_path(ws, stored).is_file() else f"The PDF {stored.path} is no longer there."
+        return render(request, "page.html", doc=views.document_summary(ws, stored), page=number, image=image,
+                      evidence=on_page, missing=missing)
+
+    @app.post("/documents/{sha256}/decisions")
+    def post_decision(
+        request: Request, sha256: str, csrf_token: str = Form(""), reviewer: str = Form(""),
+        hallmark_id: str = Form(""), action: str = Form(""), level: str = Form(""), reason: str = Form(""),
+        note: str = Form(""), based_on: str = Form(""), assessment_id: str = Form(""),
+    ) -> Response:
+        check_csrf(request, csrf_token)
+        stored = stored_or_404(sha256)
+        try:
+            rec = dec.record_decision(
+                ws, stored.sha256, hallmark_id, reviewer=reviewer, action=action, level=level or None,
+                reason=reason, note=note, based_on=_int_or_none(based_on), assessment_id=_int_or_none(assessment_id),
+            )
+        except dec.DecisionError as exc:
+            return document_page(request, stored, error=str(exc), status_code=400)
+        return RedirectResponse(f"/documents/{stored.sha256}?decided={rec.decision.id}#h-{hallmark_id}", 303)
+
+    @app.post("/documents/{sha256}/evidence")
+    def post_evidence(
+        request: Request, sha256: str, csrf_token: str = Form(""), reviewer: str = Form(""),
+        descriptor_id: str = Form(""), passage: str = Form(""), verdict: str = Form(""),
+        hallmark_id: str = Form(""), assessment_id: str = Form(""),
+    ) -> Response:
+        check_csrf(request, csrf_token)
+        stored = stored_or_404(sha256)
+        index = _int_or_none(passage)
+        try:
+            dec.record_evidence_verdict(ws, stored.sha256, descriptor_id, passage_index=-1 if index is None else index,
+                                        verdict=verdict, reviewer=reviewer, assessment_id=_int_or_none(assessment_id))
+        except dec.DecisionError as exc:
+            return document_page(request, stored, error=str(exc), status_code=400)
+        return RedirectResponse(f"/documents/{stored.sha256}#h-{hallmark_id}", 303)
+
+    @app.post("/documents/{sha256}/consensus")
+    def post_consensus(
+        request: Request, sha256: str, csrf_token: str = Form(""), reviewer: str = Form(""),
+        hallmark_id: str = Form(""), level: str = Form(""), note: str = Form(""),
+    ) -> Response:
+        check_csrf(request, csrf_token)
+        stored = stored_or_404(sha256)
+        try:
+            dec.record_consensus(ws, stored.sha256, hallmark_id, level=level, recorded_by=reviewer, note=note)
+        except dec.DecisionError as exc:
+            return document_page(request, stored, error=str(exc), status_code=400)
+        return RedirectResponse(f"/documents/{stored.sha256}#h-{hallmark_id}", 303)
+
+    return app
+
+
+def check_binding(host: str, token: str | None) -> None:
+    """Refuse to listen beyond this machine without an access token."""
+    from evaluator.errors import EvaluatorError
+    from evaluator.review.security import is_loopback
+
+    if not is_loopback(host) and not token:
+        raise EvaluatorError(
+            f"Binding to {host} exposes the review app to other machines. Pass --token SECRET "
+            "(reviewers then open the printed link once), or use --host 127.0.0.1."
+        )
+
+
+def serve(workspace_path: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 8765,
+          token: str | None = None) -> None:
+    """Run the review app with uvicorn until interrupted."""
+    import uvicorn
+
+    check_binding(host, token)
+    app = create_app(workspace_path, token=token)
+    shown = f"[{host}]" if ":" in host else host
+    link = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    print(f"Review app for {workspace_path}: {link}  (Ctrl+C to stop)", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,207 @@
+"""What the review pages show: plain dicts built from the workspace, so templates stay logic-free."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict
+from pathlib import Path
+from statistics import mean
+from urllib.parse import urlencode
+
+from evaluator import decisions as dec
+from evaluator.errors import EvaluatorError
+from evaluator.render import box_param
+from evaluator.store import StoredAssessment, Workspace
+from evaluator.types import HALLMARK_IDS, LEVELS, RUBRIC_LEVELS, Rubric
+
+STATUS_LABEL = {"met": "met", "partial": "partial", "not_met": "not found"}
+LEVEL_OF_LETTER = {"A": "assuring", "O": "optimising", "M": "maximising"}
+
+
+@functools.lru_cache(maxsize=1)
+def rubric() -> Rubric | None:
+    """The shipped rubric, or None while it is unavailable (pages then show descriptor ids only)."""
+    try:
+        from evaluator.rubric import load_rubric
+    except ImportError:
+        return None
+    try:
+        return load_rubric()
+    except EvaluatorError:
+        return None
+
+
+def descriptor_info(descriptor_id: str) -> tuple[str, str]:
+    """(level, wording) of a descriptor id like ``3a.A.2``."""
+    r = rubric()
+    if r is not None:
+        try:
+            d = r.descriptor(descriptor_id)
+            return d.level, d.text
+        except KeyError:
+            pass
+    parts = descriptor_id.split(".")
+    return LEVEL_OF_LETTER.get(parts[1] if len(parts) == 3 else "", "assuring"), ""
+
+
+def hallmark_title(hallmark_id: str) -> str:
+    r = rubric()
+    for h in r.hallmarks if r else []:
+        if h.id == hallmark_id:
+            return h.title
+    return ""
+
+
+def pdf_path(ws: Workspace, stored: StoredAssessment) -> Path:
+    """The stored document's file (never a path from a request); a relative one is tried from the workspace too."""
+    path = Path(stored.path)
+    if not path.is_absolute() and not path.exists() and (ws.root / path).exists():
+        return ws.root / path
+    return path
+
+
+def page_link(sha256: str, page: int, boxes: list, *, png: bool, crop: bool = False) -> str:
+    query = [("box", box_param(b)) for b in boxes if b]
+    if crop:
+        query.append(("crop", "1"))
+    suffix = ".png" if png else ""
+    return f"/documents/{sha256}/pages/{page}{suffix}" + (f"?{urlencode(query)}" if query else "")
+
+
+# ------------------------------------------------------------------ documents
+
+
+def document_summary(ws: Workspace, stored: StoredAssessment) -> dict:
+    a = stored.assessment
+    finals = dec.final_levels(ws, stored.sha256)
+    decided = sum(1 for f in finals.values() if f.source != "suggested")
+    total = len(a.hallmarks)
+    return {
+        "sha256": stored.sha256,
+        "title": a.document.title or stored.path.rsplit("/", 1)[-1],
+        "path": stored.path,
+        "pages": a.document.pages,
+        "levels": {h.id: h.level for h in a.hallmarks},
+        "finals": {hid: asdict(f) for hid, f in finals.items()},
+        "decided": decided,
+        "total": total,
+        "status": "done" if total and decided >= total else ("in_progress" if decided else "unreviewed"),
+        "confidence": mean(h.confidence for h in a.hallmarks) if a.hallmarks else 0.0,
+        "needs_review": sum(1 for h in a.hallmarks if h.needs_review),
+    }
+
+
+SORT_KEYS = {
+    "title": lambda d: d["title"].lower(),
+    "confidence": lambda d: d["confidence"],
+    "needs_review": lambda d: d["needs_review"],
+    "status": lambda d: ("unreviewed", "in_progress", "done").index(d["status"]),
+}
+
+
+def document_list(
+    ws: Workspace, *, needs_review: str = "", confidence: float | None = None, status: str = "",
+    sort: str = "title", order: str = "asc",
+) -> list[dict]:
+    """Filters: needs_review=yes|no, confidence = highest mean confidence shown, status=unreviewed|in_progress|done."""
+    docs = [document_summary(ws, s) for s in ws.current_assessments()]
+    if needs_review in ("yes", "no"):
+        docs = [d for d in docs if (d["needs_review"] > 0) == (needs_review == "yes")]
+    if confidence is not None:
+        docs = [d for d in docs if d["confidence"] <= confidence]
+    if status:
+        docs = [d for d in docs if d["status"] == status]
+    docs.sort(key=SORT_KEYS.get(sort, SORT_KEYS["title"]), reverse=order == "desc")
+    return docs
+
+
+# ------------------------------------------------------------------- document
+
+
+def _evidence(sha256: str, descriptor_id: str, evidence: list, verdicts: dict) -> list[dict]:
+    out = []
+    for i, ev in enumerate(evidence):
+        boxes = [ev.bbox] if ev.bbox else []
+        out.append({
+            "index": i,
+            "page": ev.page,
+            "text": ev.text,
+            "score": ev.score,
+            "headings": ev.headings,
+            "thumb": page_link(sha256, ev.page, boxes, png=True, crop=True) if ev.page else None,
+            "full": page_link(sha256, ev.page, boxes, png=False) if ev.page else None,
+            "verdicts": [dict(v) for v in verdicts.get((descriptor_id, ev.text), [])],
+        })
+    return out
+
+
+def _hallmark(ws: Workspace, stored: StoredAssessment, h, history: list, consensus, final, verdicts) -> dict:
+    by_level: dict[str, list[dict]] = {lvl: [] for lvl in RUBRIC_LEVELS}
+    for d in h.descriptors:
+        level, wording = descriptor_info(d.id)
+        by_level.setdefault(level, []).append({
+            "id": d.id,
+            "text": wording,
+            "status": d.status,
+            "status_label": STATUS_LABEL[d.status],
+            "probability": d.probability,
+            "evidence": _evidence(stored.sha256, d.id, d.evidence, verdicts),
+        })
+    latest = dec.latest_by_reviewer(history)
+    return {
+        "id": h.id,
+        "title": hallmark_title(h.id),
+        "level": h.level,
+        "confidence": h.confidence,
+        "needs_review": h.needs_review,
+        "levels": [{"level": lvl, "descriptors": ds} for lvl, ds in by_level.items() if ds],
+        "based_on": history[-1].id if history else "",
+        "history": [
+            {**asdict(d), "earlier": d.assessment_id != stored.id} for d in reversed(history)
+        ],
+        "reviewers": [asdict(d) for d in latest.values()],
+        "agree": len({d.level for d in latest.values()}) <= 1,
+        "consensus": dict(consensus) if consensus else None,
+        "final": asdict(final) if final else None,
+    }
+
+
+def document_detail(ws: Workspace, stored: StoredAssessment) -> dict:
+    a = stored.assessment
+    all_decisions = dec.decisions_for(ws, stored.sha256)
+    consensus = dec.consensus_for(ws, stored.sha256)
+    finals = dec.final_levels(ws, stored.sha256)
+    verdicts = dec.evidence_verdicts(ws, stored.sha256)
+    order = {hid: i for i, hid in enumerate(HALLMARK_IDS)}
+    hallmarks = [
+        _hallmark(ws, stored, h, [d for d in all_decisions if d.hallmark_id == h.id],
+                  consensus.get(h.id), finals.get(h.id), verdicts)
+        for h in sorted(a.hallmarks, key=lambda h: order.get(h.id, 99))
+    ]
+    return {
+        "summary": document_summary(ws, stored),
+        "assessment_id": stored.id,
+        "screened_at": stored.created_at,
+        "provenance": dec.provenance_string(a),
+        "earlier_suggestions": len(ws.history(stored.sha256)) - 1,
+        "warnings": a.warnings,
+        "hallmarks": hallmarks,
+        "levels": LEVELS,
+    }
+
+
+def conflict_banner(ws: Workspace, sha256: str, decision_id: int) -> dict | None:
+    d = dec.get_decision(ws, decision_id)
+    if d is None or d.sha256 != sha256:
+        return None
+    return {"decision": asdict(d), "conflicts": [asdict(c) for c in dec.conflicts_of(ws, d)]}
+
+
+def evidence_on_page(stored: StoredAssessment, page: int) -> list[dict]:
+    out = []
+    for h in stored.assessment.hallmarks:
+        for d in h.descriptors:
+            for ev in d.evidence:
+                if ev.page == page:
+                    out.append({"descriptor": d.id, "status": STATUS_LABEL[d.status], "text": ev.text, "bbox": ev.bbox})
+    return out

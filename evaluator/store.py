@@ -1,0 +1,285 @@
+"""The workspace: one folder per project of assessments, with a SQLite database.
+
+Layout of a workspace folder::
+
+    evaluator.sqlite      documents, runs, assessments (suggestions), failures, decisions
+    assessments/          the assessment JSON per document (latest suggestion)
+    cache/                extraction and embedding cache (see evaluator.cache)
+    reports/              corpus outputs (CSV, XLSX, heatmap, HTML index)
+
+Suggestions and human decisions are different records. Assessments are appended: a re-screen marks
+the previous suggestion for that document as superseded (``superseded_by``) and never deletes it, so
+every decision keeps pointing at the suggestion it answered. Schema changes are migrations keyed by
+``PRAGMA user_version``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from evaluator.errors import WorkspaceError
+from evaluator.types import Assessment
+
+DB_NAME = "evaluator.sqlite"
+
+# Each entry migrates the schema from version i to i+1. Append; never edit a released step.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE documents (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        title TEXT NOT NULL DEFAULT '',
+        pages INTEGER NOT NULL DEFAULT 0,
+        first_seen TEXT NOT NULL
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        tool_version TEXT NOT NULL,
+        settings TEXT NOT NULL DEFAULT '{}',
+        documents_ok INTEGER NOT NULL DEFAULT 0,
+        documents_failed INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE assessments (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES documents(id),
+        run_id INTEGER REFERENCES runs(id),
+        cache_key TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        json TEXT NOT NULL,
+        superseded_by INTEGER REFERENCES assessments(id)
+    );
+    CREATE INDEX assessments_current ON assessments(document_id) WHERE superseded_by IS NULL;
+    CREATE TABLE failures (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER REFERENCES runs(id),
+        path TEXT NOT NULL,
+        error TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
+    # 2: reviewer decisions (evaluator.decisions). Append-only: triggers forbid UPDATE and DELETE.
+    """
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        assessment_id INTEGER NOT NULL REFERENCES assessments(id),
+        sha256 TEXT NOT NULL,
+        hallmark_id TEXT NOT NULL,
+        reviewer TEXT NOT NULL CHECK (length(trim(reviewer)) > 0),
+        action TEXT NOT NULL CHECK (action IN ('accept', 'override')),
+        level TEXT NOT NULL CHECK (level IN ('none', 'assuring', 'optimising', 'maximising')),
+        reason TEXT NOT NULL DEFAULT '',
+        note TEXT NOT NULL DEFAULT '',
+        suggested_level TEXT NOT NULL,
+        provenance TEXT NOT NULL DEFAULT '',
+        based_on_decision_id INTEGER REFERENCES decisions(id),
+        created_at TEXT NOT NULL,
+        CHECK (action = 'accept' OR length(trim(reason)) > 0)
+    );
+    CREATE INDEX decisions_by_hallmark ON decisions(sha256, hallmark_id);
+    CREATE TABLE evidence_decisions (
+        id INTEGER PRIMARY KEY,
+        assessment_id INTEGER NOT NULL REFERENCES assessments(id),
+        sha256 TEXT NOT NULL,
+        descriptor_id TEXT NOT NULL,
+        passage_id TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL,
+        page INTEGER,
+        verdict TEXT NOT NULL CHECK (verdict IN ('confirm', 'reject')),
+        reviewer TEXT NOT NULL CHECK (length(trim(reviewer)) > 0),
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX evidence_decisions_by_doc ON evidence_decisions(sha256);
+    CREATE TABLE consensus (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        hallmark_id TEXT NOT NULL,
+        level TEXT NOT NULL CHECK (level IN ('none', 'assuring', 'optimising', 'maximising')),
+        recorded_by TEXT NOT NULL CHECK (length(trim(recorded_by)) > 0),
+        note TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX consensus_by_hallmark ON consensus(sha256, hallmark_id);
+    CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions
+        BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+    CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions
+        BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+    CREATE TRIGGER evidence_decisions_no_update BEFORE UPDATE ON evidence_decisions
+        BEGIN SELECT RAISE(ABORT, 'evidence decisions are append-only'); END;
+    CREATE TRIGGER evidence_decisions_no_delete BEFORE DELETE ON evidence_decisions
+        BEGIN SELECT RAISE(ABORT, 'evidence decisions are append-only'); END;
+    CREATE TRIGGER consensus_no_update BEFORE UPDATE ON consensus
+        BEGIN SELECT RAISE(ABORT, 'consensus records are append-only'); END;
+    CREATE TRIGGER consensus_no_delete BEFORE DELETE ON consensus
+        BEGIN SELECT RAISE(ABORT, 'consensus records are append-only'); END;
+    """,
+]
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class StoredAssessment:
+    id: int
+    document_id: int
+    sha256: str
+    path: str
+    created_at: str
+    cache_key: str
+    assessment: Assessment
+
+
+class Workspace:
+    """A workspace folder and its SQLite database. Cheap to open; safe to open from several processes."""
+
+    def __init__(self, root: str | os.PathLike, *, create: bool = True):
+        self.root = Path(root)
+        if not self.root.exists():
+            if not create:
+                raise WorkspaceError(f"No workspace at {self.root}. Run `evaluator screen PATH --workspace {self.root}` first.")
+            try:
+                self.root.mkdir(parents=True)
+            except OSError as exc:
+                raise WorkspaceError(f"Cannot create workspace {self.root}: {exc.strerror}. Choose a writable folder.") from None
+        elif not self.root.is_dir():
+            raise WorkspaceError(f"{self.root} is a file, not a workspace folder. Choose a folder path.")
+        self.db_path = self.root / DB_NAME
+        if not create and not self.db_path.exists():
+            raise WorkspaceError(f"No workspace database in {self.root}. Run `evaluator screen PATH --workspace {self.root}` first.")
+        self._migrate()
+
+    # ------------------------------------------------------------------ plumbing
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection in one transaction: committed on success, rolled back on error."""
+        try:
+            conn = sqlite3.connect(self.db_path, timeout=30)
+        except sqlite3.Error as exc:
+            raise WorkspaceError(f"Cannot open {self.db_path}: {exc}. Check the folder is writable.") from None
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        try:
+            with conn:
+                yield conn
+        except sqlite3.OperationalError as exc:
+            raise WorkspaceError(f"Workspace database error in {self.db_path}: {exc}. Check disk space and permissions.") from None
+        finally:
+            conn.close()
+
+    def _migrate(self) -> None:
+        with self.connect() as conn:
+            conn.execute("PRAGMA journal_mode = WAL")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise WorkspaceError(
+                    f"{self.db_path} was written by a newer evaluator (schema {version}). Upgrade the evaluator."
+                )
+            for step in range(version, len(MIGRATIONS)):
+                conn.executescript(f"BEGIN; {MIGRATIONS[step]} PRAGMA user_version = {step + 1}; COMMIT;")
+
+    def folder(self, name: str) -> Path:
+        path = self.root / name
+        path.mkdir(exist_ok=True)
+        return path
+
+    # ---------------------------------------------------------------------- runs
+
+    def start_run(self, tool_version: str, settings: dict) -> int:
+        with self.connect() as conn:
+            cur = conn.execute(
+                "INSERT INTO runs (started_at, tool_version, settings) VALUES (?, ?, ?)",
+                (utc_now(), tool_version, json.dumps(settings, sort_keys=True)),
+            )
+            return int(cur.lastrowid)
+
+    def finish_run(self, run_id: int, ok: int, failed: int) -> None:
+        with self.connect() as conn:
+            conn.execute(
+                "UPDATE runs SET finished_at = ?, documents_ok = ?, documents_failed = ? WHERE id = ?",
+                (utc_now(), ok, failed, run_id),
+            )
+
+    def record_failure(self, run_id: int | None, path: str, error: str) -> None:
+        with self.connect() as conn:
+            conn.execute(
+                "INSERT INTO failures (run_id, path, error, created_at) VALUES (?, ?, ?, ?)",
+                (run_id, path, error, utc_now()),
+            )
+
+    def failures(self, run_id: int | None = None) -> list[sqlite3.Row]:
+        with self.connect() as conn:
+            if run_id is None:
+                return conn.execute("SELECT * FROM failures ORDER BY id").fetchall()
+            return conn.execute("SELECT * FROM failures WHERE run_id = ? ORDER BY id", (run_id,)).fetchall()
+
+    # --------------------------------------------------------------- assessments
+
+    def save_assessment(self, assessment: Assessment, *, cache_key: str, run_id: int | None = None) -> int:
+        """Append a suggestion; the document's previous current suggestion becomes superseded."""
+        doc = assessment.document
+        now = utc_now()
+        with self.connect() as conn:
+            conn.execute(
+                "INSERT INTO documents (sha256, path, title, pages, first_seen) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(sha256) DO UPDATE SET path = excluded.path, title = excluded.title, pages = excluded.pages",
+                (doc.sha256, doc.path, doc.title, doc.pages, now),
+            )
+            document_id = conn.execute("SELECT id FROM documents WHERE sha256 = ?", (doc.sha256,)).fetchone()[0]
+            cur = conn.execute(
+                "INSERT INTO assessments (document_id, run_id, cache_key, created_at, json) VALUES (?, ?, ?, ?, ?)",
+                (document_id, run_id, cache_key, now, assessment.model_dump_json()),
+            )
+            new_id = int(cur.lastrowid)
+            conn.execute(
+                "UPDATE assessments SET superseded_by = ? WHERE document_id = ? AND superseded_by IS NULL AND id != ?",
+                (new_id, document_id, new_id),
+            )
+        return new_id
+
+    def current(self, sha256: str) -> StoredAssessment | None:
+        """The current (not superseded) suggestion for a document, if any."""
+        rows = self._assessment_rows("d.sha256 = ? AND a.superseded_by IS NULL", (sha256,))
+        return rows[0] if rows else None
+
+    def current_assessments(self) -> list[StoredAssessment]:
+        return self._assessment_rows("a.superseded_by IS NULL", ())
+
+    def assessment(self, assessment_id: int) -> StoredAssessment | None:
+        rows = self._assessment_rows("a.id = ?", (assessment_id,))
+        return rows[0] if rows else None
+
+    def history(self, sha256: str) -> list[StoredAssessment]:
+        """Every suggestion ever made for a document, oldest first."""
+        return self._assessment_rows("d.sha256 = ?", (sha256,))
+
+    def _assessment_rows(self, where: str, params: tuple) -> list[StoredAssessment]:
+        with self.connect() as conn:
+            rows = conn.execute(
+                "SELECT a.id, a.document_id, d.sha256, d.path, a.created_at, a.cache_key, a.json "
+                f"FROM assessments a JOIN documents d ON d.id = a.document_id WHERE {where} ORDER BY a.id",
+                params,
+            ).fetchall()
+        return [
+            StoredAssessment(
+                id=r["id"],
+                document_id=r["document_id"],
+                sha256=r["sha256"],
+                path=r["path"],
+                created_at=r["created_at"],
+                cache_key=r["cache_key"],
+                assessment=Assessment.model_validate_json(r["json"]),
+            )
+            for r in rows
+        ]

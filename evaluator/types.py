@@ -1,0 +1,217 @@
+"""The data contract: every type that flows between the pipeline stages.
+
+PDF/text --extract--> Document --segment--> [Passage] --match/judge--> Assessment
+
+Everything that crosses a module boundary, is written to disk or read back by
+another tool is one of these pydantic models. ``Assessment`` is the JSON
+contract other tools read (see README); bump ``SCHEMA_VERSION`` when its shape
+changes.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SCHEMA_VERSION = "1.0"
+
+Level = Literal["none", "assuring", "optimising", "maximising"]
+RubricLevel = Literal["assuring", "optimising", "maximising"]
+Status = Literal["met", "partial", "not_met"]
+
+LEVELS: tuple[str, ...] = ("none", "assuring", "optimising", "maximising")
+RUBRIC_LEVELS: tuple[str, ...] = ("assuring", "optimising", "maximising")
+STATUSES: tuple[str, ...] = ("not_met", "partial", "met")
+HALLMARK_IDS: tuple[str, ...] = ("1", "2", "3a", "3b", "4", "5", "6")
+
+# (x0, top, x1, bottom) in PDF points, origin top-left, as pdfplumber reports them.
+BBox = tuple[float, float, float, float]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+# --------------------------------------------------------------------- document
+
+
+class Line(_Model):
+    """One line of text on a page, in reading order."""
+
+    text: str
+    bbox: BBox
+
+
+class Block(_Model):
+    """A paragraph-like group of lines (or one table row), in reading order."""
+
+    kind: Literal["text", "heading", "table_row"] = "text"
+    lines: list[Line]
+
+    @property
+    def text(self) -> str:
+        return " ".join(line.text for line in self.lines)
+
+    @property
+    def bbox(self) -> BBox:
+        return union_boxes([line.bbox for line in self.lines])
+
+
+class Page(_Model):
+    number: Optional[int] = Field(default=None, ge=1)  # 1-based; None for text inputs
+    width: float = 0.0
+    height: float = 0.0
+    blocks: list[Block] = Field(default_factory=list)
+    image_only: bool = False  # the page has no text layer (scanned)
+    garbled: bool = False  # the text layer is mostly replacement characters
+
+    @property
+    def text(self) -> str:
+        return "\n".join(block.text for block in self.blocks)
+
+
+class Document(_Model):
+    path: str
+    sha256: str
+    kind: Literal["pdf", "text"]
+    pages: list[Page]
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def page_count(self) -> int:
+        return len(self.pages)
+
+
+class Passage(_Model):
+    """A window of sentences inside one block: the unit that is cited as evidence."""
+
+    id: str  # "p{page}-b{block}-s{first sentence}"
+    page: Optional[int] = Field(default=None, ge=1)
+    text: str  # exact text, as it appears on the page (whitespace normalised)
+    boxes: list[BBox] = Field(default_factory=list)  # the lines it spans
+    headings: list[str] = Field(default_factory=list)  # section heading path, outermost first
+    block_kind: Literal["text", "heading", "table_row"] = "text"
+
+    @property
+    def bbox(self) -> Optional[BBox]:
+        return union_boxes(self.boxes) if self.boxes else None
+
+
+# ----------------------------------------------------------------------- rubric
+
+
+class Descriptor(_Model):
+    id: str  # e.g. "3a.A.2"
+    hallmark: str
+    level: RubricLevel
+    text: str  # the model's wording, verbatim from rubric-descriptors.tsv
+    queries: list[str] = Field(default_factory=list)  # plain-English phrasings a strategy might use
+    cues: list[str] = Field(default_factory=list)  # lexical cues (case-insensitive phrases)
+    requires_wellbeing: bool = True  # evidence must be framed as wellbeing, not health alone
+
+
+class Hallmark(_Model):
+    id: str
+    title: str
+    descriptors: list[Descriptor]
+
+    def at_level(self, level: str) -> list[Descriptor]:
+        return [d for d in self.descriptors if d.level == level]
+
+
+class Rubric(_Model):
+    id: str
+    version: str
+    title: str
+    source: str = ""
+    hallmarks: list[Hallmark]
+
+    @property
+    def descriptors(self) -> list[Descriptor]:
+        return [d for h in self.hallmarks for d in h.descriptors]
+
+    def descriptor(self, descriptor_id: str) -> Descriptor:
+        for d in self.descriptors:
+            if d.id == descriptor_id:
+                return d
+        raise KeyError(descriptor_id)
+
+
+# ------------------------------------------------------------------- assessment
+
+
+class Evidence(_Model):
+    page: Optional[int] = Field(default=None, ge=1)
+    text: str
+    bbox: Optional[BBox] = None
+    score: float = Field(ge=0.0, le=1.0)
+    passage_id: str = ""
+    headings: list[str] = Field(default_factory=list)
+
+
+class DescriptorResult(_Model):
+    id: str
+    status: Status
+    probability: float = Field(ge=0.0, le=1.0)  # probability the descriptor is met-or-partial
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class HallmarkResult(_Model):
+    id: str
+    level: Level
+    confidence: float = Field(ge=0.0, le=1.0)
+    needs_review: bool
+    descriptors: list[DescriptorResult]
+
+
+class DocumentInfo(_Model):
+    path: str
+    sha256: str
+    pages: int = Field(ge=0)
+    title: str = ""
+
+
+class Provenance(_Model):
+    tool_version: str
+    rubric_id: str
+    rubric_version: str
+    model_name: str
+    model_hash: str
+    extractor: str
+    judge: str  # the judging model's id/version
+    created_at: str  # ISO 8601, UTC
+
+
+class Assessment(_Model):
+    schema_version: str = SCHEMA_VERSION
+    document: DocumentInfo
+    provenance: Provenance
+    hallmarks: list[HallmarkResult]
+    warnings: list[str] = Field(default_factory=list)
+
+    @field_validator("hallmarks")
+    @classmethod
+    def _unique_hallmarks(cls, value: list[HallmarkResult]) -> list[HallmarkResult]:
+        ids = [h.id for h in value]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"duplicate hallmark ids: {ids}")
+        return value
+
+    def hallmark(self, hallmark_id: str) -> HallmarkResult:
+        for h in self.hallmarks:
+            if h.id == hallmark_id:
+                return h
+        raise KeyError(hallmark_id)
+
+    def descriptor_results(self) -> dict[str, DescriptorResult]:
+        return {d.id: d for h in self.hallmarks for d in h.descriptors}
+
+
+def union_boxes(boxes: list[BBox]) -> BBox:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )

@@ -1,0 +1,166 @@
+"""Metric functions against hand-computed cases, and the all-"none" predictor on the real gold."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sklearn.metrics import cohen_kappa_score
+
+from evaluator.metrics import (
+    DocPrediction,
+    Scores,
+    confusion,
+    cumulative_level,
+    descriptor_scores,
+    kappa,
+    level_agreement,
+    level_scores,
+    page_hit_rate,
+    score,
+)
+from evaluator.types import LEVELS, STATUSES
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def test_kappa_of_identical_ratings_is_one():
+    levels = ["none", "assuring", "optimising", "maximising", "none"]
+    assert kappa(levels, levels, LEVELS) == pytest.approx(1.0)
+    assert kappa(levels, levels, LEVELS, weights="quadratic") == pytest.approx(1.0)
+
+
+def test_kappa_known_two_by_two():
+    # confusion [[20, 5], [10, 15]]: po = 35/50 = 0.7, pe = (25*30 + 25*20)/50^2 = 0.5, kappa = 0.4
+    y_true = ["yes"] * 25 + ["no"] * 25
+    y_pred = ["yes"] * 20 + ["no"] * 5 + ["yes"] * 10 + ["no"] * 15
+    assert kappa(y_true, y_pred, ["no", "yes"]) == pytest.approx(0.4)
+
+
+def test_quadratic_kappa_matches_sklearn_on_ordinal_codes():
+    y_true = ["none", "assuring", "optimising", "maximising", "assuring", "none"]
+    y_pred = ["assuring", "assuring", "maximising", "optimising", "none", "none"]
+    codes = {level: i for i, level in enumerate(LEVELS)}
+    expected = cohen_kappa_score([codes[y] for y in y_true], [codes[y] for y in y_pred], weights="quadratic")
+    assert kappa(y_true, y_pred, LEVELS, weights="quadratic") == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    "y_true, y_pred",
+    [
+        (["none", "assuring", "none"], ["none", "none", "none"]),  # predictions constant
+        (["none", "none"], ["none", "none"]),  # both constant: undefined, sklearn gives nan
+        ([], []),
+    ],
+)
+def test_kappa_with_a_constant_rater_is_zero(y_true, y_pred):
+    assert kappa(y_true, y_pred, LEVELS, weights="quadratic") == 0.0
+
+
+def test_level_agreement_exact_and_within_one():
+    exact, within = level_agreement(
+        ["none", "assuring", "maximising", "optimising"], ["none", "optimising", "assuring", "optimising"]
+    )
+    assert exact == pytest.approx(0.5)
+    assert within == pytest.approx(0.75)
+
+
+def test_confusion_has_fixed_label_order_rows_gold():
+    matrix = confusion(["met", "not_met", "not_met"], ["partial", "not_met", "met"], STATUSES)
+    assert matrix == [[1, 0, 1], [0, 0, 0], [0, 1, 0]]
+    assert level_scores([], []).confusion == [[0] * 4 for _ in range(4)]
+
+
+def test_descriptor_scores_binary_and_three_class():
+    y_true = ["met", "partial", "not_met", "not_met"]
+    y_pred = ["partial", "partial", "met", "not_met"]
+    s = descriptor_scores(y_true, y_pred)
+    # met-or-partial: true [1,1,0,0], pred [1,1,1,0] -> precision 2/3, recall 1, F1 0.8
+    assert (s.precision, s.recall, s.f1) == pytest.approx((2 / 3, 1.0, 0.8))
+    # binary kappa: po = 3/4, pe = (2*3 + 2*1)/16 = 0.5 -> 0.5
+    assert s.kappa_binary == pytest.approx(0.5)
+    assert s.kappa == pytest.approx(cohen_kappa_score(y_true, y_pred))
+    assert s.accuracy == pytest.approx(0.5)
+
+
+def test_page_hit_rate_uses_top_k_cited_pages():
+    gold = [[3], [5, 9], [12], [1]]
+    cited = [[3, 4, 5], [1, 2, 9], [1, 2, 3, 12], []]  # hit, hit at rank 3, miss (rank 4), nothing cited
+    assert page_hit_rate(gold, cited) == pytest.approx(0.5)
+    assert page_hit_rate(gold, cited, k=4) == pytest.approx(0.75)
+    assert page_hit_rate([], []) == 0.0
+
+
+def test_cumulative_level_rule():
+    assert (
+        cumulative_level({"assuring": ["met", "partial"], "optimising": ["met"]}) == "optimising"
+    )  # 0.75 reaches
+    assert cumulative_level({"assuring": ["met", "met", "partial", "not_met"]}) == "none"  # mean 0.625
+    assert (
+        cumulative_level({"assuring": ["met", "met", "met", "partial"], "optimising": ["met"]})
+        == "optimising"
+    )
+    # a higher level counts only when every lower one is reached
+    assert cumulative_level({"assuring": ["not_met"], "optimising": ["met"], "maximising": ["met"]}) == "none"
+    assert cumulative_level({"assuring": ["met"], "optimising": [], "maximising": ["met"]}) == "assuring"
+
+
+class _Label:  # the two attributes score() reads from a GoldLabel
+    def __init__(self, levels, judgements, pages):
+        self.hallmarks = {h: type("H", (), {"level": v}) for h, v in levels.items()}
+        self.descriptors = {
+            d: type("D", (), {"judgement": j, "pages": pages.get(d, [])}) for d, j in judgements.items()
+        }
+
+
+def test_score_pools_documents_and_serialises():
+    gold = {
+        "a": _Label({"1": "assuring", "2": "none"}, {"1.A.1": "met", "1.A.2": "not_met"}, {"1.A.1": [4]}),
+        "b": _Label({"1": "none", "2": "none"}, {"1.A.1": "partial", "1.A.2": "not_met"}, {"1.A.1": [2]}),
+    }
+    predictions = {
+        "a": DocPrediction(
+            levels={"1": "assuring", "2": "none"},
+            statuses={"1.A.1": "met", "1.A.2": "not_met"},
+            pages={"1.A.1": [4]},
+        ),
+        "b": {
+            "levels": {"1": "assuring", "2": "none"},
+            "statuses": {"1.A.1": "not_met", "1.A.2": "not_met"},
+            "pages": {},
+        },
+    }
+    s = score(predictions, gold)
+    assert s.documents == ["a", "b"]
+    assert s.hallmarks.n == 4 and s.hallmarks.exact == pytest.approx(0.75)
+    assert s.per_hallmark["2"].exact == 1.0 and s.per_hallmark["2"].kappa_quadratic == 0.0
+    assert s.descriptors.n == 4 and s.descriptors.recall == pytest.approx(0.5)
+    assert (s.evidence.n, s.evidence.page_hit_rate) == (2, pytest.approx(0.5))
+    assert Scores.model_validate(json.loads(s.model_dump_json())) == s
+
+
+def test_score_requires_a_prediction_for_every_gold_item():
+    gold = {"a": _Label({"1": "none"}, {"1.A.1": "met"}, {})}
+    with pytest.raises(ValueError, match="no prediction for document a"):
+        score({}, gold)
+    with pytest.raises(ValueError, match="descriptor 1.A.1"):
+        score({"a": DocPrediction(levels={"1": "none"}, statuses={})}, gold)
+
+
+@pytest.mark.skipif(not (SHARED / "gold").is_dir(), reason="shared gold labels not present")
+def test_all_none_on_real_gold_has_high_exact_agreement_and_zero_kappa():
+    from evaluator.gold import load_gold
+
+    gold = load_gold(SHARED / "gold")
+    predictions = {
+        doc_id: DocPrediction(
+            levels={h: "none" for h in label.hallmarks}, statuses={d: "not_met" for d in label.descriptors}
+        )
+        for doc_id, label in gold.items()
+    }
+    s = score(predictions, gold)
+    assert s.hallmarks.exact > 0.75  # most gold levels are "none"
+    assert s.hallmarks.kappa_quadratic == 0.0
+    assert s.descriptors.kappa == 0.0 and s.descriptors.kappa_binary == 0.0
+    assert s.descriptors.f1 == 0.0 and s.evidence.page_hit_rate == 0.0

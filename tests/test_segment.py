@@ -1,0 +1,70 @@
+"""Segmentation promises: passages stay inside one block, keep their page, boxes and heading, and their
+text is found verbatim in the page text (so every cited quote can be checked on its page)."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evaluator.segment import MAX_CHARS, segment
+from evaluator.types import Block, Document, Line, Page
+
+
+def _doc(*pages: list[Block]) -> Document:
+    return Document(
+        path="x.pdf",
+        sha256="0" * 64,
+        kind="pdf",
+        pages=[Page(number=i + 1, width=600, height=800, blocks=list(blocks)) for i, blocks in enumerate(pages)],
+    )
+
+
+def _block(*lines: str, kind: str = "text", top: float = 100.0) -> Block:
+    return Block(kind=kind, lines=[Line(text=t, bbox=(50, top + 12 * i, 500, top + 12 * i + 10)) for i, t in enumerate(lines)])
+
+
+def test_passages_carry_page_heading_and_boxes_of_their_lines():
+    doc = _doc(
+        [_block("Our vision", kind="heading", top=50),
+         _block("We want every resident to feel their life is worthwhile.", "Wellbeing is more than health.", top=100)],
+        [_block("Priority one is loneliness. We will fund community", "groups in every ward.", top=200)],
+    )
+    passages = segment(doc)
+    assert [p.page for p in passages] == [1, 2]
+    assert passages[0].headings == ["Our vision"]
+    assert passages[0].boxes == [(50, 100, 500, 110), (50, 112, 500, 122)]
+    assert passages[1].text == "Priority one is loneliness. We will fund community groups in every ward."
+    assert passages[1].headings == []  # headings do not leak across pages
+
+
+def test_long_blocks_split_into_windows_of_sentences():
+    sentences = [f"Sentence number {i} talks about community wellbeing in some detail here." for i in range(12)]
+    doc = _doc([_block(" ".join(sentences))])
+    passages = segment(doc)
+    assert len(passages) >= 5
+    assert all(len(p.text) <= MAX_CHARS * 1.6 for p in passages)
+    assert " ".join(p.text for p in passages) == " ".join(sentences)
+
+
+def test_table_rows_are_one_passage_each():
+    doc = _doc([_block("Indicator | Baseline | Target", kind="table_row"), _block("Life satisfaction | 7.4 | 7.8", kind="table_row")])
+    assert [p.text for p in segment(doc)] == ["Indicator | Baseline | Target", "Life satisfaction | 7.4 | 7.8"]
+
+
+def test_image_only_pages_yield_no_passages():
+    doc = _doc([_block("Some text on page one about wellbeing.")], [])
+    doc.pages[1].image_only = True
+    assert {p.page for p in segment(doc)} == {1}
+
+
+words = st.text(alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")), min_size=0, max_size=60)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(words, min_size=1, max_size=4), min_size=0, max_size=5))
+def test_every_passage_maps_back_to_its_page_text(blocks):
+    """Property: on arbitrary text, no crash, and each passage is a substring of its own page's text."""
+    clean = [[" ".join(t.split()) or "x" for t in lines] for lines in blocks]
+    doc = _doc([_block(*lines, top=20 * i) for i, lines in enumerate(clean)], [_block("Second page text.")])
+    for passage in segment(doc):
+        page_text = " ".join(doc.pages[passage.page - 1].text.split())
+        assert " ".join(passage.text.split()) in page_text
+        assert passage.boxes
