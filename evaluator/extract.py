@@ -47,17 +47,6 @@ _MD_HEADING = re.compile(r"#{1,6}\s+(.*?)(\s+#+)?")
 
 
 @dataclass(slots=True)
-class _Word:
-    text: str
-    x0: float
-    top: float
-    x1: float
-    bottom: float
-    size: float
-    bold: bool
-
-
-@dataclass(slots=True)
 class _Line:
     text: str
     x0: float
@@ -67,9 +56,19 @@ class _Line:
     size: float = 0.0
     bold: bool = False
     kind: str = "text"  # "text" or "table_row"
-    row: float = 0  # visual row index on the page (top to bottom)
-    col: int = 0  # column index; -1 when the line spans a gutter
-    band: int = 0  # vertical band between full-width lines
+    region: tuple = ()  # the column/band of the page the line sits in (equal region = same text flow)
+
+
+@dataclass(slots=True)
+class _Word:
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    size: float
+    bold: bool
+    table_row: _Line | None = None  # set on the placeholder "word" that stands for a whole table row
 
 
 @dataclass(slots=True)
@@ -115,7 +114,9 @@ def extract(path: str | os.PathLike[str], *, max_pages: int | None = None) -> Do
         return _extract_text_file(file, shown, sha256)
     if b"%PDF-" not in data_head:
         if re.search(rb"<!doctype html|<html", data_head, re.I):
-            raise InputError(f"{shown} is not a PDF but a web page (HTML) saved as .pdf; download the PDF itself.")
+            raise InputError(
+                f"{shown} is not a PDF but a web page (HTML) saved as .pdf; download the PDF itself."
+            )
         raise InputError(f"{shown} is not a PDF (no %PDF- header); check that you have the right file.")
     return _extract_pdf(file, shown, sha256, max_pages)
 
@@ -160,7 +161,9 @@ def _extract_text_file(file: Path, shown: str, sha256: str) -> Document:
         blocks.append(Block(kind="text", lines=para))
     if not blocks:
         warnings.append(f"{shown} contains no text")
-    return Document(path=shown, sha256=sha256, kind="text", pages=[Page(number=None, blocks=blocks)], warnings=warnings)
+    return Document(
+        path=shown, sha256=sha256, kind="text", pages=[Page(number=None, blocks=blocks)], warnings=warnings
+    )
 
 
 def _extract_pdf(file: Path, shown: str, sha256: str, max_pages: int | None) -> Document:
@@ -172,7 +175,9 @@ def _extract_pdf(file: Path, shown: str, sha256: str, max_pages: int | None) -> 
             if total == 0:
                 raise InputError(f"{shown} has no pages; re-download or re-export it.")
             if max_pages is not None and total > max_pages:
-                warnings.append(f"only the first {max_pages} of {total} pages were read (max_pages={max_pages})")
+                warnings.append(
+                    f"only the first {max_pages} of {total} pages were read (max_pages={max_pages})"
+                )
             for number, page in enumerate(pdf.pages[:max_pages], start=1):
                 try:
                     pages.append(_read_page(page, number))
@@ -186,17 +191,23 @@ def _extract_pdf(file: Path, shown: str, sha256: str, max_pages: int | None) -> 
     except PdfminerException as e:
         cause = e.args[0] if e.args else e
         if isinstance(cause, PDFPasswordIncorrect | PDFEncryptionError):
-            raise InputError(f"{shown} is password-protected; save an unprotected copy and try again.") from None
+            raise InputError(
+                f"{shown} is password-protected; save an unprotected copy and try again."
+            ) from None
         raise _corrupt(shown, cause) from None
     except Exception as e:  # any parse failure while opening the file
         raise _corrupt(shown, e) from None
-    if all(not p.lines and not p.image_only for p in pages) and any("could not be read" in w for w in warnings):
+    if all(not p.lines and not p.image_only for p in pages) and any(
+        "could not be read" in w for w in warnings
+    ):
         raise _corrupt(shown, ValueError("no page could be read"))
     _drop_page_furniture(pages)
     if not _has_eof_marker(file):
         warnings.append(f"{shown} may be truncated (no %%EOF marker at the end); some pages may be missing")
     _flag_warning(warnings, [p.number for p in pages if p.image_only], "no text layer (scanned image?)")
-    _flag_warning(warnings, [p.number for p in pages if p.garbled], "a garbled text layer (font without a Unicode map?)")
+    _flag_warning(
+        warnings, [p.number for p in pages if p.garbled], "a garbled text layer (font without a Unicode map?)"
+    )
     out = [_to_page(p) for p in pages]
     return Document(path=shown, sha256=sha256, kind="pdf", pages=out, warnings=warnings)
 
@@ -248,7 +259,7 @@ def clean_text(text: str) -> str:
 
 
 def _unreadable_ratio(raw: str) -> float:
-    raw, cids = _CID.subn("\ufffd", _SPACES.sub("", raw))
+    raw = _CID.sub("\ufffd", _SPACES.sub("", raw))  # each (cid:N) counts as one character
     return raw.count("\ufffd") / len(raw) if raw else 0.0
 
 
@@ -267,39 +278,31 @@ def _read_page(page: Any, number: int) -> _PageData:
     if _unreadable_ratio("".join(w["text"] for w in raw_words)) >= GARBLED_RATIO:
         data.garbled = True
         return data
-    tables = _table_rows(page) if (page.rects or page.lines) else []
-    boxes = [t[0] for t in tables]
-    words = []
+    tables = _table_rows(page, x_min, y_min) if (page.rects or page.lines) else []
+    words = [_Word("", r.x0, r.top, r.x1, r.bottom, 0.0, False, r) for _, rows in tables for r in rows]
     for w in raw_words:
-        cx, cy = (w["x0"] + w["x1"]) / 2 - x_min, (w["top"] + w["bottom"]) / 2 - y_min
+        x0, top, x1, bottom = w["x0"] - x_min, w["top"] - y_min, w["x1"] - x_min, w["bottom"] - y_min
+        cx, cy = (x0 + x1) / 2, (top + bottom) / 2
         if not w["upright"] or not (0 <= cx <= width and 0 <= cy <= height):
             continue
-        if any(b[0] <= cx + x_min <= b[2] and b[1] <= cy + y_min <= b[3] for b in boxes):
-            continue
+        if any(b[0] <= cx <= b[2] and b[1] <= cy <= b[3] for b, _ in tables):
+            continue  # table text is emitted once, as table rows
         if text := clean_text(w["text"]):
             bold = bool(_BOLD_FONT.search(w.get("fontname") or ""))
-            words.append(_Word(text, w["x0"] - x_min, w["top"] - y_min, w["x1"] - x_min, w["bottom"] - y_min, round(float(w["size"]), 1), bold))
-    sizes, bolds = Counter(), Counter()
+            words.append(_Word(text, x0, top, x1, bottom, round(float(w["size"]), 1), bold))
+    sizes: Counter[float] = Counter()
+    bold_chars = 0
     for w in words:
         sizes[w.size] += len(w.text)
-        bolds[w.bold] += len(w.text)
-    data.body_size = sizes.most_common(1)[0][0] if sizes else 0.0
-    data.body_bold = bool(bolds) and bolds.most_common(1)[0][0]
-    table_boxes = [_Word("", r.x0, r.top, r.x1, r.bottom, 0.0, False) for _, rows in tables for r in rows]
-    gutters = _find_gutters(words + table_boxes, height, data.body_size)
-    lines = _build_lines(words, gutters)
-    row_tops = sorted({ln.row: ln.top for ln in lines}.values())
-    for _, rows in tables:
-        for row in rows:  # a table row sits between the text rows above and below it
-            row.row = bisect_right(row_tops, row.top) - 0.5
-            lines.append(row)
-    data.lines = _reading_order(lines, gutters)
+        bold_chars += len(w.text) if w.bold else 0
+    data.body_size = max(sizes, key=sizes.__getitem__) if sizes else 0.0
+    data.body_bold = bold_chars > 0.5 * sum(sizes.values())
+    data.lines = _layout(words, width, height, data.body_size)
     return data
 
 
-def _table_rows(page: Any) -> list[tuple[tuple[float, ...], list[_Line]]]:
-    """Ruled tables with at least 2 rows and 2 columns -> (table bbox, one line per row)."""
-    x_min, y_min = page.bbox[0], page.bbox[1]
+def _table_rows(page: Any, x_min: float, y_min: float) -> list[tuple[tuple[float, ...], list[_Line]]]:
+    """Ruled data tables -> (table bbox, one line per row with the cells joined by ' | ')."""
     out = []
     for table in page.find_tables():
         cells_text = table.extract()
@@ -310,8 +313,11 @@ def _table_rows(page: Any) -> list[tuple[tuple[float, ...], list[_Line]]]:
             text = " | ".join(clean_text(c or "") for c in cells if c is not None)
             if text.replace("|", "").strip():
                 x0, top, x1, bottom = row.bbox
-                rows.append(_Line(text, x0 - x_min, top - y_min, x1 - x_min, bottom - y_min, kind="table_row"))
-        out.append((table.bbox, rows))
+                rows.append(
+                    _Line(text, x0 - x_min, top - y_min, x1 - x_min, bottom - y_min, kind="table_row")
+                )
+        tx0, ttop, tx1, tbottom = table.bbox
+        out.append(((tx0 - x_min, ttop - y_min, tx1 - x_min, tbottom - y_min), rows))
     return out
 
 
@@ -322,42 +328,41 @@ def _is_data_table(rows: list[list[str | None]]) -> bool:
     return filled >= 2 and longest <= 80
 
 
-def _find_gutters(words: list[_Word], height: float, body_size: float) -> list[float]:
-    """x positions of column gutters: vertical bands of the page body that (almost) no word crosses."""
-    body = [w for w in words if MARGIN * height < (w.top + w.bottom) / 2 < (1 - MARGIN) * height]
-    if len(body) < 20:
-        return []
-    left, right = min(w.x0 for w in body), max(w.x1 for w in body)
-    coverage = [0.0] * (int(right) + 3)
-    for w in body:  # difference array: summed word height crossing each x
-        coverage[int(w.x0)] += w.bottom - w.top
-        coverage[int(w.x1) + 1] -= w.bottom - w.top
-    for x in range(1, len(coverage)):
-        coverage[x] += coverage[x - 1]
-    lo, hi = int(left + 0.15 * (right - left)), int(right - 0.15 * (right - left))
-    if hi <= lo:
-        return []
-    limit = 0.35 * max(coverage[lo:hi + 1])
-    min_width = max(5.0, 0.5 * body_size)
-    gutters, start = [], None
-    for x in range(lo, hi + 2):
-        if x <= hi and coverage[x] <= limit:
-            start = x if start is None else start
-        elif start is not None:
-            if x - start >= min_width:  # the gutter is where fewest words cross (ragged edges vary)
-                low = min(coverage[start:x])
-                best = [i for i in range(start, x) if coverage[i] <= low + 0.02 * limit]
-                gutters.append(float(best[len(best) // 2]))
-            start = None
-    edges = [left, *gutters, right]
-    for a, b in zip(edges, edges[1:], strict=False):  # every column must hold real text
-        if sum(1 for w in body if a <= (w.x0 + w.x1) / 2 <= b) < max(5, 0.05 * len(body)):
-            return []
-    return gutters
+def _layout(words: list[_Word], width: float, height: float, body: float, region: tuple = ()) -> list[_Line]:
+    """Words -> lines in reading order, splitting the page recursively at column gutters.
+
+    Lines that run across the gutter (titles, full-width paragraphs) cut the page into bands; in
+    each band the left side is read before the right side, and each side may split again.
+    """
+    rows = _rows(words)
+    gutter = _find_gutter(rows, width, height, body) if len(region) < 8 and len(words) >= 10 else None
+    segments = _segments(rows, gutter)
+    lines = [_make_line(seg) for seg in segments]
+    if gutter is None:
+        for line in lines:
+            line.region = region
+        return lines
+    spanning = [ln for ln in lines if ln.x0 < gutter - 1 and ln.x1 > gutter + 1]
+    tops = [ln.top for ln in spanning]
+    sides: dict[tuple[int, int], list[_Word]] = {}
+    for line, seg in zip(lines, segments, strict=True):
+        if not (line.x0 < gutter - 1 and line.x1 > gutter + 1):
+            key = (bisect_right(tops, line.top), int((line.x0 + line.x1) / 2 >= gutter))
+            sides.setdefault(key, []).extend(seg)
+    out, group = [], 0
+    for band in range(len(spanning) + 1):
+        if band:
+            spanning[band - 1].region = (*region, ("span", group))
+            out.append(spanning[band - 1])
+        for side in (0, 1):
+            if (band, side) in sides:
+                group += 1
+                out += _layout(sides[band, side], width, height, body, (*region, (band, side)))
+    return out
 
 
-def _build_lines(words: list[_Word], gutters: list[float]) -> list[_Line]:
-    """Group words into visual rows, then cut rows into lines at gutters and at wide gaps."""
+def _rows(words: list[_Word]) -> list[list[_Word]]:
+    """Group words into visual rows (top to bottom), each sorted left to right."""
     rows: list[list[_Word]] = []
     for w in sorted(words, key=lambda w: (w.top, w.x0)):
         for row in rows[-3:]:
@@ -369,46 +374,92 @@ def _build_lines(words: list[_Word], gutters: list[float]) -> list[_Line]:
                 break
         else:
             rows.append([w])
-    lines = []
-    for index, row in enumerate(rows):
+    for row in rows:
         row.sort(key=lambda w: w.x0)
-        segment = [row[0]]
-        for prev, w in zip(row, row[1:], strict=False):
-            gap, size = w.x0 - prev.x1, max(prev.size, w.size)
-            at_gutter = any(prev.x1 <= g <= w.x0 for g in gutters) and gap >= 0.5 * size
-            if at_gutter or gap > 3 * size:
-                lines.append(_make_line(segment, index))
-                segment = []
+    return rows
+
+
+def _find_gutter(rows: list[list[_Word]], width: float, height: float, body: float) -> float | None:
+    """The x of the strongest column gutter: where many rows have a wide gap with words on both sides.
+
+    A row supports x when x falls in a gap of at least 0.8 em between two of its words; a row whose
+    words run across x contradicts it. A gutter needs 3+ supporting rows, at least a quarter of the
+    rows that reach x, and 5+ words on each side.
+    """
+    rows = [r for r in rows if MARGIN * height < (r[0].top + r[0].bottom) / 2 < (1 - MARGIN) * height]
+    if len(rows) < 3:
+        return None
+    n = int(width) + 2
+    support, contra = [0] * (n + 1), [0] * (n + 1)
+    for row in rows:  # difference arrays over x
+        right = row[0].x1
+        contra[_clip(row[0].x0, n)] += 1
+        for w in row[1:]:
+            if w.x0 - right >= 0.8 * max(w.size, body):
+                a, b = _clip(right + 1, n), _clip(w.x0, n)
+                support[a], support[b] = support[a] + 1, support[b] - 1
+                contra[a], contra[b] = contra[a] - 1, contra[b] + 1
+            right = max(right, w.x1)
+        contra[_clip(right + 1, n)] -= 1
+    for x in range(1, n + 1):
+        support[x] += support[x - 1]
+        contra[x] += contra[x - 1]
+    left, right = min(r[0].x0 for r in rows), max(w.x1 for r in rows for w in r)
+    span = range(int(left + 0.1 * (right - left)), int(right - 0.1 * (right - left)) + 1)
+    candidates = [x for x in span if support[x] >= 3 and support[x] >= 0.25 * (support[x] + contra[x])]
+    if not candidates:
+        return None
+    best = max(support[x] - contra[x] for x in candidates)
+    ties = [x for x in candidates if support[x] - contra[x] == best]
+    gutter = float(ties[len(ties) // 2])
+    centres = [(w.x0 + w.x1) / 2 for r in rows for w in r if w.text]
+    if sum(c < gutter for c in centres) < 5 or sum(c > gutter for c in centres) < 5:
+        return None
+    return gutter
+
+
+def _clip(x: float, n: int) -> int:
+    return min(max(int(x), 0), n)
+
+
+def _segments(rows: list[list[_Word]], gutter: float | None) -> list[list[_Word]]:
+    """Cut each row into line segments at the gutter, at very wide gaps and around table rows."""
+    segments: list[list[_Word]] = []
+    for row in rows:
+        segment: list[_Word] = []
+        for w in row:
+            if segment:
+                prev = segment[-1]
+                gap, size = w.x0 - prev.x1, max(prev.size, w.size)
+                at_gutter = gutter is not None and prev.x1 <= gutter <= w.x0 and gap >= 0.8 * size
+                if at_gutter or gap > 3 * size or w.table_row or prev.table_row:
+                    segments.append(segment)
+                    segment = []
             segment.append(w)
-        lines.append(_make_line(segment, index))
-    return lines
+        segments.append(segment)
+    return segments
 
 
-def _make_line(words: list[_Word], row: int) -> _Line:
+def _make_line(words: list[_Word]) -> _Line:
+    if words[0].table_row is not None:
+        return words[0].table_row
     parts = [words[0].text]
     for prev, w in zip(words, words[1:], strict=False):
         # words split only by a font change (no visible gap) are one word
         parts.append(w.text if -1 <= w.x0 - prev.x1 < min(1.0, 0.1 * w.size) else " " + w.text)
-    chars = sum(len(w.text) for w in words)
-    size = Counter({w.size: 0 for w in words})
+    sizes: Counter[float] = Counter()
     for w in words:
-        size[w.size] += len(w.text)
-    bold = sum(len(w.text) for w in words if w.bold) >= 0.8 * chars
+        sizes[w.size] += len(w.text)
+    bold = sum(len(w.text) for w in words if w.bold) >= 0.8 * sum(sizes.values())
     return _Line(
-        "".join(parts), min(w.x0 for w in words), min(w.top for w in words), max(w.x1 for w in words),
-        max(w.bottom for w in words), size.most_common(1)[0][0], bold, row=row,
+        "".join(parts),
+        min(w.x0 for w in words),
+        min(w.top for w in words),
+        max(w.x1 for w in words),
+        max(w.bottom for w in words),
+        max(sizes, key=sizes.__getitem__),
+        bold,
     )
-
-
-def _reading_order(lines: list[_Line], gutters: list[float]) -> list[_Line]:
-    """Column by column inside each band; full-width lines separate the bands."""
-    for line in lines:
-        crosses = any(line.x0 < g - 1 < g + 1 < line.x1 for g in gutters)
-        line.col = -1 if crosses else bisect_right(gutters, (line.x0 + line.x1) / 2)
-    spanning_tops = sorted(line.top for line in lines if line.col < 0)
-    for line in lines:
-        line.band = bisect_right(spanning_tops, line.top)
-    return sorted(lines, key=lambda ln: (ln.band, ln.col, ln.row, ln.x0))
 
 
 # --------------------------------------------------------------------------- document level
@@ -432,7 +483,8 @@ def _drop_page_furniture(pages: list[_PageData]) -> None:
     repeated = {k for k, n in counts.items() if n >= 0.5 * len(with_text)}
     for page in with_text:
         page.lines = [
-            ln for ln in page.lines
+            ln
+            for ln in page.lines
             if not (in_margin(ln, page) and (key(ln.text) in repeated or _PAGE_NUMBER.fullmatch(ln.text)))
         ]
 
@@ -448,8 +500,12 @@ def _to_page(data: _PageData) -> Page:
         lines = [Line(text=ln.text, bbox=(ln.x0, ln.top, ln.x1, ln.bottom)) for ln in _join_hyphens(group)]
         blocks.append(Block(kind=kind, lines=lines))
     return Page(
-        number=data.number, width=data.width, height=data.height, blocks=blocks,
-        image_only=data.image_only, garbled=data.garbled,
+        number=data.number,
+        width=data.width,
+        height=data.height,
+        blocks=blocks,
+        image_only=data.image_only,
+        garbled=data.garbled,
     )
 
 
@@ -458,14 +514,14 @@ def _group_lines(lines: list[_Line]) -> list[list[_Line]]:
     groups: list[list[_Line]] = []
     for line in lines:
         prev = groups[-1][-1] if groups else None
-        if prev is not None and _continues(prev, line, len(groups[-1])):
+        if prev is not None and _continues(prev, line):
             groups[-1].append(line)
         else:
             groups.append([line])
     return groups
 
 
-def _continues(prev: _Line, line: _Line, group_len: int) -> bool:
+def _continues(prev: _Line, line: _Line) -> bool:
     """Does ``line`` continue the paragraph that ends with ``prev``?"""
     if "table_row" in (prev.kind, line.kind) or _BULLET.match(line.text):
         return False
@@ -475,10 +531,10 @@ def _continues(prev: _Line, line: _Line, group_len: int) -> bool:
     if prev.bold != line.bold and not (
         line.text[:1].islower()
         or prev.text.endswith((",", ";", "-"))
-        or (prev.bold and 0.6 <= (prev.x1 - prev.x0) / max(line.x1 - line.x0, 1.0) <= 1.1)  # wrapped bold text
+        or (prev.bold and 0.6 <= (prev.x1 - prev.x0) / max(line.x1 - line.x0, 1.0) <= 1.1)  # wrapped
     ):
         return False  # bold text inside a running sentence does not start a new block
-    if (prev.band, prev.col) != (line.band, line.col):
+    if prev.region != line.region:
         # a sentence that runs on from the foot of one column to the head of the next
         return not re.search(r"[.!?:;]$", prev.text) and line.text[:1].islower()
     gap = line.top - prev.bottom

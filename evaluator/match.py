@@ -23,6 +23,7 @@ MATCHER_VERSION = "match-1"
 CUE_WEIGHT = 0.08  # added to the similarity per distinct cue in the passage, up to MAX_CUES
 MAX_CUES = 3
 STRONG_SIMILARITY = 0.5
+MIN_WORDS = 6  # shorter passages (headings, labels, fragments) are never cited and never counted
 TOP_EVIDENCE = 3
 
 WELLBEING_FRAMING = re.compile(
@@ -92,12 +93,21 @@ def index_rubric(rubric: Rubric, encoder: Encoder) -> RubricIndex:
     )
 
 
+def normalise_for_cues(text: str) -> str:
+    """Lower case, straight apostrophes, hyphens as spaces: "Asset-based" and "asset based" match alike."""
+    return " ".join(_CUE_FOLD.sub(lambda m: _CUE_MAP[m.group()], text.lower()).split())
+
+
+_CUE_MAP = {"\u2019": "'", "\u2018": "'", "-": " ", "\u2010": " ", "\u2011": " ", "\u2013": " ", "/": " "}
+_CUE_FOLD = re.compile("|".join(re.escape(k) for k in _CUE_MAP))
+
+
 @functools.lru_cache(maxsize=256)
 def _cue_pattern(cues: tuple[str, ...]) -> re.Pattern | None:
-    if not cues:
+    folded = sorted({normalise_for_cues(c) for c in cues if c.strip()}, key=len, reverse=True)
+    if not folded:
         return None
-    alternatives = sorted((re.escape(c.strip()) for c in cues if c.strip()), key=len, reverse=True)
-    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(c) for c in folded) + r")(?!\w)")
 
 
 def similarity(index: RubricIndex, passage_vectors: np.ndarray) -> np.ndarray:
@@ -116,14 +126,17 @@ def match(passages: list[Passage], passage_vectors: np.ndarray, index: RubricInd
     """Features and best evidence for every descriptor of the rubric, in rubric order."""
     sims = similarity(index, passage_vectors)
     framed = np.array([_is_framed(p) for p in passages], dtype=bool)
+    substantive = np.array([len(p.text.split()) >= MIN_WORDS for p in passages], dtype=bool)
+    folded = [normalise_for_cues(p.text) for p in passages]
     committed = np.array([bool(COMMITMENT.search(p.text)) for p in passages], dtype=bool)
     density = float(framed.mean()) if len(passages) else 0.0
-    doc_mean_max = float(sims.max(axis=0).mean()) if len(passages) else 0.0
+    doc_mean_max = float(sims[substantive].max(axis=0).mean()) if substantive.any() else 0.0
     results = []
     for j, descriptor in enumerate(index.descriptors):
-        cue_counts = _cue_counts(index.cue_patterns[j], passages)
+        cue_counts = _cue_counts(index.cue_patterns[j], folded)
         results.append(
-            _describe(descriptor, passages, sims[:, j], cue_counts, framed, committed, density, doc_mean_max)
+            _describe(descriptor, passages, sims[:, j], cue_counts, framed & substantive, substantive, committed,
+                      density, doc_mean_max)
         )
     return results
 
@@ -134,10 +147,10 @@ def _is_framed(passage: Passage) -> bool:
     )
 
 
-def _cue_counts(pattern: re.Pattern | None, passages: list[Passage]) -> list[set[str]]:
+def _cue_counts(pattern: re.Pattern | None, folded: list[str]) -> list[set[str]]:
     if pattern is None:
-        return [set() for _ in passages]
-    return [{m.lower() for m in pattern.findall(p.text)} for p in passages]
+        return [set() for _ in folded]
+    return [set(pattern.findall(text)) for text in folded]
 
 
 def _describe(
@@ -146,24 +159,25 @@ def _describe(
     sim: np.ndarray,
     cue_counts: list[set[str]],
     framed: np.ndarray,
+    substantive: np.ndarray,
     committed: np.ndarray,
     density: float,
     doc_mean_max: float,
 ) -> DescriptorMatch:
     n_cues = np.array([min(len(c), MAX_CUES) for c in cue_counts], dtype=np.float32)
     score = np.clip(sim + CUE_WEIGHT * n_cues, 0.0, 1.0) if len(passages) else np.zeros(0)
-    eligible = framed if descriptor.requires_wellbeing else np.ones(len(passages), dtype=bool)
+    eligible = framed if descriptor.requires_wellbeing else substantive
     eligible_scores = np.where(eligible, score, 0.0)
     order = np.argsort(-eligible_scores, kind="stable")
     top5 = order[:5]
     has_cue = n_cues > 0
     cue_found: set[str] = set().union(*cue_counts) if cue_counts else set()
     features = {
-        "sim_max": _top_mean(sim, 1),
-        "sim_top3": _top_mean(sim, 3),
+        "sim_max": _top_mean(sim[substantive], 1),
+        "sim_top3": _top_mean(sim[substantive], 3),
         "sim_max_framed": _top_mean(sim[eligible], 1),
         "score_top3_framed": _top_mean(score[eligible], 3),
-        "sim_rel": _top_mean(sim, 1) - doc_mean_max,
+        "sim_rel": _top_mean(sim[substantive], 1) - doc_mean_max,
         "n_strong": float(np.log1p((sim[eligible] >= STRONG_SIMILARITY).sum())),
         "cue_passages": float(np.log1p((has_cue & eligible).sum())),
         "cue_distinct": len(cue_found) / max(len(descriptor.cues), 1),

@@ -247,3 +247,23 @@ def test_cli_review_refuses_public_host_without_token(tmp_path):
 def test_cli_review_needs_an_existing_workspace(tmp_path):
     result = CliRunner().invoke(main, ["review", "--workspace", str(tmp_path / "none")])
     assert result.exit_code == 1 and "No workspace" in result.output
+
+
+def test_real_pipeline_output_is_reviewable(tmp_path, fake_pipeline):
+    """The pipeline's own Assessment (fake encoder) renders, and its cited boxes draw on their pages."""
+    from review_helpers import make_pdf
+
+    from evaluator.store import Workspace
+
+    pdf = make_pdf(tmp_path / "real.pdf")
+    assessment = fake_pipeline.assess(pdf)
+    ws = Workspace(tmp_path / "ws")
+    ws.save_assessment(assessment, cache_key="pipeline")
+    client = TestClient(create_app(ws.root), base_url=LOCAL)
+    page = client.get(f"/documents/{assessment.document.sha256}")
+    assert page.status_code == 200
+    thumbs = re.findall(r'src="(/documents/[0-9a-f]{64}/pages/\d+\.png\?[^"]+)"', page.text)
+    assert thumbs
+    for src in thumbs[:10]:
+        r = client.get(src.replace("&amp;", "&"))
+        assert r.status_code == 200 and r.content.startswith(b"\x89PNG")

@@ -1,0 +1,273 @@
+"""Promises of the extraction stage (evaluator.extract), one per test.
+
+Fixture PDFs come from tests/fixtures/make_pdfs.py; expected page texts live in
+tests/fixtures/golden/<name>.txt (regenerate with ``UPDATE_GOLDEN=1 pytest tests/test_extract.py``
+and review the diff before committing).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from evaluator.extract import EXTRACTOR_VERSION, extract
+from evaluator.types import Document
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PDFS = FIXTURES / "pdfs"
+GOLDEN = FIXTURES / "golden"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+JSNA = SHARED / "corpus" / "ws-jsna-summary-2018.pdf"
+
+sys.path.insert(0, str(FIXTURES))
+from make_pdfs import HEADER_TEXT, make_many_pages  # noqa: E402
+
+
+def render(doc: Document) -> str:
+    """The page texts, one block per line prefixed with its kind, as stored in the golden files."""
+    out = []
+    for page in doc.pages:
+        flags = "".join(f" {name}" for name in ("image_only", "garbled") if getattr(page, name))
+        out.append(f"=== page {page.number}{flags}")
+        out += [f"[{block.kind}] {block.text}" for block in page.blocks]
+    return "\n".join(out) + "\n"
+
+
+def page_text(doc: Document) -> str:
+    return "\n".join(page.text for page in doc.pages)
+
+
+GOLDEN_CASES = [
+    "two-columns",
+    "header-footer",
+    "hyphenation",
+    "table",
+    "image-only",
+    "heading",
+    "markup-and-control",
+    "garbled-font",
+    "file with spaces é",
+]
+
+
+@pytest.mark.parametrize("name", GOLDEN_CASES)
+def test_extracted_text_matches_the_golden_file(name: str) -> None:
+    """Each fixture PDF extracts to exactly the reviewed text in tests/fixtures/golden/."""
+    actual = render(extract(PDFS / f"{name}.pdf"))
+    golden = GOLDEN / f"{name}.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(actual, encoding="utf-8")
+    expected = golden.read_text(encoding="utf-8")
+    if actual != expected:
+        diff = "\n".join(
+            difflib.unified_diff(expected.splitlines(), actual.splitlines(), "golden", "actual", lineterm="")
+        )
+        pytest.fail(f"extracted text of {name}.pdf differs from {golden.name}:\n{diff}")
+
+
+def test_page_text_is_the_join_of_block_texts_so_quotes_are_findable() -> None:
+    """Page.text is built from the blocks (the reference text for quotes); lines carry real boxes."""
+    doc = extract(PDFS / "two-columns.pdf")
+    page = doc.pages[0]
+    assert page.text == "\n".join(block.text for block in page.blocks)
+    for block in page.blocks:
+        for line in block.lines:
+            x0, top, x1, bottom = line.bbox
+            assert 0 <= x0 < x1 <= page.width and 0 <= top < bottom <= page.height
+
+
+def test_two_column_page_reads_left_column_before_right_column() -> None:
+    """On a two-column page, the whole left column comes before the right column, title first."""
+    text = extract(PDFS / "two-columns.pdf").pages[0].text
+    order = [
+        "Two Column Layout Test",
+        "Left column first paragraph.",
+        "loneliness is felt in every ward.",
+        "Left column second paragraph.",
+        "Right column first paragraph.",
+        "Right column second paragraph.",
+    ]
+    positions = [text.index(part) for part in order]
+    assert positions == sorted(positions)
+    assert "Northmoor residents told us that feeling connected to their neighbours matters" in text
+
+
+def test_running_headers_footers_and_page_numbers_are_dropped() -> None:
+    """The repeated header and the page-number footers ('3', 'Page 2 of 4') do not reach the text."""
+    doc = extract(PDFS / "header-footer.pdf")
+    assert doc.page_count == 4
+    for page in doc.pages:
+        assert HEADER_TEXT not in page.text
+        assert page.text == (
+            f"Body text of page {page.number} talks about wellbeing priority {page.number}. "
+            "It continues on a second line of the same paragraph."
+        )
+
+
+def test_hyphenated_line_breaks_are_joined_only_before_lowercase() -> None:
+    """'communi-' + 'ty' becomes 'community'; 'South-' + 'East' and '16-' + '24' stay as printed."""
+    doc = extract(PDFS / "hyphenation.pdf")
+    text = doc.pages[0].text
+    assert "with the whole community to improve the wellbeing of everyone who lives" in text
+    assert "communi-" not in text
+    assert "South- East wards" in text and "aged 16- 24 who" in text
+    first_line = doc.pages[0].blocks[0].lines[0]
+    assert first_line.text == "We will work with the whole community"  # the fragment moved up a line
+
+
+def test_table_rows_become_table_row_blocks_with_pipe_separated_cells() -> None:
+    """A ruled table becomes one table_row block per row, cells joined by ' | ', in reading order."""
+    page = extract(PDFS / "table.pdf").pages[0]
+    rows = [b.text for b in page.blocks if b.kind == "table_row"]
+    assert rows == [
+        "Priority | Measure | Target",
+        "Start well | Children ready for school | 75%",
+        "Live well | Adults physically active | 68%",
+        "Age well | Older people feeling lonely | below 5%",
+    ]
+    kinds = [b.kind for b in page.blocks]
+    assert kinds == ["heading", "text", *["table_row"] * 4, "text"]
+    prose = " ".join(b.text for b in page.blocks if b.kind != "table_row")
+    assert "Children ready for school" not in prose  # table words are not emitted twice
+    for block in page.blocks:
+        if block.kind == "table_row":
+            assert len(block.lines) == 1 and block.bbox[2] - block.bbox[0] > 300
+
+
+def test_image_only_page_is_flagged_and_warned_about() -> None:
+    """A page with no text layer is marked image_only, has no blocks, and the document says so."""
+    doc = extract(PDFS / "image-only.pdf")
+    assert [p.image_only for p in doc.pages] == [False, True]
+    assert doc.pages[1].blocks == []
+    assert doc.warnings == ["page 2 has no text layer (scanned image?); it was not assessed"]
+
+
+def test_headings_are_detected_by_size_or_bold() -> None:
+    """A large title and a short bold line are headings; body paragraphs are text."""
+    blocks = extract(PDFS / "heading.pdf").pages[0].blocks
+    assert [(b.kind, b.text[:20]) for b in blocks] == [
+        ("heading", "Starting Well in Nor"),
+        ("text", "Every child should h"),
+        ("heading", "Our priorities"),
+        ("text", "We will expand famil"),
+    ]
+
+
+def test_garbled_page_is_flagged_and_not_passed_on() -> None:
+    """A page whose text is mostly (cid:N) junk is flagged garbled, warned about and left empty."""
+    doc = extract(PDFS / "garbled-font.pdf")
+    assert [p.garbled for p in doc.pages] == [True, False]
+    assert doc.pages[0].blocks == []
+    assert doc.pages[1].text == "This second page has a readable text layer."
+    assert doc.warnings == [
+        "page 1 has a garbled text layer (font without a Unicode map?); it was not assessed"
+    ]
+
+
+def test_markup_is_kept_as_text_and_control_characters_are_removed() -> None:
+    """HTML in a PDF is plain text (escaping is the renderer's job); control characters are gone."""
+    text = extract(PDFS / "markup-and-control.pdf").pages[0].text
+    assert "<script>alert(1)</script> & <b>bold</b>." in text
+    assert "Controlchars are removed." in text
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text)
+
+
+def test_document_records_path_as_given_sha256_and_kind() -> None:
+    """Document.path is the path string as given and sha256 is the file's hash."""
+    path = PDFS / "file with spaces é.pdf"
+    doc = extract(path)
+    assert doc.path == str(path) and doc.kind == "pdf"
+    assert doc.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert doc.pages[0].number == 1 and doc.pages[0].width > 0
+
+
+def test_extractor_version_names_pdfplumber_and_extract_revision() -> None:
+    """EXTRACTOR_VERSION is recorded in provenance: pdfplumber version plus our revision."""
+    assert re.fullmatch(r"pdfplumber-[\w.]+\+extract-\d+", EXTRACTOR_VERSION)
+
+
+def test_text_file_is_one_unnumbered_page_of_paragraphs(tmp_path: Path) -> None:
+    """A .txt file gives one page with number None; blank lines split blocks; text is normalised."""
+    path = tmp_path / "notes.txt"
+    path.write_text(
+        "First para\x07graph,\nsecond line with a \ufb01ne ligature.\n\n\nSecond   paragraph.\n",
+        encoding="utf-8",
+    )
+    doc = extract(path)
+    assert doc.kind == "text" and doc.page_count == 1 and doc.pages[0].number is None
+    assert [b.text for b in doc.pages[0].blocks] == [
+        "First paragraph, second line with a fine ligature.",
+        "Second paragraph.",
+    ]
+    assert doc.pages[0].blocks[0].lines[0].bbox == (0.0, 0.0, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("suffix", [".md", ".markdown"])
+def test_markdown_hash_lines_become_headings(tmp_path: Path, suffix: str) -> None:
+    """Markdown '#' lines are heading blocks with the #'s stripped; page number is None."""
+    path = tmp_path / f"strategy{suffix}"
+    path.write_text(
+        "# Northmoor Strategy\nIntro text.\n\n## Starting well ##\nBody one.\nBody two.\n", encoding="utf-8"
+    )
+    page = extract(path).pages[0]
+    assert page.number is None
+    assert [(b.kind, b.text) for b in page.blocks] == [
+        ("heading", "Northmoor Strategy"),
+        ("text", "Intro text."),
+        ("heading", "Starting well"),
+        ("text", "Body one. Body two."),
+    ]
+
+
+def test_thousand_page_pdf_is_bounded_by_max_pages(tmp_path: Path) -> None:
+    """A 1,000-page PDF read with max_pages=100 stops early, quickly, and says so."""
+    path = make_many_pages(tmp_path / "many.pdf", n=1000)
+    start = time.perf_counter()
+    doc = extract(path, max_pages=100)
+    elapsed = time.perf_counter() - start
+    assert doc.page_count == 100
+    assert doc.warnings == ["only the first 100 of 1000 pages were read (max_pages=100)"]
+    assert doc.pages[99].text == (
+        "Section 100 describes one action for wellbeing in Northmoor. Each action has an owner, a measure and a review date."
+    )
+    assert elapsed < 20, f"100 pages took {elapsed:.1f}s"
+
+
+# ------------------------------------------------------------------------- real corpus
+
+
+@pytest.fixture(scope="module")
+def jsna() -> Document:
+    if not JSNA.exists():
+        pytest.skip(f"shared corpus not available at {JSNA}")
+    return extract(JSNA)
+
+
+def test_real_two_column_report_extracts_every_page(jsna: Document) -> None:
+    """The 32-page JSNA summary extracts; its two blank/graphic pages are flagged, not dropped."""
+    assert jsna.page_count == 32
+    assert [p.number for p in jsna.pages if p.image_only] == [2, 32]
+    assert sum(len(p.blocks) for p in jsna.pages) > 300
+
+
+def test_real_two_column_page_reads_sentences_in_order(jsna: Document) -> None:
+    """Page 3 has two columns: a left-column sentence reads whole, and precedes the right column."""
+    text = jsna.pages[2].text
+    sentence = (
+        "The West Sussex JSNA is not a single document or piece of analysis but encompasses a huge range "
+        "of work, including detailed needs assessments relating to specific subjects or communities"
+    )
+    assert sentence in text
+    assert text.index("a considerable challenge") < text.index("This summary is a brief run through")
+    page6 = jsna.pages[5].text
+    assert (
+        "only 20% of West Sussex residents said that, in the previous week, they had utilised the outdoors "
+        "for health reasons [1]" in page6
+    )
