@@ -16,30 +16,45 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from evaluator.judge import JudgeModel, LogisticHead
-from evaluator.match import FEATURES, DescriptorMatch
+from evaluator.judge import JUDGE_FEATURES, JudgeModel, LogisticHead
+from evaluator.match import DescriptorMatch
 
 REGULARISATION_C = 0.5  # inverse L2 strength: small data (hundreds of rows), keep the heads smooth
 
 
-def training_rows(
+STATUS_VALUE = {"not_met": 0.0, "partial": 0.5, "met": 1.0}
+
+
+def training_set(
     matches_by_doc: Mapping[str, list[DescriptorMatch]], labels_by_doc: Mapping[str, Mapping[str, str]]
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Feature rows, status labels and the document of each row, for descriptors that carry a label."""
-    rows, labels, docs = [], [], []
-    for doc_id, matches in sorted(matches_by_doc.items()):
+) -> tuple[list[DescriptorMatch], list[str], list[str]]:
+    """The matches that carry a label, their labels and their documents."""
+    matches, labels, docs = [], [], []
+    for doc_id, doc_matches in sorted(matches_by_doc.items()):
         doc_labels = labels_by_doc.get(doc_id, {})
-        for m in matches:
+        for m in doc_matches:
             if m.descriptor.id in doc_labels:
-                rows.append(m.vector())
+                matches.append(m)
                 labels.append(doc_labels[m.descriptor.id])
                 docs.append(doc_id)
-    return np.array(rows, dtype=float).reshape(-1, len(FEATURES)), np.array(labels), docs
+    return matches, labels, docs
 
 
-def fit_judge(rows: np.ndarray, labels: Sequence[str], *, trained_on: Sequence[str], c: float = REGULARISATION_C) -> JudgeModel:
-    """Fit P(met-or-partial) and P(met) on standardised features."""
+def fit_judge(
+    matches: Sequence[DescriptorMatch], labels: Sequence[str], *, trained_on: Sequence[str], c: float = REGULARISATION_C
+) -> JudgeModel:
+    """Fit P(met-or-partial) and P(met) on standardised features plus each descriptor's prior."""
     labels = np.asarray(labels)
+    values: dict[str, list[float]] = {}
+    for m, label in zip(matches, labels, strict=True):
+        values.setdefault(m.descriptor.id, []).append(STATUS_VALUE[label])
+    priors = {k: float(np.mean(v)) for k, v in sorted(values.items())}
+    default_prior = float(np.mean([STATUS_VALUE[y] for y in labels])) if len(labels) else 0.0
+    unfitted = JudgeModel(version="unfitted", features=JUDGE_FEATURES, mean=[0.0] * len(JUDGE_FEATURES),
+                          scale=[1.0] * len(JUDGE_FEATURES), any_head=LogisticHead(coef=[], intercept=0.0),
+                          met_head=LogisticHead(coef=[], intercept=0.0), descriptor_prior=priors,
+                          default_prior=default_prior)
+    rows = unfitted.rows(list(matches))
     scaler = StandardScaler().fit(rows)
     x = scaler.transform(rows)
     heads = []
@@ -51,13 +66,14 @@ def fit_judge(rows: np.ndarray, labels: Sequence[str], *, trained_on: Sequence[s
             continue
         clf = LogisticRegression(C=c, max_iter=2000).fit(x, y)
         heads.append(LogisticHead(coef=[float(v) for v in clf.coef_[0]], intercept=float(clf.intercept_[0])))
-    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
     payload = {
-        "features": list(FEATURES),
+        "features": JUDGE_FEATURES,
         "mean": [float(v) for v in scaler.mean_],
-        "scale": [float(v) for v in scale],
+        "scale": [float(v) if v > 0 else 1.0 for v in scaler.scale_],
         "any_head": heads[0].model_dump(),
         "met_head": heads[1].model_dump(),
+        "descriptor_prior": priors,
+        "default_prior": default_prior,
         "trained_on": sorted(set(trained_on)),
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:10]

@@ -123,12 +123,12 @@ def evaluate(gold_dir: Path, docs_dir: Path, report_out: Path | None, no_baselin
     Example:
       evaluator evaluate --gold ../shared/gold --docs ../shared/corpus --report eval/report
     """
-    from evaluator.evaluate import evaluate as run_evaluation
-    from evaluator.evaluate import to_markdown, write_report
+    from evaluator.evaluation import evaluate as run_evaluation
+    from evaluator.evaluation import to_markdown, write_report
     from evaluator.pipeline import Pipeline
 
     progress = None if quiet else (lambda doc_id: click.echo(f"analysing {doc_id}", err=True))
-    report = run_evaluation(gold_dir, docs_dir, pipeline=Pipeline(cache=_cache(no_cache)),
+    report = run_evaluation(gold_dir, docs_dir, pipeline=Pipeline(judge=None, cache=_cache(no_cache)),
                             baselines=not no_baselines, progress=progress)
     click.echo(to_markdown(report))
     if report_out:
@@ -152,18 +152,18 @@ def calibrate(gold_dir: Path, docs_dir: Path, out: Path, no_cache: bool) -> None
       evaluator calibrate --gold ../shared/gold --docs ../shared/corpus --out judge.json
       evaluator assess strategy.pdf --model judge.json
     """
-    from evaluator.calibrate import fit_judge, training_rows
-    from evaluator.evaluate import TOOL, analyse_gold, gold_labels, loo_tool_predictions
+    from evaluator.calibrate import fit_judge, training_set
+    from evaluator.evaluation import TOOL, analyse_gold, gold_labels, loo_tool_predictions
     from evaluator.gold import load_gold
     from evaluator.metrics import score
     from evaluator.pipeline import Pipeline
 
     gold = load_gold(gold_dir)
-    pipeline = Pipeline(cache=_cache(no_cache))
+    pipeline = Pipeline(judge=None, cache=_cache(no_cache))  # the judge is what we fit
     analyses, missing = analyse_gold(gold, docs_dir, pipeline)
     scored = {doc_id: gold[doc_id] for doc_id in analyses}
-    rows, statuses, docs = training_rows({k: a.matches for k, a in analyses.items()}, gold_labels(scored))
-    model = fit_judge(rows, statuses, trained_on=docs)
+    matches, statuses, _ = training_set({k: a.matches for k, a in analyses.items()}, gold_labels(scored))
+    model = fit_judge(matches, statuses, trained_on=list(analyses))
     out.write_text(model.model_dump_json(indent=1) + "\n")
     scores = score(loo_tool_predictions(analyses, scored, pipeline), scored)
     click.echo(f"{TOOL} leave-one-document-out on {len(analyses)} documents: "
@@ -276,6 +276,66 @@ def rubric_show_command(fmt: str, rubric_file: Path | None) -> None:
         for d in hallmark.descriptors:
             wb = "yes" if d.requires_wellbeing else "no"
             click.echo(f"  {d.id:<8} {d.level:<11} {wb:<3} {len(d.queries):>2} {len(d.cues):>3}  {d.text}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--workspace", default=Path("workspace"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Workspace folder to assess into.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1),
+              help="Worker processes (each loads the model once); 1 assesses in this process.")
+@click.option("--timeout", default=300.0, show_default=True, type=click.FloatRange(min=1),
+              help="Seconds allowed per document; a document that takes longer is recorded as failed.")
+@click.option("--max-pages", type=click.IntRange(min=1), help="Assess only the first N pages of each PDF.")
+@click.option("--rubric", "rubric_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A custom rubric YAML (default: the shipped maturity model).")
+@click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A judge model written by `evaluator calibrate` (default: the shipped one).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@user_errors
+def screen(paths: tuple[Path, ...], workspace: Path, workers: int, timeout: float, max_pages: int | None,
+           rubric_path: Path | None, model_path: Path | None, quiet: bool) -> None:
+    """Assess every PDF, .txt and .md under PATHS into a workspace, then write the corpus reports.
+
+    Resumable: documents already assessed with the same file, rubric and model are skipped, so an
+    interrupted screen continues where it stopped. Exit code 1 when any file failed.
+
+    \b
+    Example:
+      evaluator screen strategies/ --workspace review-2025/
+      evaluator report --workspace review-2025/
+    """
+    from evaluator.corpus_report import print_summary
+    from evaluator.screen import screen as run_screen
+
+    try:
+        summary = run_screen(paths, workspace, workers=workers, timeout=timeout, max_pages=max_pages,
+                             rubric=rubric_path, judge=model_path, quiet=quiet)
+    except KeyboardInterrupt:
+        click.echo(f"Interrupted: finished documents are saved in {workspace}; run the same command to continue.",
+                   err=True)
+        sys.exit(130)
+    print_summary(summary)
+    if summary.failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--workspace", default=Path("workspace"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Workspace folder made by `evaluator screen`.")
+@user_errors
+def report(workspace: Path) -> None:
+    """Write the corpus reports of a workspace: summary CSV/XLSX, level heatmap, HTML index.
+
+    \b
+    Example:
+      evaluator report --workspace review-2025/
+      open review-2025/reports/index.html
+    """
+    from evaluator.corpus_report import write_reports
+
+    out = write_reports(workspace)
+    click.echo(f"Reports in {out}: index.html, summary.csv, summary.xlsx, heatmap.png")
 
 
 if __name__ == "__main__":  # pragma: no cover

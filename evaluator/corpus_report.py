@@ -195,3 +195,32 @@ class _replacing:  # noqa: N801
             os.replace(self.tmp, self.path)
         else:
             self.tmp.unlink(missing_ok=True)
+
+
+def print_summary(summary, console=None) -> None:
+    """The end-of-screen table (document, levels, confidence), failures with reasons, and the count line."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = console or Console()
+    table = Table(title=f"Screen of {summary.workspace}")
+    table.add_column("Document")
+    for hallmark in HALLMARK_IDS:
+        table.add_column(hallmark)
+    table.add_column("Conf.", justify="right")
+    table.add_column("")
+    for o in summary.outcomes:
+        if o.status == "failed":
+            continue
+        table.add_row(escape(_short(Path(o.path).name, 40)), *(o.levels.get(h, "")[:4] for h in HALLMARK_IDS),
+                      f"{o.confidence:.2f}" if o.confidence is not None else "",
+                      "new" if o.status == "ok" else escape(o.reason))
+    if table.row_count:
+        console.print(table)
+    for o in summary.failed:
+        console.print(f"[red]failed[/red] {escape(o.path)}: {escape(o.reason)}", highlight=False, soft_wrap=True)
+    if summary.reports:
+        console.print(f"Reports: {summary.reports / 'index.html'} (and summary.csv, summary.xlsx, heatmap.png)",
+                      soft_wrap=True)
+    console.print(f"{summary.line()} in {summary.seconds:.1f} s")

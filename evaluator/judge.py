@@ -27,6 +27,7 @@ from evaluator.types import LEVELS, RUBRIC_LEVELS, DescriptorResult, Evidence, H
 
 LEVEL_THRESHOLD = 0.75
 REVIEW_CONFIDENCE = 0.6  # below this the hallmark is flagged for review
+LEVEL_FROM = "statuses"
 STATUS_VALUE = {"not_met": 0.0, "partial": 0.5, "met": 1.0}
 
 
@@ -39,18 +40,32 @@ class LogisticHead(BaseModel):
 
 
 class JudgeModel(BaseModel):
-    """A fitted judge: feature scaling, two ordinal logistic heads, and where it came from."""
+    """A fitted judge: feature scaling, two ordinal logistic heads, and where it came from.
+
+    Besides the match features, each row carries the descriptor's prior: how often reviewers credited
+    that descriptor in the training documents (met = 1, partial = 0.5), so a descriptor that reviewers
+    seldom award (e.g. appraisal in line with HM Treasury guidance) needs stronger evidence.
+    Descriptors the training labels never saw (a custom rubric) get the mean prior.
+    """
 
     version: str
-    features: list[str]
+    features: list[str]  # the match FEATURES, then "descriptor_prior"
     mean: list[float]
     scale: list[float]
     any_head: LogisticHead  # P(status >= partial)
     met_head: LogisticHead  # P(status == met)
+    descriptor_prior: dict[str, float] = Field(default_factory=dict)
+    default_prior: float = 0.0
     partial_threshold: float = 0.5
     met_threshold: float = 0.5
     trained_on: list[str] = Field(default_factory=list)
     notes: str = ""
+
+    def rows(self, matches: list[DescriptorMatch]) -> np.ndarray:
+        return np.array(
+            [[*m.vector(), self.descriptor_prior.get(m.descriptor.id, self.default_prior)] for m in matches],
+            dtype=float,
+        ).reshape(len(matches), len(FEATURES) + 1)
 
     def probabilities(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(P(met-or-partial), P(met)) per row, with P(met) <= P(met-or-partial)."""
@@ -67,6 +82,9 @@ class JudgeModel(BaseModel):
         return "not_met"
 
 
+JUDGE_FEATURES = [*FEATURES, "descriptor_prior"]
+
+
 def default_model_path() -> Path:
     return Path(str(importlib.resources.files("evaluator") / "models" / "judge.json"))
 
@@ -81,9 +99,9 @@ def load_judge(path: str | os.PathLike | None = None) -> JudgeModel:
     except (ValueError, TypeError) as exc:
         first = str(exc).splitlines()[0]
         raise EvaluatorError(f"{path} is not a judge model file ({first}). Re-run `evaluator calibrate`.") from None
-    if model.features != list(FEATURES):
+    if model.features != JUDGE_FEATURES:
         raise EvaluatorError(
-            f"{path} was fitted on other features ({len(model.features)} vs {len(FEATURES)}). Re-run `evaluator calibrate`."
+            f"{path} was fitted for another version of the matcher (features differ). Re-run `evaluator calibrate`."
         )
     return model
 
@@ -97,8 +115,7 @@ def judge_descriptors(
     """Status, P(met-or-partial) and cited evidence per descriptor; also P(met) by descriptor id."""
     if not matches:
         return [], {}
-    rows = np.array([m.vector() for m in matches], dtype=float)
-    p_any, p_met = model.probabilities(rows)
+    p_any, p_met = model.probabilities(model.rows(matches))
     results = []
     for match, pa, pm in zip(matches, p_any, p_met, strict=True):
         status = model.status(float(pa), float(pm))
@@ -179,8 +196,8 @@ def judge_hallmark(
         statuses.setdefault(d.level, []).append(r.status)
         pm = min(p_met[d.id], r.probability)
         probs.setdefault(d.level, []).append((1.0 - r.probability, r.probability - pm, pm))
-    level = level_from_statuses(statuses)
     distribution = level_distribution(probs)
+    level = max(distribution, key=distribution.get) if LEVEL_FROM == "distribution" else level_from_statuses(statuses)
     confidence = distribution[level]
     return HallmarkResult(
         id=hallmark.id,

@@ -20,9 +20,12 @@ from evaluator.types import Descriptor, Passage, Rubric
 
 MATCHER_VERSION = "match-1"
 
-CUE_WEIGHT = 0.08  # added to the similarity per distinct cue in the passage, up to MAX_CUES
+CUE_WEIGHT = 0.04  # added to the similarity per distinct cue in the passage, up to MAX_CUES
+CITE_CUE_WEIGHT = 0.12  # the same, when choosing which passages to cite: cues point at the right page
 MAX_CUES = 3
 STRONG_SIMILARITY = 0.5
+FRAMED_BONUS = 0.05
+HUB_PENALTY = 0.5
 MIN_WORDS = 6  # shorter passages (headings, labels, fragments) are never cited and never counted
 TOP_EVIDENCE = 3
 
@@ -125,6 +128,8 @@ def similarity(index: RubricIndex, passage_vectors: np.ndarray) -> np.ndarray:
 def match(passages: list[Passage], passage_vectors: np.ndarray, index: RubricIndex) -> list[DescriptorMatch]:
     """Features and best evidence for every descriptor of the rubric, in rubric order."""
     sims = similarity(index, passage_vectors)
+    if len(passages):  # hubness: a passage close to every descriptor ("wellbeing services...") says little
+        sims = np.clip(sims - HUB_PENALTY * (sims.mean(axis=1, keepdims=True) - sims.mean()), 0.0, 1.0)
     framed = np.array([_is_framed(p) for p in passages], dtype=bool)
     substantive = np.array([len(p.text.split()) >= MIN_WORDS for p in passages], dtype=bool)
     folded = [normalise_for_cues(p.text) for p in passages]
@@ -188,8 +193,26 @@ def _describe(
         "level": float(("assuring", "optimising", "maximising").index(descriptor.level)),
         "requires_wellbeing": float(descriptor.requires_wellbeing),
     }
-    evidence = [(passages[i], float(eligible_scores[i])) for i in order[:TOP_EVIDENCE] if eligible_scores[i] > 0]
+    # Cite the best substantive passages, framed ones first: a health-only passage is still the place a
+    # reviewer should look (it often explains a "partial"), but it never outranks a wellbeing one.
+    cite_scores = np.where(substantive, sim + CITE_CUE_WEIGHT * n_cues + FRAMED_BONUS * framed, 0.0)
+    cite_order = np.argsort(-cite_scores, kind="stable")
+    evidence = [(passages[i], float(min(cite_scores[i], 1.0))) for i in _spread(cite_order, cite_scores, passages)]
     return DescriptorMatch(descriptor=descriptor, features=features, evidence=evidence)
+
+
+def _spread(order: np.ndarray, scores: np.ndarray, passages: list[Passage]) -> list[int]:
+    """The best passages, at most one per page, so the reviewer sees where else the document says it."""
+    chosen: list[int] = []
+    pages: set[int | None] = set()
+    for i in order:
+        if scores[i] <= 0 or len(chosen) == TOP_EVIDENCE:
+            break
+        if passages[i].page in pages and passages[i].page is not None:
+            continue
+        chosen.append(int(i))
+        pages.add(passages[i].page)
+    return chosen
 
 
 def _top_mean(values: np.ndarray, k: int) -> float:

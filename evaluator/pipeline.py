@@ -41,7 +41,7 @@ class Analysis:
 class Pipeline:
     rubric: Rubric = field(default_factory=load_rubric)
     encoder: Encoder = field(default_factory=load_encoder)
-    judge: JudgeModel = field(default_factory=load_judge)
+    judge: JudgeModel | None = field(default_factory=load_judge)  # None: analyse only (calibration)
     cache: Cache | None = None
     max_pages: int | None = None
     _index: RubricIndex | None = field(default=None, init=False, repr=False)
@@ -55,7 +55,7 @@ class Pipeline:
     def cache_key(self, sha256: str) -> str:
         """Identifies a suggestion: same file, same components -> same key (used to resume batches)."""
         parts = [sha256, __version__, EXTRACTOR_VERSION, SEGMENTER_VERSION, MATCHER_VERSION,
-                 self.encoder.weights_hash[:16], rubric_hash(self.rubric), self.judge.version, str(self.max_pages)]
+                 self.encoder.weights_hash[:16], rubric_hash(self.rubric), self.judge.version if self.judge else "", str(self.max_pages)]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
     def analyse(self, path: str | os.PathLike) -> Analysis:
@@ -83,6 +83,8 @@ class Pipeline:
         return self.judge_analysis(analysis)
 
     def judge_analysis(self, analysis: Analysis) -> Assessment:
+        if self.judge is None:
+            raise ValueError("this pipeline has no judge model; pass judge=load_judge()")
         results, p_met = judge_descriptors(analysis.matches, self.judge)
         hallmarks = [
             judge_hallmark(h, [r for r in results if r.id in {d.id for d in h.descriptors}], p_met)
@@ -106,7 +108,7 @@ class Pipeline:
             model_name=self.encoder.name,
             model_hash=self.encoder.weights_hash,
             extractor=EXTRACTOR_VERSION,
-            judge=self.judge.version,
+            judge=self.judge.version if self.judge else "",
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
 

@@ -86,8 +86,11 @@ class PipelineSpec:
 
 
 class LazyMiniLM:
-    """all-MiniLM-L6-v2 loaded on first encode; its name and weights hash are known without loading it,
-    so the parent can compute cache keys without paying for the model."""
+    """all-MiniLM-L6-v2 loaded on first encode, in batches of 16 (on these CPUs about 2.5x faster and
+    lighter than 64). Its name and weights hash are known without loading it, so the parent computes
+    cache keys without paying for the model."""
+
+    batch_size = 16
 
     def __init__(self):
         from evaluator.embed import MODEL_NAME, _file_sha256, model_path
@@ -98,9 +101,53 @@ class LazyMiniLM:
         self.weights_hash = _file_sha256(str(weights), stat.st_size, stat.st_mtime)
 
     def encode(self, texts):
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar mid-progress
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         from evaluator.embed import load_encoder
 
-        return load_encoder().encode(texts)
+        model = load_encoder()
+        model.batch_size = self.batch_size
+        return model.encode(texts)
+
+
+class RubricVectors:
+    """Rubric text vectors kept in the cache folder: a rubric edit embeds only the new texts, and a judge
+    change or a re-run loads no model at all for the rubric."""
+
+    def __init__(self, encoder, folder: str | os.PathLike):
+        self.encoder, self.name, self.weights_hash = encoder, encoder.name, encoder.weights_hash
+        self.path = Path(folder) / f"rubric-vectors-{encoder.weights_hash[:16]}.npz"
+
+    def encode(self, texts: list[str]):
+        import hashlib
+        import io
+
+        import numpy as np
+
+        keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                known = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+        except (OSError, KeyError, ValueError):
+            known = {}
+        missing = list({k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items())
+        if missing:
+            known.update(zip([k for k, _ in missing], self.encoder.encode([t for _, t in missing]), strict=True))
+            buffer = io.BytesIO()
+            np.savez(buffer, keys=np.array(list(known)), vectors=np.stack(list(known.values())).astype(np.float32))
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(buffer.getvalue())
+            os.replace(tmp, self.path)
+        return np.stack([known[k] for k in keys]).astype(np.float32)
+
+
+def _index(pipeline, cache_dir: str):
+    """Prepare the pipeline's rubric index through RubricVectors (the model loads only for new texts)."""
+    from evaluator.match import index_rubric
+
+    if pipeline._index is None:  # Pipeline has no public setter for a precomputed index
+        pipeline._index = index_rubric(pipeline.rubric, RubricVectors(pipeline.encoder, cache_dir))
+    return pipeline
 
 
 # ------------------------------------------------------------------ input discovery
@@ -189,8 +236,7 @@ def _worker_main(factory, cache_dir, max_pages, threads, tasks, results, parent_
     except ImportError:
         pass
     try:
-        pipeline = _build(factory, cache_dir, max_pages)
-        pipeline.index  # noqa: B018  (load the model and embed the rubric now, before the first task)
+        pipeline = _index(_build(factory, cache_dir, max_pages), cache_dir)  # before the first task
     except Exception as exc:  # noqa: BLE001
         results.send(("init_failed", one_line(exc), _peak_rss_mb()))
         return
@@ -275,7 +321,7 @@ def screen(paths: Iterable[str | os.PathLike], workspace: str | os.PathLike | Wo
             if pool:
                 pool = _run_pool(pool, ctx, args, work, batch, timeout)
             elif work:
-                _run_inline(keys, work, batch, timeout)
+                _run_inline(_index(keys, cache_dir), work, batch, timeout)
         ws.finish_run(run_id, len(batch.summary_of("ok")), len(batch.summary_of("failed")))
     finally:
         for worker in pool:

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from evaluator import __version__
 from evaluator.baselines import BM25Scorer, DenseScorer, loo_predictions
-from evaluator.calibrate import fit_judge, training_rows
+from evaluator.calibrate import fit_judge, training_set
 from evaluator.errors import EvaluatorError
 from evaluator.gold import GoldLabel, find_document, load_gold
 from evaluator.metrics import DocPrediction, Scores, score
@@ -82,9 +82,8 @@ def loo_tool_predictions(
     predictions = {}
     for held_out, analysis in analyses.items():
         train = {k: v for k, v in matches.items() if k != held_out}
-        rows, statuses, docs = training_rows(train, labels)
         fold = Pipeline(rubric=pipeline.rubric, encoder=pipeline.encoder,
-                        judge=fit_judge(rows, statuses, trained_on=docs))
+                        judge=fit_judge(*training_set(train, labels)[:2], trained_on=list(train)))
         fold._index = pipeline.index
         predictions[held_out] = prediction_of(fold.judge_analysis(analysis))
     return predictions
@@ -115,7 +114,7 @@ def evaluate(
 ) -> EvaluationReport:
     """Leave-one-document-out scores of the tool (and the baselines) against the gold labels."""
     gold = load_gold(gold_dir)
-    pipeline = pipeline or Pipeline()
+    pipeline = pipeline or Pipeline(judge=None)  # each fold fits its own judge
     analyses, missing = analyse_gold(gold, docs_dir, pipeline, progress)
     scored = {doc_id: gold[doc_id] for doc_id in analyses}
     predictions = {TOOL: loo_tool_predictions(analyses, scored, pipeline)}

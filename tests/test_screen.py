@@ -1,0 +1,221 @@
+"""Batch screening: bad files, resume, re-scoring from the cache, time limits, kill -9 and resume.
+
+Most tests use the deterministic HashingEncoder (no model); the one marked ``model`` screens two small
+real PDFs with all-MiniLM-L6-v2 in worker processes. Factories are module-level so spawned workers
+can import them.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import evaluator.pipeline
+import evaluator.screen
+from evaluator.cli import main
+from evaluator.embed import HashingEncoder
+from evaluator.pipeline import Pipeline
+from evaluator.rubric import default_rubric_path, load_rubric
+from evaluator.screen import find_documents, screen
+from evaluator.store import Workspace
+from evaluator.types import Assessment
+
+PDFS = Path(__file__).parent / "fixtures" / "pdfs"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+GOOD = ["heading.pdf", "two-columns.pdf", "table.pdf"]
+
+
+def fake_pipeline(rubric_path: str | None = None) -> Pipeline:
+    return Pipeline(rubric=load_rubric(rubric_path), encoder=HashingEncoder())
+
+
+class SlowPipeline(Pipeline):
+    """Sleeps on files named stuck*: a document that never finishes."""
+
+    def assess(self, path):
+        if Path(path).name.startswith("stuck"):
+            time.sleep(120)
+        if Path(path).name.startswith("slow"):
+            time.sleep(1.5)
+        return super().assess(path)
+
+
+def slow_pipeline() -> Pipeline:
+    return SlowPipeline(encoder=HashingEncoder())
+
+
+def edited_rubric(tmp_path: Path) -> Path:
+    text = default_rubric_path().read_text(encoding="utf-8")
+    text = text.replace("        queries:\n", '        queries:\n          - "We ask residents every year how satisfied they are with life."\n', 1)
+    out = tmp_path / "edited-rubric.yaml"
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """Three good PDFs, one Markdown file, and two bad PDFs."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in GOOD:
+        shutil.copy(PDFS / name, docs / name)
+    (docs / "notes.md").write_text("# Our plan\n\nWe will improve wellbeing for all residents.\n")
+    (docs / "random-bytes.pdf").write_bytes(os.urandom(4096))
+    (docs / "empty.pdf").write_bytes(b"")
+    return docs
+
+
+def test_find_documents_sorted_deduplicated_hidden_skipped(tmp_path: Path) -> None:
+    (tmp_path / "b.pdf").write_bytes(b"x")
+    (tmp_path / "a.TXT").write_text("x")
+    (tmp_path / "c.docx").write_text("x")
+    (tmp_path / ".hidden.pdf").write_bytes(b"x")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "d.pdf").write_bytes(b"x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "e.md").write_text("x")
+    found = find_documents([tmp_path, tmp_path / "b.pdf", tmp_path / "sub"])
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a.TXT", "b.pdf", "sub/e.md"]
+
+
+def test_bad_files_are_recorded_and_the_good_assessed(folder: Path, tmp_path: Path) -> None:
+    summary = screen([folder], tmp_path / "ws", workers=1, quiet=True, pipeline_factory=fake_pipeline)
+    assert sorted(Path(o.path).name for o in summary.ok) == sorted([*GOOD, "notes.md"])
+    reasons = {Path(o.path).name: o.reason for o in summary.failed}
+    assert set(reasons) == {"random-bytes.pdf", "empty.pdf"}
+    assert "is empty (0 bytes)" in reasons["empty.pdf"] and "not a PDF" in reasons["random-bytes.pdf"]
+    assert summary.line() == "4 assessed, 0 skipped (unchanged), 2 failed"
+    ws = Workspace(tmp_path / "ws", create=False)
+    assert {Path(f["path"]).name for f in ws.failures(summary.run_id)} == set(reasons)
+    files = sorted(p.name for p in (tmp_path / "ws" / "assessments").glob("*.json"))
+    assert len(files) == 4 and all(name.count("-") >= 1 for name in files)
+    for path in (tmp_path / "ws" / "assessments").glob("*.json"):
+        Assessment.model_validate_json(path.read_text())  # the JSON contract reads back
+    assert (tmp_path / "ws" / "reports" / "index.html").exists()
+
+
+def test_cli_exit_code_1_and_summary_lists_the_failure(folder: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(evaluator.screen, "PipelineSpec", lambda *args: fake_pipeline)
+    result = CliRunner().invoke(main, ["screen", str(folder), "--workspace", str(tmp_path / "ws"), "--workers", "1",
+                                       "--quiet"])
+    assert result.exit_code == 1, result.output
+    assert "4 assessed, 0 skipped (unchanged), 2 failed" in result.output
+    assert "random-bytes.pdf" in result.output and "not a PDF" in result.output
+    again = CliRunner().invoke(main, ["screen", str(folder / "heading.pdf"), "--workspace", str(tmp_path / "ws"),
+                                      "--quiet"])
+    assert again.exit_code == 0, again.output
+    assert "0 assessed, 1 skipped (unchanged), 0 failed" in again.output
+    report = CliRunner().invoke(main, ["report", "--workspace", str(tmp_path / "ws")])
+    assert report.exit_code == 0 and "index.html" in report.output
+
+
+def test_rerun_skips_unchanged_documents(folder: Path, tmp_path: Path) -> None:
+    first = screen([folder], tmp_path / "ws", workers=1, quiet=True, pipeline_factory=fake_pipeline)
+    ids = {o.path: o.assessment_id for o in first.ok}
+    second = screen([folder], tmp_path / "ws", workers=1, quiet=True, pipeline_factory=fake_pipeline)
+    assert not second.ok and len(second.skipped) == 4
+    assert {o.path: o.assessment_id for o in second.skipped} == ids
+    assert len(Workspace(tmp_path / "ws").current_assessments()) == 4
+
+
+def test_rubric_change_rescores_without_re_extracting(folder: Path, tmp_path: Path, monkeypatch) -> None:
+    first = screen([folder], tmp_path / "ws", workers=1, quiet=True, pipeline_factory=fake_pipeline)
+    calls: list[str] = []
+    real_extract = evaluator.pipeline.extract
+    monkeypatch.setattr(evaluator.pipeline, "extract", lambda path, **kw: calls.append(str(path)) or real_extract(path, **kw))
+    factory = functools.partial(fake_pipeline, str(edited_rubric(tmp_path)))
+    second = screen([folder], tmp_path / "ws", workers=1, quiet=True, pipeline_factory=factory)
+    assert len(second.ok) == 4 and not second.skipped
+    assert sorted(Path(c).name for c in calls) == ["empty.pdf", "random-bytes.pdf"]  # only the failures retried
+    ws = Workspace(tmp_path / "ws")
+    old_keys = {s.cache_key for s in ws.current_assessments()}
+    assert not old_keys & {ws.history(o.sha256)[0].cache_key for o in first.ok}
+    assert {o.assessment_id for o in second.ok}.isdisjoint({o.assessment_id for o in first.ok})
+
+
+def test_timeout_inline_records_the_stuck_document(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(PDFS / "heading.pdf", docs / "stuck.pdf")
+    shutil.copy(PDFS / "table.pdf", docs / "table.pdf")
+    started = time.monotonic()
+    summary = screen([docs], tmp_path / "ws", workers=1, quiet=True, timeout=1, pipeline_factory=slow_pipeline)
+    assert time.monotonic() - started < 60
+    assert [(Path(o.path).name, o.reason) for o in summary.failed] == [("stuck.pdf", "timed out after 1 s")]
+    assert [Path(o.path).name for o in summary.ok] == ["table.pdf"]
+
+
+def test_timeout_kills_the_stuck_worker_and_the_rest_finish(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(evaluator.screen, "INLINE_MAX_PAGES", 0)  # use worker processes even for tiny files
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(PDFS / "hyphenation.pdf", docs / "stuck.pdf")
+    for name in GOOD:
+        shutil.copy(PDFS / name, docs / name)
+    summary = screen([docs], tmp_path / "ws", workers=2, quiet=True, timeout=4, pipeline_factory=slow_pipeline)
+    assert [(Path(o.path).name, o.reason) for o in summary.failed] == [("stuck.pdf", "timed out after 4 s")]
+    assert sorted(Path(o.path).name for o in summary.ok) == sorted(GOOD)
+
+
+def test_kill_9_mid_run_then_resume(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(6):
+        (docs / f"slow-{i}.md").write_text(f"# Plan {i}\n\nWe will improve the wellbeing of residents in area {i}.\n")
+    ws_dir = tmp_path / "ws"
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_screen import slow_pipeline
+        from evaluator.screen import screen
+        screen([{str(docs)!r}], {str(ws_dir)!r}, workers=1, quiet=True, pipeline_factory=slow_pipeline)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    db = ws_dir / "evaluator.sqlite"
+    deadline = time.monotonic() + 120
+    done = 0
+    while time.monotonic() < deadline and done < 2:
+        time.sleep(0.2)
+        if db.exists():
+            with sqlite3.connect(db) as conn:
+                try:
+                    done = conn.execute("SELECT count(*) FROM assessments").fetchone()[0]
+                except sqlite3.OperationalError:
+                    done = 0
+    assert proc.poll() is None, "the screen finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    ws = Workspace(ws_dir)
+    before = {s.sha256: s.id for s in ws.current_assessments()}
+    assert 2 <= len(before) < 6
+    summary = screen([docs], ws_dir, workers=1, quiet=True, pipeline_factory=fake_pipeline)
+    assert len(summary.skipped) == len(before) and len(summary.ok) == 6 - len(before) and not summary.failed
+    after = {s.sha256: s.id for s in ws.current_assessments()}
+    assert len(after) == 6 and all(after[sha] == id_ for sha, id_ in before.items())  # nothing redone
+    assert len(list((ws_dir / "assessments").glob("*.json"))) == 6
+
+
+@pytest.mark.model
+def test_real_model_two_small_pdfs_in_worker_processes(tmp_path: Path) -> None:
+    pdfs = [SHARED / "kent-devolution-2024.pdf", SHARED / "ws-jhws-eir-2019.pdf"]
+    if not all(p.exists() for p in pdfs):
+        pytest.skip("the shared corpus is not here")
+    summary = screen(pdfs, tmp_path / "ws", workers=2, quiet=True)
+    assert len(summary.ok) == 2 and not summary.failed
+    assert all(len(o.levels) == 7 for o in summary.ok)
+    assert max(summary.worker_peak_rss_mb) < 1536
+    again = screen(pdfs, tmp_path / "ws", workers=2, quiet=True)
+    assert len(again.skipped) == 2 and not again.ok
