@@ -42,19 +42,15 @@ def _embed(texts: list[str]) -> int:
     torch.set_num_threads(1)
     from evaluator.embed import load_encoder
 
-    encoder = load_encoder()
-    encoder.batch_size = 16
-    encoder.encode(texts)
+    load_encoder().encode(texts)
     return len(texts)
 
 
 def floor(files: list[Path], cache_dir: Path, workers: int) -> tuple[float, float, int]:
+    from evaluator.batch import estimate_pages
     from evaluator.cache import Cache
-    from evaluator.embed import load_encoder  # noqa: F401  (import cost is outside the timing, as in the parent)
-    from evaluator.extract import EXTRACTOR_VERSION
-    from evaluator.pipeline import file_sha256
-    from evaluator.screen import LazyMiniLM, estimate_pages
-    from evaluator.segment import SEGMENTER_VERSION
+    from evaluator.embed import MiniLMEncoder
+    from evaluator.pipeline import Pipeline, file_sha256
 
     ctx = get_context("spawn")
     ordered = sorted(files, key=lambda p: -estimate_pages(p, None))
@@ -64,7 +60,7 @@ def floor(files: list[Path], cache_dir: Path, workers: int) -> tuple[float, floa
     extract_s = time.perf_counter() - started
 
     cache = Cache(cache_dir)
-    key = f"{EXTRACTOR_VERSION}|{SEGMENTER_VERSION}|{LazyMiniLM().weights_hash}"
+    key = Pipeline(encoder=MiniLMEncoder(), judge=None).passages_key()
     texts = [p.text for f in files for p in (cache.passages(file_sha256(f), key) or ([], None))[0]]
     halves = [texts[i::workers] for i in range(workers)]
     started = time.perf_counter()
@@ -87,7 +83,7 @@ def edited_rubric(folder: Path) -> Path:
 
 def kill_and_resume(files: list[Path], folder: Path, workers: int) -> None:
     """Screen the smallest documents in a subprocess, kill -9 it after 2 are saved, re-run, compare."""
-    from evaluator.screen import estimate_pages, screen
+    from evaluator.batch import estimate_pages, screen
     from evaluator.store import Workspace
 
     subset = sorted(files, key=lambda p: estimate_pages(p, None))[:5]
@@ -132,7 +128,7 @@ def main() -> None:
     parser.add_argument("--skip-resume", action="store_true")
     args = parser.parse_args()
 
-    from evaluator.screen import find_documents, screen
+    from evaluator.batch import find_documents, screen
 
     files = find_documents([args.corpus])
     print(f"corpus {args.corpus}: {len(files)} documents; {os.cpu_count()} CPUs; load average "

@@ -35,6 +35,9 @@ class Cache:
         except (OSError, ValidationError):
             return None
 
+    def has_document(self, sha256: str, version: str) -> bool:
+        return self._path(sha256, version, ".document.json").exists()
+
     def put_document(self, document: Document, version: str) -> None:
         _atomic_write(self._path(document.sha256, version, ".document.json"), document.model_dump_json().encode())
 
@@ -56,6 +59,30 @@ class Cache:
             vectors=np.asarray(vectors, dtype=np.float32),
         )
         _atomic_write(self._path(sha256, key, ".passages.npz"), buffer.getvalue())
+
+
+class CachedEncoder:
+    """Wraps an encoder so texts it has embedded before (the rubric's queries) come from the cache:
+    a rubric edit embeds only the new texts, and re-scoring loads no model at all."""
+
+    def __init__(self, encoder, cache: Cache):
+        self.encoder, self.name, self.weights_hash = encoder, encoder.name, encoder.weights_hash
+        self.path = cache.root / f"text-vectors-{encoder.weights_hash[:16]}.npz"
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                known = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+        except (OSError, KeyError, ValueError):
+            known = {}
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
+        if missing:
+            known.update(zip(missing, self.encoder.encode(list(missing.values())), strict=True))
+            buffer = io.BytesIO()
+            np.savez(buffer, keys=np.array(list(known)), vectors=np.stack(list(known.values())).astype(np.float32))
+            _atomic_write(self.path, buffer.getvalue())
+        return np.stack([known[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, 0), np.float32)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -305,8 +305,8 @@ def screen(paths: tuple[Path, ...], workspace: Path, workers: int, timeout: floa
       evaluator screen strategies/ --workspace review-2025/
       evaluator report --workspace review-2025/
     """
+    from evaluator.batch import screen as run_screen
     from evaluator.corpus_report import print_summary
-    from evaluator.screen import screen as run_screen
 
     try:
         summary = run_screen(paths, workspace, workers=workers, timeout=timeout, max_pages=max_pages,

@@ -39,12 +39,29 @@ def _file_sha256(path: str, size: int, mtime: float) -> str:
     return digest.hexdigest()
 
 
+def weights_hash() -> str:
+    """sha256 of the shipped model weights (cached per process): known without loading the model."""
+    weights = model_path() / "model.safetensors"
+    stat = weights.stat()
+    return _file_sha256(str(weights), stat.st_size, stat.st_mtime)
+
+
 class MiniLMEncoder:
-    """all-MiniLM-L6-v2 on the CPU, loaded once per process."""
+    """all-MiniLM-L6-v2 on the CPU. The model loads on the first ``encode``, so building an encoder to
+    compute cache keys (name, weights hash) costs nothing.
+
+    Batches of 16: passages vary in length and each batch is padded to its longest, so small batches
+    waste less (measured here: about 1.7x the throughput of 64 on one thread).
+    """
 
     name = MODEL_NAME
 
-    def __init__(self, batch_size: int = 64):
+    def __init__(self, batch_size: int = 16):
+        self.weights_hash = weights_hash()
+        self.batch_size = batch_size
+        self._model = None
+
+    def _load(self):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -54,17 +71,13 @@ class MiniLMEncoder:
 
         transformers_logging.disable_progress_bar()
         transformers_logging.set_verbosity_error()
-
-        path = model_path()
-        weights = path / "model.safetensors"
-        stat = weights.stat()
-        self.weights_hash = _file_sha256(str(weights), stat.st_size, stat.st_mtime)
-        self.batch_size = batch_size
-        self._model = SentenceTransformer(str(path), device="cpu")
+        return SentenceTransformer(str(model_path()), device="cpu")
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
+        if self._model is None:
+            self._model = self._load()
         vectors = self._model.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
         )
@@ -93,5 +106,5 @@ class HashingEncoder:
 
 @functools.lru_cache(maxsize=1)
 def load_encoder() -> MiniLMEncoder:
-    """The real model, loaded once per process."""
+    """The real model, shared by everything in this process (it loads on first use)."""
     return MiniLMEncoder()

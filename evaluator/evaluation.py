@@ -84,7 +84,7 @@ def loo_tool_predictions(
         train = {k: v for k, v in matches.items() if k != held_out}
         fold = Pipeline(rubric=pipeline.rubric, encoder=pipeline.encoder,
                         judge=fit_judge(*training_set(train, labels)[:2], trained_on=list(train)))
-        fold._index = pipeline.index
+        fold.index = pipeline.index
         predictions[held_out] = prediction_of(fold.judge_analysis(analysis))
     return predictions
 

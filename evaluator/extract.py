@@ -161,8 +161,10 @@ def _extract_text_file(file: Path, shown: str, sha256: str) -> Document:
         blocks.append(Block(kind="text", lines=para))
     if not blocks:
         warnings.append(f"{shown} contains no text")
+    title = next((b.text for b in blocks if b.kind == "heading"), file.stem)[:200]
     return Document(
-        path=shown, sha256=sha256, kind="text", pages=[Page(number=None, blocks=blocks)], warnings=warnings
+        path=shown, sha256=sha256, kind="text", pages=[Page(number=None, blocks=blocks)], warnings=warnings,
+        title=title,
     )
 
 
@@ -171,6 +173,7 @@ def _extract_pdf(file: Path, shown: str, sha256: str, max_pages: int | None) -> 
     pages: list[_PageData] = []
     try:
         with pdfplumber.open(file) as pdf:
+            metadata_title = _metadata_title(pdf.metadata)
             total = len(pdf.pages)
             if total == 0:
                 raise InputError(f"{shown} has no pages; re-download or re-export it.")
@@ -209,7 +212,27 @@ def _extract_pdf(file: Path, shown: str, sha256: str, max_pages: int | None) -> 
         warnings, [p.number for p in pages if p.garbled], "a garbled text layer (font without a Unicode map?)"
     )
     out = [_to_page(p) for p in pages]
-    return Document(path=shown, sha256=sha256, kind="pdf", pages=out, warnings=warnings)
+    title = metadata_title or _largest_line(pages[:1]) or file.stem
+    return Document(path=shown, sha256=sha256, kind="pdf", pages=out, warnings=warnings, title=title)
+
+
+def _metadata_title(metadata: dict) -> str:
+    """The PDF's Title, unless it is an authoring tool's placeholder ("Microsoft Word - x.docx")."""
+    title = metadata.get("Title")
+    if isinstance(title, bytes):
+        title = title.decode("utf-8", errors="ignore")
+    title = clean_text(str(title or ""))
+    if len(title) < 6 or re.search(r"\.(docx?|pdf|pptx?|indd)$|^microsoft|^untitled", title, re.IGNORECASE):
+        return ""
+    return title[:200]
+
+
+def _largest_line(pages: list[_PageData]) -> str:
+    lines = [ln for p in pages for ln in p.lines if len(ln.text) >= 6 and ln.kind != "table_row"]
+    if not lines:
+        return ""
+    size = max(ln.size for ln in lines)
+    return " ".join(ln.text for ln in lines if ln.size >= size - 0.5)[:200]
 
 
 def _reason(e: BaseException) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from evaluator import __version__
-from evaluator.cache import Cache
+from evaluator.cache import Cache, CachedEncoder
 from evaluator.embed import Encoder, load_encoder
 from evaluator.extract import EXTRACTOR_VERSION, extract
 from evaluator.judge import JudgeModel, judge_descriptors, judge_hallmark, load_judge
@@ -48,9 +48,19 @@ class Pipeline:
 
     @property
     def index(self) -> RubricIndex:
+        """The rubric prepared for matching (query vectors from the cache when there is one)."""
         if self._index is None:
-            self._index = index_rubric(self.rubric, self.encoder)
+            encoder = CachedEncoder(self.encoder, self.cache) if self.cache else self.encoder
+            self._index = index_rubric(self.rubric, encoder)
         return self._index
+
+    @index.setter
+    def index(self, value: RubricIndex) -> None:
+        self._index = value
+
+    def passages_key(self) -> str:
+        """Identifies segmented + embedded passages of a file in the cache."""
+        return f"{EXTRACTOR_VERSION}|{SEGMENTER_VERSION}|{self.encoder.weights_hash}"
 
     def cache_key(self, sha256: str) -> str:
         """Identifies a suggestion: same file, same components -> same key (used to resume batches)."""
@@ -67,7 +77,7 @@ class Pipeline:
             if self.cache:
                 self.cache.put_document(document, EXTRACTOR_VERSION)
         document.path = str(path)
-        passages_key = f"{EXTRACTOR_VERSION}|{SEGMENTER_VERSION}|{self.encoder.weights_hash}"
+        passages_key = self.passages_key()
         cached = self.cache.passages(sha, passages_key) if self.cache else None
         if cached is None:
             passages = segment(document)

@@ -29,12 +29,16 @@ def _short(text: str, limit: int = QUOTE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _is_terminal() -> bool:
+    return Console().is_terminal
+
+
 def print_table(assessment: Assessment, rubric: Rubric, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or Console(width=None if _is_terminal() else 150)
     titles = {h.id: h.title for h in rubric.hallmarks}
     table = Table(title=f"{assessment.document.title} ({assessment.document.pages} pages)", show_lines=False)
     table.add_column("Hallmark", no_wrap=True)
-    table.add_column("Level")
+    table.add_column("Level", no_wrap=True)
     table.add_column("Conf.", justify="right")
     table.add_column("Met/part.", justify="right")
     table.add_column("Top evidence")
@@ -47,7 +51,7 @@ def print_table(assessment: Assessment, rubric: Rubric, console: Console | None 
             d, quote = best
             evidence = f"{d.id} {_page(d.evidence[0].page)}: “{_short(quote)}”"
         level = h.level + (" (review)" if h.needs_review else "")
-        table.add_row(f"{h.id} {_short(titles.get(h.id, ''), 40)}", level, f"{h.confidence:.2f}",
+        table.add_row(f"{h.id} {_short(titles.get(h.id, ''), 34)}", level, f"{h.confidence:.2f}",
                       f"{met}/{partial}", evidence)
     console.print(table)
     for warning in assessment.warnings:

@@ -13,7 +13,7 @@ import re
 import spacy
 from spacy.language import Language
 
-from evaluator.types import Block, BBox, Document, Passage
+from evaluator.types import BBox, Block, Document, Passage
 
 SEGMENTER_VERSION = "segment-1"
 

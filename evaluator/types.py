@@ -10,7 +10,7 @@ changes.
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -59,7 +59,7 @@ class Block(_Model):
 
 
 class Page(_Model):
-    number: Optional[int] = Field(default=None, ge=1)  # 1-based; None for text inputs
+    number: int | None = Field(default=None, ge=1)  # 1-based; None for text inputs
     width: float = 0.0
     height: float = 0.0
     blocks: list[Block] = Field(default_factory=list)
@@ -77,6 +77,7 @@ class Document(_Model):
     kind: Literal["pdf", "text"]
     pages: list[Page]
     warnings: list[str] = Field(default_factory=list)
+    title: str = ""  # PDF metadata title, else the largest text on the first page, else the first heading
 
     @property
     def page_count(self) -> int:
@@ -87,14 +88,14 @@ class Passage(_Model):
     """A window of sentences inside one block: the unit that is cited as evidence."""
 
     id: str  # "p{page}-b{block}-s{first sentence}"
-    page: Optional[int] = Field(default=None, ge=1)
+    page: int | None = Field(default=None, ge=1)
     text: str  # exact text, as it appears on the page (whitespace normalised)
     boxes: list[BBox] = Field(default_factory=list)  # the lines it spans
     headings: list[str] = Field(default_factory=list)  # section heading path, outermost first
     block_kind: Literal["text", "heading", "table_row"] = "text"
 
     @property
-    def bbox(self) -> Optional[BBox]:
+    def bbox(self) -> BBox | None:
         return union_boxes(self.boxes) if self.boxes else None
 
 
@@ -142,9 +143,9 @@ class Rubric(_Model):
 
 
 class Evidence(_Model):
-    page: Optional[int] = Field(default=None, ge=1)
+    page: int | None = Field(default=None, ge=1)
     text: str
-    bbox: Optional[BBox] = None
+    bbox: BBox | None = None
     score: float = Field(ge=0.0, le=1.0)
     passage_id: str = ""
     headings: list[str] = Field(default_factory=list)

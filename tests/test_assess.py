@@ -9,13 +9,12 @@ import sys
 
 import pytest
 from click.testing import CliRunner
+from support import FIXTURE_PDFS, shared_file
 
 from evaluator.cli import main
 from evaluator.extract import extract
 from evaluator.rubric import load_rubric
 from evaluator.types import HALLMARK_IDS, Assessment
-
-from .conftest import FIXTURE_PDFS, shared_file
 
 pytestmark = pytest.mark.model
 

@@ -21,13 +21,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import evaluator.batch
 import evaluator.pipeline
-import evaluator.screen
+from evaluator.batch import find_documents, screen
 from evaluator.cli import main
 from evaluator.embed import HashingEncoder
 from evaluator.pipeline import Pipeline
 from evaluator.rubric import default_rubric_path, load_rubric
-from evaluator.screen import find_documents, screen
 from evaluator.store import Workspace
 from evaluator.types import Assessment
 
@@ -85,8 +85,20 @@ def test_find_documents_sorted_deduplicated_hidden_skipped(tmp_path: Path) -> No
     (tmp_path / ".git" / "d.pdf").write_bytes(b"x")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "e.md").write_text("x")
+    (tmp_path / "README.md").write_text("about this folder")
     found = find_documents([tmp_path, tmp_path / "b.pdf", tmp_path / "sub"])
     assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a.TXT", "b.pdf", "sub/e.md"]
+
+
+def test_a_folder_with_a_manifest_is_screened_as_listed(tmp_path: Path) -> None:
+    """The sample corpus keeps its Markdown sources beside the PDFs; its manifest says what to screen."""
+    (tmp_path / "one.pdf").write_bytes(b"x")
+    (tmp_path / "two.md").write_text("x")
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "sources" / "one.md").write_text("x")
+    (tmp_path / "MANIFEST.tsv").write_text("doc_id\ttitle\none\tOne\ntwo\tTwo\nthree\tMissing\n")
+    found = find_documents([tmp_path])
+    assert [p.name for p in found] == ["one.pdf", "three.pdf", "two.md"]  # three: reported as missing
 
 
 def test_bad_files_are_recorded_and_the_good_assessed(folder: Path, tmp_path: Path) -> None:
@@ -106,7 +118,7 @@ def test_bad_files_are_recorded_and_the_good_assessed(folder: Path, tmp_path: Pa
 
 
 def test_cli_exit_code_1_and_summary_lists_the_failure(folder: Path, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(evaluator.screen, "PipelineSpec", lambda *args: fake_pipeline)
+    monkeypatch.setattr(evaluator.batch, "PipelineSpec", lambda *args: fake_pipeline)
     result = CliRunner().invoke(main, ["screen", str(folder), "--workspace", str(tmp_path / "ws"), "--workers", "1",
                                        "--quiet"])
     assert result.exit_code == 1, result.output
@@ -157,7 +169,7 @@ def test_timeout_inline_records_the_stuck_document(tmp_path: Path) -> None:
 
 
 def test_timeout_kills_the_stuck_worker_and_the_rest_finish(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(evaluator.screen, "INLINE_MAX_PAGES", 0)  # use worker processes even for tiny files
+    monkeypatch.setattr(evaluator.batch, "INLINE_MAX_PAGES", 0)  # use worker processes even for tiny files
     docs = tmp_path / "docs"
     docs.mkdir()
     shutil.copy(PDFS / "hyphenation.pdf", docs / "stuck.pdf")
@@ -178,7 +190,7 @@ def test_kill_9_mid_run_then_resume(tmp_path: Path) -> None:
         import sys
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from test_screen import slow_pipeline
-        from evaluator.screen import screen
+        from evaluator.batch import screen
         screen([{str(docs)!r}], {str(ws_dir)!r}, workers=1, quiet=True, pipeline_factory=slow_pipeline)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script])

@@ -11,6 +11,7 @@ killed and replaced; a bad file is recorded as a failure with its one-line reaso
 
 from __future__ import annotations
 
+import csv
 import multiprocessing
 import os
 import re
@@ -29,6 +30,7 @@ from evaluator.errors import EvaluatorError
 from evaluator.store import Workspace
 
 SUFFIXES = (".pdf", ".txt", ".md")
+MANIFEST = "MANIFEST.tsv"
 INLINE_MAX_PAGES = 10  # smaller batches are assessed in-process: starting workers would cost more
 PipelineFactory = Callable[[], "Pipeline"]  # noqa: F821  (picklable; called once per worker)
 Work = tuple[Path, int, str]  # (path, estimated pages, sha256)
@@ -71,7 +73,7 @@ class ScreenSummary:
 
 @dataclass(frozen=True)
 class PipelineSpec:
-    """The default worker pipeline: shipped (or given) rubric and judge, MiniLM loaded on first use."""
+    """The default worker pipeline: shipped (or given) rubric and judge; MiniLM loads on first use."""
 
     rubric_path: str | None = None
     judge_path: str | None = None
@@ -81,92 +83,46 @@ class PipelineSpec:
         from evaluator.pipeline import Pipeline
         from evaluator.rubric import load_rubric
 
-        return Pipeline(rubric=load_rubric(self.rubric_path), encoder=LazyMiniLM(),
-                        judge=load_judge(self.judge_path))
-
-
-class LazyMiniLM:
-    """all-MiniLM-L6-v2 loaded on first encode, in batches of 16 (on these CPUs about 2.5x faster and
-    lighter than 64). Its name and weights hash are known without loading it, so the parent computes
-    cache keys without paying for the model."""
-
-    batch_size = 16
-
-    def __init__(self):
-        from evaluator.embed import MODEL_NAME, _file_sha256, model_path
-
-        weights = model_path() / "model.safetensors"
-        stat = weights.stat()
-        self.name = MODEL_NAME
-        self.weights_hash = _file_sha256(str(weights), stat.st_size, stat.st_mtime)
-
-    def encode(self, texts):
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar mid-progress
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        from evaluator.embed import load_encoder
-
-        model = load_encoder()
-        model.batch_size = self.batch_size
-        return model.encode(texts)
-
-
-class RubricVectors:
-    """Rubric text vectors kept in the cache folder: a rubric edit embeds only the new texts, and a judge
-    change or a re-run loads no model at all for the rubric."""
-
-    def __init__(self, encoder, folder: str | os.PathLike):
-        self.encoder, self.name, self.weights_hash = encoder, encoder.name, encoder.weights_hash
-        self.path = Path(folder) / f"rubric-vectors-{encoder.weights_hash[:16]}.npz"
-
-    def encode(self, texts: list[str]):
-        import hashlib
-        import io
-
-        import numpy as np
-
-        keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
-        try:
-            with np.load(self.path, allow_pickle=False) as data:
-                known = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
-        except (OSError, KeyError, ValueError):
-            known = {}
-        missing = list({k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items())
-        if missing:
-            known.update(zip([k for k, _ in missing], self.encoder.encode([t for _, t in missing]), strict=True))
-            buffer = io.BytesIO()
-            np.savez(buffer, keys=np.array(list(known)), vectors=np.stack(list(known.values())).astype(np.float32))
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(buffer.getvalue())
-            os.replace(tmp, self.path)
-        return np.stack([known[k] for k in keys]).astype(np.float32)
-
-
-def _index(pipeline, cache_dir: str):
-    """Prepare the pipeline's rubric index through RubricVectors (the model loads only for new texts)."""
-    from evaluator.match import index_rubric
-
-    if pipeline._index is None:  # Pipeline has no public setter for a precomputed index
-        pipeline._index = index_rubric(pipeline.rubric, RubricVectors(pipeline.encoder, cache_dir))
-    return pipeline
+        return Pipeline(rubric=load_rubric(self.rubric_path), judge=load_judge(self.judge_path))
 
 
 # ------------------------------------------------------------------ input discovery
 
 
 def find_documents(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Every .pdf/.txt/.md under the given files and folders: sorted, deduplicated, hidden files skipped."""
+    """The documents to screen: sorted, deduplicated.
+
+    A file is taken as given. A folder with a MANIFEST.tsv (a ``doc_id`` column) holds the documents it
+    lists (``<doc_id>.pdf``, ``.txt`` or ``.md``; a listed document that is missing is reported as a
+    failure). Any other folder is searched for .pdf/.txt/.md files, skipping hidden files and READMEs.
+    """
     found: set[Path] = set()
     for given in map(Path, paths):
-        if given.is_dir():
+        if given.is_dir() and (given / MANIFEST).is_file():
+            found.update(_listed(given))
+        elif given.is_dir():
             for root, dirs, files in os.walk(given):
                 dirs[:] = [d for d in dirs if not d.startswith(".")]
                 found.update(Path(root, f).resolve() for f in files
-                             if not f.startswith(".") and f.lower().endswith(SUFFIXES))
+                             if not f.startswith(".") and f.lower().endswith(SUFFIXES)
+                             and not f.lower().startswith("readme"))
         elif given.exists():
             found.add(given.resolve())
         else:
             raise EvaluatorError(f"{given} does not exist. Give existing files or folders to screen.")
     return sorted(found)
+
+
+def _listed(folder: Path) -> list[Path]:
+    with open(folder / MANIFEST, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    if not rows or "doc_id" not in rows[0]:
+        raise EvaluatorError(f"{folder / MANIFEST} has no doc_id column. Add one, or remove the manifest.")
+    listed = []
+    for doc_id in (row["doc_id"].strip() for row in rows if (row.get("doc_id") or "").strip()):
+        candidates = [folder / f"{doc_id}{suffix}" for suffix in SUFFIXES]
+        listed.append(next((c for c in candidates if c.is_file()), candidates[0]).resolve())
+    return listed
 
 
 def estimate_pages(path: Path, max_pages: int | None) -> int:
@@ -236,7 +192,8 @@ def _worker_main(factory, cache_dir, max_pages, threads, tasks, results, parent_
     except ImportError:
         pass
     try:
-        pipeline = _index(_build(factory, cache_dir, max_pages), cache_dir)  # before the first task
+        pipeline = _build(factory, cache_dir, max_pages)
+        pipeline.index  # noqa: B018  (prepare the rubric vectors before the first task)
     except Exception as exc:  # noqa: BLE001
         results.send(("init_failed", one_line(exc), _peak_rss_mb()))
         return
@@ -321,7 +278,7 @@ def screen(paths: Iterable[str | os.PathLike], workspace: str | os.PathLike | Wo
             if pool:
                 pool = _run_pool(pool, ctx, args, work, batch, timeout)
             elif work:
-                _run_inline(_index(keys, cache_dir), work, batch, timeout)
+                _run_inline(keys, work, batch, timeout)
         ws.finish_run(run_id, len(batch.summary_of("ok")), len(batch.summary_of("failed")))
     finally:
         for worker in pool:
@@ -368,8 +325,7 @@ def _worth_a_pool(work, workers: int, pipeline) -> bool:
         return False
     from evaluator.extract import EXTRACTOR_VERSION
 
-    # Cache offers no public "is cached" check; the extracted document's file is the sign.
-    return any(not pipeline.cache._path(sha, EXTRACTOR_VERSION, ".document.json").exists() for _, _, sha in work)
+    return any(not pipeline.cache.has_document(sha, EXTRACTOR_VERSION) for _, _, sha in work)
 
 
 def _terminate_as_interrupt() -> Callable[[], None]:
