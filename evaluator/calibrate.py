@@ -1,9 +1,8 @@
 """Calibration: fit the judge (two logistic heads) on labelled documents.
 
-Labels come from gold files (``../shared/gold/<doc_id>.json``) and, when a workspace is given, from
-reviewers' evidence verdicts (a confirmed passage makes its descriptor at least partial, a descriptor
-whose every cited passage was rejected is not met). Figures are only ever reported leave-one-document-
-out: no document is scored by a model that saw its labels.
+Labels come from gold files (``../shared/gold/<doc_id>.json``) and from reviewers' decisions in
+workspaces (``reviewer_labels``). Figures are only ever reported leave-one-document-out: no document
+is scored by a model that saw its labels.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from sklearn.preprocessing import StandardScaler
 
 from evaluator.judge import JUDGE_FEATURES, JudgeModel, LogisticHead
 from evaluator.match import DescriptorMatch
+from evaluator.store import Workspace
 
 REGULARISATION_C = 0.5  # inverse L2 strength: small data (hundreds of rows), keep the heads smooth
 
@@ -48,8 +48,8 @@ def fit_judge(
     values: dict[str, list[float]] = {}
     for m, label in zip(matches, labels, strict=True):
         values.setdefault(m.descriptor.id, []).append(STATUS_VALUE[label])
-    priors = {k: float(np.mean(v)) for k, v in sorted(values.items())}
-    default_prior = float(np.mean([STATUS_VALUE[y] for y in labels])) if len(labels) else 0.0
+    priors = {k: _r(np.mean(v)) for k, v in sorted(values.items())}
+    default_prior = _r(np.mean([STATUS_VALUE[y] for y in labels])) if len(labels) else 0.0
     unfitted = JudgeModel(version="unfitted", features=JUDGE_FEATURES, mean=[0.0] * len(JUDGE_FEATURES),
                           scale=[1.0] * len(JUDGE_FEATURES), any_head=LogisticHead(coef=[], intercept=0.0),
                           met_head=LogisticHead(coef=[], intercept=0.0), descriptor_prior=priors,
@@ -65,11 +65,11 @@ def fit_judge(
             heads.append(LogisticHead(coef=[0.0] * rows.shape[1], intercept=float(np.log(p / (1 - p)))))
             continue
         clf = LogisticRegression(C=c, max_iter=2000).fit(x, y)
-        heads.append(LogisticHead(coef=[float(v) for v in clf.coef_[0]], intercept=float(clf.intercept_[0])))
+        heads.append(LogisticHead(coef=[_r(v) for v in clf.coef_[0]], intercept=_r(clf.intercept_[0])))
     payload = {
         "features": JUDGE_FEATURES,
-        "mean": [float(v) for v in scaler.mean_],
-        "scale": [float(v) if v > 0 else 1.0 for v in scaler.scale_],
+        "mean": [_r(v) for v in scaler.mean_],
+        "scale": [_r(v) if v > 0 else 1.0 for v in scaler.scale_],
         "any_head": heads[0].model_dump(),
         "met_head": heads[1].model_dump(),
         "descriptor_prior": priors,
@@ -78,3 +78,44 @@ def fit_judge(
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:10]
     return JudgeModel(version=f"judge-{digest}", notes=f"logistic, C={c}, {len(labels)} labelled descriptors", **payload)
+
+
+def _r(value: float) -> float:
+    """Fitted numbers rounded so that refitting on the same labels gives the same file and version."""
+    return round(float(value), 5)
+
+
+def reviewer_labels(ws: Workspace) -> dict[str, tuple[str, dict[str, str]]]:
+    """Descriptor labels implied by reviewers' decisions: sha256 -> (document path, {descriptor: status}).
+
+    - A hallmark whose latest decision *accepts* the suggestion endorses the suggested status of each of
+      its descriptors (on the suggestion that decision answered).
+    - A confirmed evidence passage makes its descriptor at least partial; a descriptor whose cited
+      passages were all rejected, and none confirmed, is not met.
+    - An override changes a level without saying which descriptors were wrong, so it labels nothing.
+    """
+    from evaluator.decisions import decisions_for, evidence_verdicts
+
+    out: dict[str, tuple[str, dict[str, str]]] = {}
+    for stored in ws.current_assessments():
+        labels: dict[str, str] = {}
+        latest: dict[str, object] = {}
+        for decision in decisions_for(ws, stored.sha256):
+            latest[decision.hallmark_id] = decision
+        for hallmark_id, decision in latest.items():
+            answered = ws.assessment(decision.assessment_id)
+            if decision.action != "accept" or answered is None:
+                continue
+            for d in answered.assessment.hallmark(hallmark_id).descriptors:
+                labels[d.id] = d.status
+        verdicts: dict[str, set[str]] = {}
+        for (descriptor_id, _text), rows in evidence_verdicts(ws, stored.sha256).items():
+            verdicts.setdefault(descriptor_id, set()).add(rows[-1]["verdict"])
+        for descriptor_id, kinds in verdicts.items():
+            if "confirm" in kinds:
+                labels[descriptor_id] = "met" if labels.get(descriptor_id) == "met" else "partial"
+            else:
+                labels[descriptor_id] = "not_met"
+        if labels:
+            out[stored.sha256] = (stored.path, labels)
+    return out

@@ -138,40 +138,43 @@ def evaluate(gold_dir: Path, docs_dir: Path, report_out: Path | None, no_baselin
 
 @main.command()
 @with_gold_options
+@click.option("--workspace", "workspaces", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Also learn from reviewers' decisions in this workspace (repeatable).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("judge.json"),
               show_default=True, help="Where to write the fitted judge model (JSON).")
 @no_cache_option
 @user_errors
-def calibrate(gold_dir: Path, docs_dir: Path, out: Path, no_cache: bool) -> None:
+def calibrate(gold_dir: Path, docs_dir: Path, workspaces: tuple[Path, ...], out: Path, no_cache: bool) -> None:
     """Fit the judge on labelled documents; `assess --model OUT` then uses it.
 
-    Prints leave-one-document-out figures for the fitted configuration.
+    Labels: the gold files, plus reviewers' decisions in any --workspace (accepted hallmarks endorse
+    their descriptors' statuses; confirmed or rejected evidence marks a descriptor evidenced or not).
+    Prints leave-one-document-out figures on the gold documents.
 
     \b
     Example:
       evaluator calibrate --gold ../shared/gold --docs ../shared/corpus --out judge.json
+      evaluator calibrate --gold ../shared/gold --docs ../shared/corpus --workspace demo --out judge.json
       evaluator assess strategy.pdf --model judge.json
     """
-    from evaluator.calibrate import fit_judge, training_set
-    from evaluator.evaluation import TOOL, analyse_gold, gold_labels, loo_tool_predictions
-    from evaluator.gold import load_gold
-    from evaluator.metrics import score
+    from evaluator.evaluation import TOOL
+    from evaluator.evaluation import calibrate as run_calibration
     from evaluator.pipeline import Pipeline
 
-    gold = load_gold(gold_dir)
-    pipeline = Pipeline(judge=None, cache=_cache(no_cache))  # the judge is what we fit
-    analyses, missing = analyse_gold(gold, docs_dir, pipeline)
-    scored = {doc_id: gold[doc_id] for doc_id in analyses}
-    matches, statuses, _ = training_set({k: a.matches for k, a in analyses.items()}, gold_labels(scored))
-    model = fit_judge(matches, statuses, trained_on=list(analyses))
-    out.write_text(model.model_dump_json(indent=1) + "\n")
-    scores = score(loo_tool_predictions(analyses, scored, pipeline), scored)
-    click.echo(f"{TOOL} leave-one-document-out on {len(analyses)} documents: "
-               f"hallmark kappa {scores.hallmarks.kappa_quadratic:.2f}, descriptor kappa {scores.descriptors.kappa:.2f}, "
-               f"met-or-partial kappa {scores.descriptors.kappa_binary:.2f}, page hit rate {scores.evidence.page_hit_rate:.2f}")
-    if missing:
-        click.echo(f"not found in {docs_dir}: {', '.join(missing)}", err=True)
-    click.echo(f"wrote {out} ({model.version}, {len(statuses)} labelled descriptors)")
+    result = run_calibration(gold_dir, docs_dir, workspaces=workspaces,
+                             pipeline=Pipeline(judge=None, cache=_cache(no_cache)))  # the judge is what we fit
+    try:
+        out.write_text(result.model.model_dump_json(indent=1) + "\n")
+    except OSError as exc:
+        raise click.ClickException(f"Cannot write {out}: {exc.strerror}. Choose a writable path.") from None
+    s = result.scores
+    click.echo(f"{TOOL} leave-one-document-out on {len(result.gold_documents)} gold documents: "
+               f"hallmark kappa {s.hallmarks.kappa_quadratic:.2f}, descriptor kappa {s.descriptors.kappa:.2f}, "
+               f"met-or-partial kappa {s.descriptors.kappa_binary:.2f}, page hit rate {s.evidence.page_hit_rate:.2f}")
+    if result.missing:
+        click.echo(f"not found or unreadable: {', '.join(result.missing)}", err=True)
+    click.echo(f"wrote {out} ({result.model.version}; {result.model.notes}; "
+               f"{result.reviewer_documents} reviewer-labelled documents)")
 
 
 @main.command()

@@ -9,7 +9,7 @@ thresholds fitted on the same training folds. Every figure is chance-corrected a
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,11 +17,13 @@ from pydantic import BaseModel
 
 from evaluator import __version__
 from evaluator.baselines import BM25Scorer, DenseScorer, loo_predictions
-from evaluator.calibrate import fit_judge, training_set
+from evaluator.calibrate import fit_judge, reviewer_labels, training_set
 from evaluator.errors import EvaluatorError
 from evaluator.gold import GoldLabel, find_document, load_gold
+from evaluator.judge import JudgeModel
 from evaluator.metrics import DocPrediction, Scores, score
 from evaluator.pipeline import Analysis, Pipeline
+from evaluator.store import Workspace
 from evaluator.types import Assessment
 
 TOOL = "evaluator"
@@ -74,11 +76,16 @@ def analyse_gold(
 
 
 def loo_tool_predictions(
-    analyses: Mapping[str, Analysis], gold: Mapping[str, GoldLabel], pipeline: Pipeline
+    analyses: Mapping[str, Analysis],
+    gold: Mapping[str, GoldLabel],
+    pipeline: Pipeline,
+    extra: Mapping[str, tuple[Analysis, dict[str, str]]] | None = None,
 ) -> dict[str, DocPrediction]:
-    """Judge each document with a judge fitted on every other document's labels."""
-    labels = gold_labels(gold)
+    """Judge each document with a judge fitted on every other document's labels (plus ``extra``
+    reviewer-labelled documents, which are always training data)."""
+    labels = {**gold_labels(gold), **{k: v[1] for k, v in (extra or {}).items()}}
     matches = {doc_id: a.matches for doc_id, a in analyses.items()}
+    matches.update({k: v[0].matches for k, v in (extra or {}).items()})
     predictions = {}
     for held_out, analysis in analyses.items():
         train = {k: v for k, v in matches.items() if k != held_out}
@@ -87,6 +94,55 @@ def loo_tool_predictions(
         fold.index = pipeline.index
         predictions[held_out] = prediction_of(fold.judge_analysis(analysis))
     return predictions
+
+
+def reviewer_analyses(
+    workspaces: Sequence[str | os.PathLike], pipeline: Pipeline, exclude_sha256: set[str]
+) -> tuple[dict[str, tuple[Analysis, dict[str, str]]], list[str]]:
+    """Reviewer-labelled documents of the workspaces, analysed; and the paths that could not be read."""
+    out, unreadable = {}, []
+    for folder in workspaces:
+        for sha, (path, labels) in reviewer_labels(Workspace(folder, create=False)).items():
+            if sha in exclude_sha256 or sha in out:
+                continue
+            try:
+                out[sha] = (pipeline.analyse(path), labels)
+            except EvaluatorError:
+                unreadable.append(path)
+    return out, unreadable
+
+
+class Calibration(BaseModel):
+    model: JudgeModel
+    scores: Scores  # leave-one-document-out on the gold documents
+    gold_documents: list[str]
+    reviewer_documents: int
+    missing: list[str]  # gold documents not found, reviewer documents no longer readable
+
+
+def calibrate(
+    gold_dir: str | os.PathLike,
+    docs_dir: str | os.PathLike,
+    *,
+    pipeline: Pipeline | None = None,
+    workspaces: Sequence[str | os.PathLike] = (),
+) -> Calibration:
+    """Fit the judge on the gold labels and reviewers' decisions; score it leave-one-document-out."""
+    gold = load_gold(gold_dir)
+    pipeline = pipeline or Pipeline(judge=None)
+    analyses, missing = analyse_gold(gold, docs_dir, pipeline)
+    scored = {doc_id: gold[doc_id] for doc_id in analyses}
+    extra, unreadable = reviewer_analyses(workspaces, pipeline, {a.document.sha256 for a in analyses.values()})
+    labels = {**gold_labels(scored), **{k: v[1] for k, v in extra.items()}}
+    matches = {**{k: a.matches for k, a in analyses.items()}, **{k: v[0].matches for k, v in extra.items()}}
+    train, statuses, _ = training_set(matches, labels)
+    return Calibration(
+        model=fit_judge(train, statuses, trained_on=sorted(matches)),
+        scores=score(loo_tool_predictions(analyses, scored, pipeline, extra), scored),
+        gold_documents=sorted(analyses),
+        reviewer_documents=len(extra),
+        missing=missing + unreadable,
+    )
 
 
 def baseline_predictions(
