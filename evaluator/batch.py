@@ -11,6 +11,7 @@ killed and replaced; a bad file is recorded as a failure with its one-line reaso
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import multiprocessing
 import os
@@ -26,7 +27,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from evaluator import __version__
-from evaluator.errors import EvaluatorError
+from evaluator.errors import EvaluatorError, WorkspaceError
 from evaluator.store import Workspace
 
 SUFFIXES = (".pdf", ".txt", ".md")
@@ -48,6 +49,7 @@ class Outcome:
     assessment_id: int | None = None
     levels: dict[str, str] = field(default_factory=dict)
     confidence: float | None = None  # mean hallmark confidence
+    warnings: tuple[str, ...] = ()  # the assessment's warnings (pages not read, no text layer...)
 
 
 @dataclass
@@ -393,12 +395,16 @@ def _run_pool(pool: list[_Worker], ctx, args, work, batch: _Batch, timeout: floa
     return pool
 
 
+class _TimeLimit(BaseException):
+    """The per-document time limit of an inline batch (SIGALRM)."""
+
+
 def _run_inline(pipeline, work, batch: _Batch, timeout: float) -> None:
     """workers=1: assess in this process; the time limit uses SIGALRM where available."""
     alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
     def expired(signum, frame):
-        raise TimeoutError
+        raise _TimeLimit  # not an Exception: no stage's "except Exception" (e.g. per page) can swallow it
 
     previous = signal.signal(signal.SIGALRM, expired) if alarm else None
     try:
@@ -407,7 +413,7 @@ def _run_inline(pipeline, work, batch: _Batch, timeout: float) -> None:
                 signal.setitimer(signal.ITIMER_REAL, timeout)
             try:
                 result = _assess(pipeline, str(item[0]))
-            except TimeoutError:
+            except _TimeLimit:
                 result = ("failed", f"timed out after {timeout:g} s")
             finally:
                 if alarm:
@@ -469,7 +475,7 @@ def _outcome(path: str, status: str, assessment, assessment_id: int, reason: str
     confidences = [h.confidence for h in assessment.hallmarks]
     return Outcome(path, status, assessment.document.sha256, assessment.document.pages, reason, assessment_id,
                    {h.id: h.level for h in assessment.hallmarks},
-                   sum(confidences) / len(confidences) if confidences else None)
+                   sum(confidences) / len(confidences) if confidences else None, tuple(assessment.warnings))
 
 
 def _json_path(ws: Workspace, path: Path, sha256: str) -> Path:
@@ -478,8 +484,14 @@ def _json_path(ws: Workspace, path: Path, sha256: str) -> Path:
 
 def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:  # a full disk or a read-only folder: no half-written file, a one-line error
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise WorkspaceError(f"Cannot write {path}: {exc.strerror or exc}. Free disk space or make the workspace "
+                             "folder writable, then run the same command to continue.") from None
 
 
 class _progress_bar:  # noqa: N801  (used as a context manager)

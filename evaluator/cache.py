@@ -98,3 +98,9 @@ def default_cache_dir() -> Path:
         return Path(os.environ["EVALUATOR_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "wellbeing-evaluator"
+
+
+def source_digest(module_file: str) -> str:
+    """A short digest of a module's source: part of a stage's version, so editing the code of a cached
+    stage invalidates its cache entries (no stale extraction survives a fix)."""
+    return hashlib.sha256(Path(module_file).read_bytes()).hexdigest()[:10]

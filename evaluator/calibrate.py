@@ -20,6 +20,7 @@ from evaluator.match import DescriptorMatch
 from evaluator.store import Workspace
 
 REGULARISATION_C = 0.5  # inverse L2 strength: small data (hundreds of rows), keep the heads smooth
+PRIOR_WEIGHT = 10  # a descriptor's prior counts as many pseudo-documents at its level's mean
 
 
 STATUS_VALUE = {"not_met": 0.0, "partial": 0.5, "met": 1.0}
@@ -48,7 +49,7 @@ def fit_judge(
     values: dict[str, list[float]] = {}
     for m, label in zip(matches, labels, strict=True):
         values.setdefault(m.descriptor.id, []).append(STATUS_VALUE[label])
-    priors = {k: _r(np.mean(v)) for k, v in sorted(values.items())}
+    priors = _shrunk_priors(values, {m.descriptor.id: m.descriptor.level for m in matches})
     default_prior = _r(np.mean([STATUS_VALUE[y] for y in labels])) if len(labels) else 0.0
     unfitted = JudgeModel(version="unfitted", features=JUDGE_FEATURES, mean=[0.0] * len(JUDGE_FEATURES),
                           scale=[1.0] * len(JUDGE_FEATURES), any_head=LogisticHead(coef=[], intercept=0.0),
@@ -78,6 +79,18 @@ def fit_judge(
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:10]
     return JudgeModel(version=f"judge-{digest}", notes=f"logistic, C={c}, {len(labels)} labelled descriptors", **payload)
+
+
+def _shrunk_priors(values: dict[str, list[float]], level_of: dict[str, str]) -> dict[str, float]:
+    """Each descriptor's mean label, shrunk toward the mean of its level (assuring / optimising /
+    maximising): a handful of documents says something about one descriptor, not everything."""
+    by_level: dict[str, list[float]] = {}
+    for descriptor_id, v in values.items():
+        by_level.setdefault(level_of[descriptor_id], []).extend(v)
+    return {
+        i: _r((sum(v) + PRIOR_WEIGHT * np.mean(by_level[level_of[i]])) / (len(v) + PRIOR_WEIGHT))
+        for i, v in sorted(values.items())
+    }
 
 
 def _r(value: float) -> float:

@@ -7,11 +7,13 @@ assessment of the same file has resolved are listed separately.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from evaluator.errors import WorkspaceError
 from evaluator.store import StoredAssessment, Workspace
 from evaluator.types import HALLMARK_IDS, LEVELS, Rubric
 
@@ -127,16 +129,14 @@ def write_xlsx(path: Path, rows: list[Row], failures: list[Failure]) -> None:
 
 def write_heatmap(path: Path, rows: list[Row]) -> None:
     """Documents x hallmarks, coloured by level on an ordinal scale; '?' marks a call that needs review."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
     from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.figure import Figure  # no pyplot: leaves the caller's backend (e.g. a notebook's) alone
 
     values = np.array([[LEVELS.index(row.levels.get(h, "none")) for h in HALLMARK_IDS] for row in rows] or
                       np.zeros((0, len(HALLMARK_IDS))), dtype=float).reshape(-1, len(HALLMARK_IDS))
-    fig, ax = plt.subplots(figsize=(8.5, 1.6 + 0.42 * max(len(rows), 1)), layout="constrained")
+    fig = Figure(figsize=(8.5, 1.6 + 0.42 * max(len(rows), 1)), layout="constrained")
+    ax = fig.subplots()
     cmap = ListedColormap(LEVEL_COLOURS)
     image = ax.imshow(values if len(rows) else np.full((1, len(HALLMARK_IDS)), np.nan), cmap=cmap,
                       norm=BoundaryNorm(np.arange(-0.5, len(LEVELS)), cmap.N), aspect="auto")
@@ -154,7 +154,6 @@ def write_heatmap(path: Path, rows: list[Row]) -> None:
     bar.ax.set_yticklabels(list(LEVELS))
     with _replacing(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
 
 
 def write_html(out: Path, rows: list[Row], failures: list[Failure], rubric: Rubric) -> None:
@@ -190,11 +189,19 @@ class _replacing:  # noqa: N801
     def __enter__(self) -> Path:
         return self.tmp
 
-    def __exit__(self, exc_type, *_) -> None:
-        if exc_type is None:
-            os.replace(self.tmp, self.path)
-        else:
+    def __exit__(self, exc_type, exc, _tb) -> None:
+        try:
+            if exc_type is None:
+                os.replace(self.tmp, self.path)
+                return
+        except OSError as error:
+            exc_type, exc = type(error), error
+        with contextlib.suppress(OSError):
             self.tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a full disk or a read-only folder: one line, not a traceback
+            raise WorkspaceError(f"Cannot write {self.path}: {exc.strerror or exc}. Free disk space or make the "
+                                 "folder writable, then run `evaluator report` to write the reports again (the "
+                                 "assessments are saved).") from None
 
 
 def print_summary(summary, console=None) -> None:
@@ -218,6 +225,10 @@ def print_summary(summary, console=None) -> None:
                       "new" if o.status == "ok" else escape(o.reason))
     if table.row_count:
         console.print(table)
+    for o in summary.outcomes:  # partly assessed documents (scanned pages, page limit...): say so here too
+        for warning in getattr(o, "warnings", ()):
+            console.print(f"[yellow]warning[/yellow] {escape(o.path)}: {escape(warning)}", highlight=False,
+                          soft_wrap=True)
     for o in summary.failed:
         console.print(f"[red]failed[/red] {escape(o.path)}: {escape(o.reason)}", highlight=False, soft_wrap=True)
     if summary.reports:

@@ -96,11 +96,14 @@ class HashingEncoder:
     def __init__(self, dim: int = 384):
         from sklearn.feature_extraction.text import HashingVectorizer
 
+        self.dim = dim
         self._vectorizer = HashingVectorizer(
             n_features=dim, ngram_range=(1, 2), alternate_sign=False, norm="l2", stop_words="english"
         )
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:  # like MiniLMEncoder: a document without passages has no vectors
+            return np.zeros((0, self.dim), dtype=np.float32)
         return self._vectorizer.transform(list(texts)).toarray().astype(np.float32)
 
 

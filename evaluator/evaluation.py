@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from evaluator import __version__
 from evaluator.baselines import BM25Scorer, DenseScorer, loo_predictions
+from evaluator.cache import Cache, default_cache_dir
 from evaluator.calibrate import fit_judge, reviewer_labels, training_set
 from evaluator.errors import EvaluatorError
 from evaluator.gold import GoldLabel, find_document, load_gold
@@ -41,6 +42,11 @@ class EvaluationReport(BaseModel):
     systems: dict[str, Scores]  # system name -> leave-one-document-out scores
     predictions: dict[str, dict[str, DocPrediction]]  # system -> doc_id -> prediction
     gold_levels: dict[str, dict[str, str]]  # doc_id -> hallmark -> reviewers' level
+
+
+def _analysis_pipeline() -> Pipeline:
+    """No judge (each fold fits its own) and the user's extraction/embedding cache ($EVALUATOR_CACHE)."""
+    return Pipeline(judge=None, cache=Cache(default_cache_dir()))
 
 
 def prediction_of(assessment: Assessment) -> DocPrediction:
@@ -129,7 +135,7 @@ def calibrate(
 ) -> Calibration:
     """Fit the judge on the gold labels and reviewers' decisions; score it leave-one-document-out."""
     gold = load_gold(gold_dir)
-    pipeline = pipeline or Pipeline(judge=None)
+    pipeline = pipeline or _analysis_pipeline()
     analyses, missing = analyse_gold(gold, docs_dir, pipeline)
     scored = {doc_id: gold[doc_id] for doc_id in analyses}
     extra, unreadable = reviewer_analyses(workspaces, pipeline, {a.document.sha256 for a in analyses.values()})
@@ -170,7 +176,7 @@ def evaluate(
 ) -> EvaluationReport:
     """Leave-one-document-out scores of the tool (and the baselines) against the gold labels."""
     gold = load_gold(gold_dir)
-    pipeline = pipeline or Pipeline(judge=None)  # each fold fits its own judge
+    pipeline = pipeline or _analysis_pipeline()
     analyses, missing = analyse_gold(gold, docs_dir, pipeline, progress)
     scored = {doc_id: gold[doc_id] for doc_id in analyses}
     predictions = {TOOL: loo_tool_predictions(analyses, scored, pipeline)}

@@ -24,10 +24,11 @@ import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfplumber.utils.exceptions import PdfminerException
 
+from evaluator.cache import source_digest
 from evaluator.errors import InputError
 from evaluator.types import Block, Document, Line, Page
 
-EXTRACTOR_VERSION = f"pdfplumber-{pdfplumber.__version__}+extract-1"
+EXTRACTOR_VERSION = f"pdfplumber-{pdfplumber.__version__}+extract-{source_digest(__file__)}"
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown")
 MARGIN = 0.08  # top/bottom fraction of a page where running headers, footers and page numbers live

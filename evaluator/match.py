@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from evaluator.cache import source_digest
 from evaluator.embed import Encoder
 from evaluator.types import Descriptor, Passage, Rubric
 
-MATCHER_VERSION = "match-1"
+MATCHER_VERSION = f"match-{source_digest(__file__)}"
 
 CUE_WEIGHT = 0.04  # added to the similarity per distinct cue in the passage, up to MAX_CUES
 CITE_CUE_WEIGHT = 0.12  # the same, when choosing which passages to cite: cues point at the right page

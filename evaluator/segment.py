@@ -13,9 +13,10 @@ import re
 import spacy
 from spacy.language import Language
 
+from evaluator.cache import source_digest
 from evaluator.types import BBox, Block, Document, Passage
 
-SEGMENTER_VERSION = "segment-1"
+SEGMENTER_VERSION = f"spacy-{spacy.__version__}+segment-{source_digest(__file__)}"
 
 MAX_CHARS = 400  # a window stops growing past this many characters
 MAX_SENTENCES = 2

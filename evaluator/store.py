@@ -175,6 +175,11 @@ class Workspace:
                 yield conn
         except sqlite3.OperationalError as exc:
             raise WorkspaceError(f"Workspace database error in {self.db_path}: {exc}. Check disk space and permissions.") from None
+        except sqlite3.IntegrityError:
+            raise  # a constraint or trigger refused the change: the caller's concern, not the environment's
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
+            raise WorkspaceError(f"{self.db_path} is damaged or not an evaluator database ({exc}). "
+                                 "Restore it from a backup, or screen into a new workspace folder.") from None
         finally:
             conn.close()
 

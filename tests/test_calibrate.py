@@ -1,0 +1,89 @@
+"""Calibration promises: the judge is fitted from labels (gold files and reviewers' decisions), is
+written as a reproducible JSON file that `assess --model` uses, and is only ever scored on documents
+it did not see."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from review_helpers import make_workspace
+
+from evaluator.calibrate import fit_judge, reviewer_labels
+from evaluator.cli import main
+from evaluator.decisions import record_decision, record_evidence_verdict
+from evaluator.judge import JUDGE_FEATURES, load_judge
+from evaluator.match import FEATURES, DescriptorMatch
+from evaluator.rubric import load_rubric
+from support import SAMPLE_CORPUS, SHARED_CORPUS, SHARED_GOLD
+
+
+def _matches(strength: dict[str, float]) -> list[DescriptorMatch]:
+    descriptors = {d.id: d for d in load_rubric().descriptors}
+    return [
+        DescriptorMatch(descriptor=descriptors[i], features={f: value for f in FEATURES}, evidence=[])
+        for i, value in strength.items()
+    ]
+
+
+def test_fitted_judge_follows_the_evidence_and_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    ids = [d.id for d in load_rubric().descriptors]
+    strengths = rng.uniform(0, 1, size=400)
+    matches = _matches({ids[i % 57]: 0.0 for i in range(57)})  # one per id for the priors
+    labels = ["not_met"] * 57
+    for i, s in enumerate(strengths):
+        matches += _matches({ids[i % 57]: float(s)})
+        labels.append("met" if s > 0.7 else "partial" if s > 0.4 else "not_met")
+    model = fit_judge(matches, labels, trained_on=["synthetic"])
+    assert model.features == JUDGE_FEATURES
+    weak, strong = model.probabilities(model.rows(_matches({"2.A.1": 0.1}) + _matches({"2.A.1": 0.9})))[0]
+    assert strong > 0.8 > 0.2 > weak
+    path = tmp_path / "judge.json"
+    path.write_text(model.model_dump_json())
+    assert load_judge(path) == model
+    assert fit_judge(matches, labels, trained_on=["synthetic"]).version == model.version  # reproducible
+
+
+def test_reviewer_decisions_become_descriptor_labels(tmp_path):
+    ws, (assessment,) = make_workspace(tmp_path)
+    sha = assessment.document.sha256
+    record_decision(ws, sha, "1", reviewer="Ana", action="accept")
+    record_decision(ws, sha, "2", reviewer="Ana", action="override", level="none", reason="health only")
+    record_evidence_verdict(ws, sha, "2.A.1", passage_index=0, verdict="reject", reviewer="Ana")
+    record_evidence_verdict(ws, sha, "3a.A.1", passage_index=0, verdict="confirm", reviewer="Ana")
+    (path, labels), = reviewer_labels(ws).values()
+    suggested = {d.id: d.status for d in assessment.hallmark("1").descriptors}
+    assert {k: v for k, v in labels.items() if k.startswith("1.")} == suggested  # accepted: endorsed
+    assert labels["2.A.1"] == "not_met"  # its only cited passage was rejected
+    assert labels["3a.A.1"] == "partial"  # confirmed evidence: at least partial
+    assert not any(k.startswith("2.") and k != "2.A.1" for k in labels)  # an override labels nothing
+    assert path == assessment.document.path
+
+
+def test_judge_file_is_rejected_with_a_one_line_error(tmp_path):
+    bad = tmp_path / "judge.json"
+    bad.write_text('{"version": "x"}')
+    result = CliRunner().invoke(main, ["assess", str(SAMPLE_CORPUS / "northmoor-hws-2024.pdf"), "--model", str(bad)])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and "Re-run `evaluator calibrate`" in result.output
+
+
+@pytest.mark.model
+def test_calibrate_writes_a_model_that_assess_uses(tmp_path):
+    if not SHARED_GOLD.exists():
+        pytest.skip("../shared/gold not available")
+    out = tmp_path / "judge.json"
+    result = CliRunner().invoke(main, ["calibrate", "--gold", str(SHARED_GOLD), "--docs", str(SHARED_CORPUS),
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "leave-one-document-out on 10 gold documents" in result.output
+    model = json.loads(out.read_text())
+    shipped = load_judge()
+    for head in ("any_head", "met_head"):  # the shipped judge is the one fitted on ../shared/gold
+        assert np.allclose(model[head]["coef"], getattr(shipped, head).coef, atol=0.02), "re-run calibrate"
+    result = CliRunner().invoke(main, ["assess", str(SAMPLE_CORPUS / "northmoor-hws-2024.pdf"), "--model", str(out),
+                                       "--format", "json"])
+    assert json.loads(result.output)["provenance"]["judge"] == model["version"]
