@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from review_helpers import make_workspace
+from support import SAMPLE_CORPUS, SHARED_CORPUS, SHARED_GOLD
 
 from evaluator.calibrate import fit_judge, reviewer_labels
 from evaluator.cli import main
@@ -17,7 +18,6 @@ from evaluator.decisions import record_decision, record_evidence_verdict
 from evaluator.judge import JUDGE_FEATURES, load_judge
 from evaluator.match import FEATURES, DescriptorMatch
 from evaluator.rubric import load_rubric
-from support import SAMPLE_CORPUS, SHARED_CORPUS, SHARED_GOLD
 
 
 def _matches(strength: dict[str, float]) -> list[DescriptorMatch]:
