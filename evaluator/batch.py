@@ -284,7 +284,7 @@ def screen(paths: Iterable[str | os.PathLike], workspace: str | os.PathLike | Wo
         ws.finish_run(run_id, len(batch.summary_of("ok")), len(batch.summary_of("failed")))
     finally:
         for worker in pool:
-            worker.stop(kill=True)
+            worker.stop()  # graceful when idle: a killed worker leaks its semaphores
         restore()
     summary = ScreenSummary(ws.root, run_id, batch.outcomes, time.monotonic() - started,
                             batch.rss or [_peak_rss_mb()])
