@@ -55,7 +55,6 @@ FEATURES: tuple[str, ...] = (
     "cue_pages",
     "framed_share_top5",
     "commitment_top5",
-    "doc_wellbeing_density",
     "level",
     "requires_wellbeing",
 )
@@ -135,14 +134,13 @@ def match(passages: list[Passage], passage_vectors: np.ndarray, index: RubricInd
     substantive = np.array([len(p.text.split()) >= MIN_WORDS for p in passages], dtype=bool)
     folded = [normalise_for_cues(p.text) for p in passages]
     committed = np.array([bool(COMMITMENT.search(p.text)) for p in passages], dtype=bool)
-    density = float(framed.mean()) if len(passages) else 0.0
     doc_mean_max = float(sims[substantive].max(axis=0).mean()) if substantive.any() else 0.0
     results = []
     for j, descriptor in enumerate(index.descriptors):
         cue_counts = _cue_counts(index.cue_patterns[j], folded)
         results.append(
             _describe(descriptor, passages, sims[:, j], cue_counts, framed & substantive, substantive, committed,
-                      density, doc_mean_max)
+                      doc_mean_max)
         )
     return results
 
@@ -167,7 +165,6 @@ def _describe(
     framed: np.ndarray,
     substantive: np.ndarray,
     committed: np.ndarray,
-    density: float,
     doc_mean_max: float,
 ) -> DescriptorMatch:
     n_cues = np.array([min(len(c), MAX_CUES) for c in cue_counts], dtype=np.float32)
@@ -190,7 +187,6 @@ def _describe(
         "cue_pages": float(np.log1p(len({passages[i].page for i in np.flatnonzero(has_cue)}))),
         "framed_share_top5": float(framed[np.argsort(-score, kind="stable")[:5]].mean()) if len(passages) else 0.0,
         "commitment_top5": float(committed[top5].mean()) if len(passages) else 0.0,
-        "doc_wellbeing_density": density,
         "level": float(("assuring", "optimising", "maximising").index(descriptor.level)),
         "requires_wellbeing": float(descriptor.requires_wellbeing),
     }

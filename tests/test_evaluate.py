@@ -1,0 +1,62 @@
+"""`evaluator evaluate`: leave-one-document-out agreement with the reviewers' labels in ../shared/gold,
+scored beside the keyword and dense baselines in the same run. The floors are issue #3's."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from support import SHARED_CORPUS, SHARED_GOLD
+
+from evaluator.cli import main
+from evaluator.evaluation import BASELINE_DENSE, BASELINE_KEYWORD, TOOL
+
+pytestmark = pytest.mark.model
+
+FLOORS = {  # figure -> the floor it must reach
+    "hallmark kappa": 0.5,
+    "descriptor kappa": 0.4,
+    "met-or-partial kappa": 0.5,
+    "page hit rate": 0.7,
+}
+
+
+def _figures(scores: dict) -> dict[str, float]:
+    return {
+        "hallmark kappa": scores["hallmarks"]["kappa_quadratic"],
+        "descriptor kappa": scores["descriptors"]["kappa"],
+        "met-or-partial kappa": scores["descriptors"]["kappa_binary"],
+        "page hit rate": scores["evidence"]["page_hit_rate"],
+    }
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    if not SHARED_GOLD.exists():
+        pytest.skip("../shared/gold not available")
+    out = tmp_path_factory.mktemp("eval") / "report"
+    result = CliRunner().invoke(main, ["evaluate", "--gold", str(SHARED_GOLD), "--docs", str(SHARED_CORPUS),
+                                       "--report", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "| Hallmark level, quadratic-weighted kappa |" in result.output
+    assert out.with_suffix(".md").exists() and out.with_suffix(".html").exists()
+    return json.loads(out.with_suffix(".json").read_text())
+
+
+def test_every_gold_document_is_scored(report):
+    assert len(report["documents"]) == 10 and not report["missing"]
+    assert set(report["systems"]) == {TOOL, BASELINE_KEYWORD, BASELINE_DENSE}
+
+
+@pytest.mark.parametrize("figure", FLOORS)
+def test_reaches_the_floor_and_beats_both_baselines(report, figure):
+    tool = _figures(report["systems"][TOOL])[figure]
+    assert tool >= FLOORS[figure]
+    for baseline in (BASELINE_KEYWORD, BASELINE_DENSE):
+        assert tool > _figures(report["systems"][baseline])[figure], baseline
+
+
+def test_negative_control_stays_none(report):
+    for doc_id in ("kent-capital-strategy-2025",):
+        assert set(report["predictions"][TOOL][doc_id]["levels"].values()) == {"none"}
