@@ -21,6 +21,9 @@ from evaluator.store import Workspace
 
 REGULARISATION_C = 0.5  # inverse L2 strength: small data (hundreds of rows), keep the heads smooth
 PRIOR_WEIGHT = 10  # a descriptor's prior counts as many pseudo-documents at its level's mean
+# "met" is the minority status (about one descriptor in eight) and the one a level needs: weigh it twice
+# when fitting P(met), so the judge calls a fully evidenced descriptor met rather than hedging at partial.
+MET_WEIGHT = 2.0
 
 
 STATUS_VALUE = {"not_met": 0.0, "partial": 0.5, "met": 1.0}
@@ -65,7 +68,8 @@ def fit_judge(
             p = float(np.clip(y.mean(), 0.01, 0.99))
             heads.append(LogisticHead(coef=[0.0] * rows.shape[1], intercept=float(np.log(p / (1 - p)))))
             continue
-        clf = LogisticRegression(C=c, max_iter=2000).fit(x, y)
+        weight = {0: 1.0, 1: MET_WEIGHT} if positive == {"met"} else None
+        clf = LogisticRegression(C=c, max_iter=2000, class_weight=weight).fit(x, y)
         heads.append(LogisticHead(coef=[_r(v) for v in clf.coef_[0]], intercept=_r(clf.intercept_[0])))
     payload = {
         "features": JUDGE_FEATURES,

@@ -214,13 +214,13 @@ def print_summary(summary, console=None) -> None:
     table = Table(title=f"Screen of {summary.workspace}")
     table.add_column("Document")
     for hallmark in HALLMARK_IDS:
-        table.add_column(hallmark)
+        table.add_column(hallmark, no_wrap=True)
     table.add_column("Conf.", justify="right")
     table.add_column("")
     for o in summary.outcomes:
         if o.status == "failed":
             continue
-        table.add_row(escape(_short(Path(o.path).name, 40)), *(o.levels.get(h, "")[:4] for h in HALLMARK_IDS),
+        table.add_row(escape(_short(Path(o.path).name, 40)), *(o.levels.get(h, "") for h in HALLMARK_IDS),
                       f"{o.confidence:.2f}" if o.confidence is not None else "",
                       "new" if o.status == "ok" else escape(o.reason))
     if table.row_count:
