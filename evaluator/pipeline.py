@@ -103,7 +103,8 @@ class Pipeline:
         document = analysis.document
         return Assessment(
             document=DocumentInfo(
-                path=document.path, sha256=document.sha256, pages=document.page_count, title=_title(document)
+                path=document.path, sha256=document.sha256, pages=document.page_count,
+                title=document.title or Path(document.path).stem
             ),
             provenance=self.provenance(),
             hallmarks=hallmarks,
@@ -137,11 +138,3 @@ def file_sha256(path: str | os.PathLike) -> str:
     except OSError:
         return extract(path).sha256  # raises the one-line InputError for missing/unreadable files
     return digest.hexdigest()
-
-
-def _title(document: Document) -> str:
-    for page in document.pages[:3]:
-        for block in page.blocks:
-            if block.kind == "heading" and len(block.text) > 8:
-                return block.text[:200]
-    return Path(document.path).stem
