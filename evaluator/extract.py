@@ -96,21 +96,8 @@ def extract(path: str | os.PathLike[str], *, max_pages: int | None = None) -> Do
     if max_pages is not None and max_pages < 1:
         raise ValueError("max_pages must be at least 1")
     shown = os.fspath(path)
-    file = Path(shown)
-    if not file.exists():
-        raise InputError(f"No such file: {shown}. Check the path.")
-    if file.is_dir():
-        raise InputError(f"{shown} is a directory, not a file; give the path of a PDF, .txt or .md file.")
+    file, data_head, sha256 = check_file(path)
     suffix = file.suffix.lower()
-    if suffix != ".pdf" and suffix not in TEXT_SUFFIXES:
-        kind = f"'{file.suffix}'" if file.suffix else "(no extension)"
-        raise InputError(f"{shown} has an unsupported file type {kind}; use a .pdf, .txt or .md file.")
-    try:
-        data_head, sha256, size = _head_and_hash(file)
-    except OSError as e:
-        raise InputError(f"{shown} cannot be read ({e.strerror or e}); check the file permissions.") from None
-    if size == 0:
-        raise InputError(f"{shown} is empty (0 bytes); re-download or re-export it.")
     if suffix in TEXT_SUFFIXES:
         return _extract_text_file(file, shown, sha256)
     if b"%PDF-" not in data_head:
@@ -123,6 +110,28 @@ def extract(path: str | os.PathLike[str], *, max_pages: int | None = None) -> Do
 
 
 # ------------------------------------------------------------------------------ file level
+
+
+def check_file(path: str | os.PathLike[str]) -> tuple[Path, bytes, str]:
+    """The file, its first 1 KiB and its sha256, or an ``InputError`` saying why it cannot be a document
+    (missing, a folder, an unsupported type, unreadable, empty)."""
+    shown = os.fspath(path)
+    file = Path(shown)
+    if not file.exists():
+        raise InputError(f"No such file: {shown}. Check the path.")
+    if file.is_dir():
+        raise InputError(f"{shown} is a directory, not a file; give the path of a PDF, .txt or .md file.")
+    suffix = file.suffix.lower()
+    if suffix != ".pdf" and suffix not in TEXT_SUFFIXES:
+        kind = f"'{file.suffix}'" if file.suffix else "(no extension)"
+        raise InputError(f"{shown} has an unsupported file type {kind}; use a .pdf, .txt or .md file.")
+    try:
+        head, sha256, size = _head_and_hash(file)
+    except OSError as e:
+        raise InputError(f"{shown} cannot be read ({e.strerror or e}); check the file permissions.") from None
+    if size == 0:
+        raise InputError(f"{shown} is empty (0 bytes); re-download or re-export it.")
+    return file, head, sha256
 
 
 def _head_and_hash(file: Path) -> tuple[bytes, str, int]:

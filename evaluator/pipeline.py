@@ -19,7 +19,7 @@ import numpy as np
 from evaluator import __version__
 from evaluator.cache import Cache, CachedEncoder
 from evaluator.embed import Encoder, load_encoder
-from evaluator.extract import EXTRACTOR_VERSION, extract
+from evaluator.extract import EXTRACTOR_VERSION, check_file, extract
 from evaluator.judge import JudgeModel, judge_descriptors, judge_hallmark, load_judge
 from evaluator.match import MATCHER_VERSION, DescriptorMatch, RubricIndex, index_rubric, match
 from evaluator.rubric import load_rubric, rubric_hash
@@ -130,11 +130,5 @@ def assess(path: str | os.PathLike, *, pipeline: Pipeline | None = None) -> Asse
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    except OSError:
-        return extract(path).sha256  # raises the one-line InputError for missing/unreadable files
-    return digest.hexdigest()
+    """The file's sha256; a one-line InputError if it cannot be a document (missing, empty...)."""
+    return check_file(path)[2]

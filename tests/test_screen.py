@@ -149,7 +149,8 @@ def test_rubric_change_rescores_without_re_extracting(folder: Path, tmp_path: Pa
     factory = functools.partial(fake_pipeline, str(edited_rubric(tmp_path)))
     second = screen([folder], tmp_path / "ws", workers=1, quiet=True, pipeline_factory=factory)
     assert len(second.ok) == 4 and not second.skipped
-    assert sorted(Path(c).name for c in calls) == ["empty.pdf", "random-bytes.pdf"]  # only the failures retried
+    # only the failure is retried (the empty file is rejected when hashed, before any extraction)
+    assert sorted(Path(c).name for c in calls) == ["random-bytes.pdf"]
     ws = Workspace(tmp_path / "ws")
     old_keys = {s.cache_key for s in ws.current_assessments()}
     assert not old_keys & {ws.history(o.sha256)[0].cache_key for o in first.ok}
