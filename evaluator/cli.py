@@ -300,7 +300,8 @@ def screen(paths: tuple[Path, ...], workspace: Path, workers: int, timeout: floa
            rubric_path: Path | None, model_path: Path | None, quiet: bool) -> None:
     """Assess every PDF, .txt and .md under PATHS into a workspace, then write the corpus reports.
 
-    Resumable: documents already assessed with the same file, rubric and model are skipped, so an
+    A folder with a MANIFEST.tsv (a doc_id column) is screened as listed; other folders are searched,
+    skipping hidden files and READMEs. Resumable: documents already assessed with the same file, rubric and model are skipped, so an
     interrupted screen continues where it stopped. Exit code 1 when any file failed.
 
     \b
