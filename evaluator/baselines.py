@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-from evaluator.metrics import STATUS_INDEX, DocPrediction, cumulative_level
+from evaluator.judge import level_from_statuses
+from evaluator.metrics import STATUS_INDEX, DocPrediction
 from evaluator.types import STATUSES, Descriptor, Rubric
 
 if TYPE_CHECKING:
@@ -209,8 +210,7 @@ def predict(doc: DocScores, thresholds: Thresholds, descriptors: Sequence[Descri
     by_hallmark: dict[str, dict[str, list[str]]] = {}
     for d in descriptors:
         by_hallmark.setdefault(d.hallmark, {}).setdefault(d.level, []).append(statuses[d.id])
-    level_rule = _level_rule()
-    levels = {h: level_rule(by_level) for h, by_level in by_hallmark.items()}
+    levels = {h: level_from_statuses(by_level) for h, by_level in by_hallmark.items()}
     return DocPrediction(
         levels=levels, statuses=statuses, pages={d.id: list(doc.pages.get(d.id, [])) for d in descriptors}
     )
@@ -237,15 +237,6 @@ def loo_predictions(
         thresholds = fit_thresholds(scores, statuses) if scores else Thresholds(np.inf, np.inf)
         predictions[held_out] = predict(raw_scores_by_doc[held_out], thresholds, descriptors)
     return predictions
-
-
-def _level_rule():
-    """The tool's level rule (``evaluator.judge.level_from_statuses``) when present, else ours."""
-    try:
-        from evaluator.judge import level_from_statuses
-    except ImportError:
-        return cumulative_level
-    return level_from_statuses
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from evaluator.judge import JUDGE_FEATURES, JudgeModel, LogisticHead
+from evaluator.judge import JUDGE_FEATURES, STATUS_VALUE, JudgeModel, LogisticHead
 from evaluator.match import DescriptorMatch
 from evaluator.store import Workspace
 
@@ -24,9 +24,6 @@ PRIOR_WEIGHT = 10  # a descriptor's prior counts as many pseudo-documents at its
 # "met" is the minority status (about one descriptor in eight) and the one a level needs: weigh it twice
 # when fitting P(met), so the judge calls a fully evidenced descriptor met rather than hedging at partial.
 MET_WEIGHT = 2.0
-
-
-STATUS_VALUE = {"not_met": 0.0, "partial": 0.5, "met": 1.0}
 
 
 def training_set(

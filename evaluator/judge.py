@@ -27,7 +27,6 @@ from evaluator.types import LEVELS, RUBRIC_LEVELS, DescriptorResult, Evidence, H
 
 LEVEL_THRESHOLD = 0.75
 REVIEW_CONFIDENCE = 0.6  # below this the hallmark is flagged for review
-LEVEL_FROM = "statuses"
 STATUS_VALUE = {"not_met": 0.0, "partial": 0.5, "met": 1.0}
 
 
@@ -197,7 +196,7 @@ def judge_hallmark(
         pm = min(p_met[d.id], r.probability)
         probs.setdefault(d.level, []).append((1.0 - r.probability, r.probability - pm, pm))
     distribution = level_distribution(probs)
-    level = max(distribution, key=distribution.get) if LEVEL_FROM == "distribution" else level_from_statuses(statuses)
+    level = level_from_statuses(statuses)
     confidence = distribution[level]
     return HallmarkResult(
         id=hallmark.id,

@@ -21,11 +21,10 @@ import numpy as np
 from pydantic import BaseModel, Field
 from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_recall_fscore_support
 
-from evaluator.types import LEVELS, RUBRIC_LEVELS, STATUSES
+from evaluator.types import LEVELS, STATUSES
 
 LEVEL_INDEX = {level: i for i, level in enumerate(LEVELS)}
 STATUS_INDEX = {status: i for i, status in enumerate(STATUSES)}
-STATUS_VALUE = {"met": 1.0, "partial": 0.5, "not_met": 0.0}
 
 
 # ----------------------------------------------------------------- primitives
@@ -79,21 +78,6 @@ def page_hit_rate(
         bool(set(gold) & set(list(cited)[:k])) for gold, cited in zip(gold_pages, cited_pages, strict=True)
     ]
     return float(np.mean(hits))
-
-
-def cumulative_level(statuses: Mapping[str, Sequence[str]], threshold: float = 0.75) -> str:
-    """The hallmark level from descriptor statuses grouped by rubric level (DESIGN.md level rule).
-
-    A level is reached when the mean of met=1/partial=0.5/not_met=0 over its descriptors is at
-    least ``threshold`` and every lower level is reached; a level with no descriptors is not reached.
-    """
-    reached = "none"
-    for level in RUBRIC_LEVELS:
-        values = [STATUS_VALUE[s] for s in statuses.get(level, [])]
-        if not values or sum(values) / len(values) < threshold:
-            break
-        reached = level
-    return reached
 
 
 # ----------------------------------------------------------------- score models

@@ -132,6 +132,12 @@ class Rubric(_Model):
     def descriptors(self) -> list[Descriptor]:
         return [d for h in self.hallmarks for d in h.descriptors]
 
+    def hallmark(self, hallmark_id: str) -> Hallmark:
+        for h in self.hallmarks:
+            if h.id == hallmark_id:
+                return h
+        raise KeyError(hallmark_id)
+
     def descriptor(self, descriptor_id: str) -> Descriptor:
         for d in self.descriptors:
             if d.id == descriptor_id:

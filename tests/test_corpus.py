@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from evaluator.judge import level_from_statuses
+from evaluator.rubric import load_rubric
+from evaluator.types import HALLMARK_IDS, LEVELS, RUBRIC_LEVELS, STATUSES
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
 SOURCES = CORPUS / "sources"
-HALLMARKS = ["1", "2", "3a", "3b", "4", "5", "6"]
-LEVELS = ["none", "assuring", "optimising", "maximising"]
-LEVEL_OF_LETTER = {"A": "assuring", "O": "optimising", "M": "maximising"}
-SCORE = {"met": 1.0, "partial": 0.5, "not_met": 0.0}
+HALLMARKS = list(HALLMARK_IDS)
 
 
 def _read_tsv(path: Path) -> list[dict[str, str]]:
@@ -46,8 +47,7 @@ def make_corpus():
 
 
 def _descriptor_ids() -> list[str]:
-    text = (ROOT / "rubric" / "maturity-model.yaml").read_text(encoding="utf-8")
-    ids = re.findall(r'^\s*-?\s*id:\s*"?(\d[ab]?\.[AOM]\.\d+)"?\s*$', text, flags=re.M)
+    ids = [d.id for d in load_rubric().descriptors]
     assert len(ids) == 57, len(ids)
     return ids
 
@@ -82,21 +82,17 @@ def test_manifest_levels_follow_the_level_rule(manifest):
     ids = _descriptor_ids()
     calls: dict[str, dict[str, str]] = {}
     for r in _read_tsv(CORPUS / "intended_descriptors.tsv"):
-        assert r["intended"] in SCORE, r
+        assert r["intended"] in STATUSES, r
         assert r["descriptor_id"] in ids, r
         calls.setdefault(r["doc_id"], {})[r["descriptor_id"]] = r["intended"]
     assert set(calls) == {r["doc_id"] for r in manifest}
+    rubric = load_rubric()
     for row in manifest:
         doc = calls[row["doc_id"]]
         assert set(doc) == set(ids), f"{row['doc_id']}: not every descriptor has an intended call"
         for h in HALLMARKS:
-            level = "none"
-            for letter in "AOM":
-                ds = [i for i in ids if i.split(".")[0] == h and i.split(".")[1] == letter]
-                if sum(SCORE[doc[i]] for i in ds) / len(ds) >= 0.75:
-                    level = LEVEL_OF_LETTER[letter]
-                else:
-                    break
+            statuses = {lv: [doc[d.id] for d in rubric.hallmark(h).at_level(lv)] for lv in RUBRIC_LEVELS}
+            level = level_from_statuses(statuses)
             assert row[f"h{h}"] == level, (row["doc_id"], h, row[f"h{h}"], level)
 
 

@@ -17,6 +17,10 @@ M, P, N = "met", "partial", "not_met"
         ({"assuring": [M, M], "optimising": [P], "maximising": [M, M]}, "assuring"),  # cumulative: a gap stops
         ({"assuring": [M, M, N], "optimising": [M]}, "none"),  # 2/3 < 0.75
         ({"assuring": [M, M, M, P], "optimising": [M, N]}, "assuring"),
+        ({"assuring": [M, M, P, N]}, "none"),  # mean 0.625
+        ({"assuring": [M, M, M, P], "optimising": [M]}, "optimising"),
+        ({"assuring": [N], "optimising": [M], "maximising": [M]}, "none"),  # only when every lower one is
+        ({"assuring": [M], "optimising": [], "maximising": [M]}, "assuring"),  # a level with no descriptors
     ],
 )
 def test_level_rule_is_cumulative_and_needs_substantial_evidence(statuses, level):

@@ -12,7 +12,6 @@ from evaluator.metrics import (
     DocPrediction,
     Scores,
     confusion,
-    cumulative_level,
     descriptor_scores,
     kappa,
     level_agreement,
@@ -90,20 +89,6 @@ def test_page_hit_rate_uses_top_k_cited_pages():
     assert page_hit_rate(gold, cited) == pytest.approx(0.5)
     assert page_hit_rate(gold, cited, k=4) == pytest.approx(0.75)
     assert page_hit_rate([], []) == 0.0
-
-
-def test_cumulative_level_rule():
-    assert (
-        cumulative_level({"assuring": ["met", "partial"], "optimising": ["met"]}) == "optimising"
-    )  # 0.75 reaches
-    assert cumulative_level({"assuring": ["met", "met", "partial", "not_met"]}) == "none"  # mean 0.625
-    assert (
-        cumulative_level({"assuring": ["met", "met", "met", "partial"], "optimising": ["met"]})
-        == "optimising"
-    )
-    # a higher level counts only when every lower one is reached
-    assert cumulative_level({"assuring": ["not_met"], "optimising": ["met"], "maximising": ["met"]}) == "none"
-    assert cumulative_level({"assuring": ["met"], "optimising": [], "maximising": ["met"]}) == "assuring"
 
 
 class _Label:  # the two attributes score() reads from a GoldLabel
