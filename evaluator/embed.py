@@ -51,7 +51,7 @@ class MiniLMEncoder:
     compute cache keys (name, weights hash) costs nothing.
 
     Batches of 16: passages vary in length and each batch is padded to its longest, so small batches
-    waste less (measured here: about 1.7x the throughput of 64 on one thread).
+    waste less padding; the screen benchmark (benchmarks/bench_screen.py) runs with this setting.
     """
 
     name = MODEL_NAME
