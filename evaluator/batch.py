@@ -172,6 +172,15 @@ def _assess(pipeline, path: str) -> tuple:
 
 
 def _peak_rss_mb() -> float:
+    """This process's own peak resident memory. Linux's VmHWM, not ru_maxrss: a spawned worker's ru_maxrss
+    also counts the parent pages it shared between fork and exec (a big parent would look like a big worker)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

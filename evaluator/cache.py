@@ -67,7 +67,8 @@ class CachedEncoder:
 
     def __init__(self, encoder, cache: Cache):
         self.encoder, self.name, self.weights_hash = encoder, encoder.name, encoder.weights_hash
-        self.path = cache.root / f"text-vectors-{encoder.weights_hash[:16]}.npz"
+        self.precision = encoder.precision
+        self.path = cache.root / f"text-vectors-{encoder.weights_hash[:16]}-{encoder.precision}.npz"
 
     def encode(self, texts: list[str]) -> np.ndarray:
         keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]

@@ -19,3 +19,7 @@ class RubricError(EvaluatorError):
 
 class WorkspaceError(EvaluatorError):
     """The workspace (SQLite store and files) cannot be used."""
+
+
+class ConfigError(EvaluatorError):
+    """An environment setting (such as EVALUATOR_PRECISION) has a value the tool does not know."""

@@ -17,6 +17,7 @@ import numpy as np
 
 from evaluator.cache import source_digest
 from evaluator.embed import Encoder
+from evaluator.segment import is_substantive
 from evaluator.types import Descriptor, Passage, Rubric
 
 MATCHER_VERSION = f"match-{source_digest(__file__)}"
@@ -27,7 +28,6 @@ MAX_CUES = 3
 STRONG_SIMILARITY = 0.5
 FRAMED_BONUS = 0.05
 HUB_PENALTY = 0.5
-MIN_WORDS = 6  # shorter passages (headings, labels, fragments) are never cited and never counted
 TOP_EVIDENCE = 3
 
 WELLBEING_FRAMING = re.compile(
@@ -126,12 +126,16 @@ def similarity(index: RubricIndex, passage_vectors: np.ndarray) -> np.ndarray:
 
 
 def match(passages: list[Passage], passage_vectors: np.ndarray, index: RubricIndex) -> list[DescriptorMatch]:
-    """Features and best evidence for every descriptor of the rubric, in rubric order."""
-    sims = similarity(index, passage_vectors)
-    if len(passages):  # hubness: a passage close to every descriptor ("wellbeing services...") says little
-        sims = np.clip(sims - HUB_PENALTY * (sims.mean(axis=1, keepdims=True) - sims.mean()), 0.0, 1.0)
+    """Features and best evidence for every descriptor of the rubric, in rubric order.
+
+    Only substantive passages have a similarity (the others are not embedded: their vector rows are
+    ignored and their similarity is 0); all passages count for lexical cues."""
+    substantive = np.array([is_substantive(p) for p in passages], dtype=bool)
+    sims = np.zeros((len(passages), len(index.descriptors)), dtype=np.float32)
+    if substantive.any():  # hubness: a passage close to every descriptor ("wellbeing services...") says little
+        real = similarity(index, passage_vectors[substantive])
+        sims[substantive] = np.clip(real - HUB_PENALTY * (real.mean(axis=1, keepdims=True) - real.mean()), 0.0, 1.0)
     framed = np.array([_is_framed(p) for p in passages], dtype=bool)
-    substantive = np.array([len(p.text.split()) >= MIN_WORDS for p in passages], dtype=bool)
     folded = [normalise_for_cues(p.text) for p in passages]
     committed = np.array([bool(COMMITMENT.search(p.text)) for p in passages], dtype=bool)
     doc_mean_max = float(sims[substantive].max(axis=0).mean()) if substantive.any() else 0.0

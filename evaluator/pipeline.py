@@ -23,7 +23,7 @@ from evaluator.extract import EXTRACTOR_VERSION, check_file, extract
 from evaluator.judge import JudgeModel, judge_descriptors, judge_hallmark, load_judge
 from evaluator.match import MATCHER_VERSION, DescriptorMatch, RubricIndex, index_rubric, match
 from evaluator.rubric import load_rubric, rubric_hash
-from evaluator.segment import SEGMENTER_VERSION, segment
+from evaluator.segment import SEGMENTER_VERSION, is_substantive, segment
 from evaluator.types import Assessment, Document, DocumentInfo, Passage, Provenance, Rubric
 
 
@@ -60,12 +60,12 @@ class Pipeline:
 
     def passages_key(self) -> str:
         """Identifies segmented + embedded passages of a file in the cache."""
-        return f"{EXTRACTOR_VERSION}|{SEGMENTER_VERSION}|{self.encoder.weights_hash}"
+        return f"{EXTRACTOR_VERSION}|{SEGMENTER_VERSION}|{self.encoder.weights_hash}|{self.encoder.precision}"
 
     def cache_key(self, sha256: str) -> str:
         """Identifies a suggestion: same file, same components -> same key (used to resume batches)."""
         parts = [sha256, __version__, EXTRACTOR_VERSION, SEGMENTER_VERSION, MATCHER_VERSION,
-                 self.encoder.weights_hash[:16], rubric_hash(self.rubric), self.judge.version if self.judge else "", str(self.max_pages)]
+                 self.encoder.weights_hash[:16], self.encoder.precision, rubric_hash(self.rubric), self.judge.version if self.judge else "", str(self.max_pages)]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
     def analyse(self, path: str | os.PathLike) -> Analysis:
@@ -81,7 +81,7 @@ class Pipeline:
         cached = self.cache.passages(sha, passages_key) if self.cache else None
         if cached is None:
             passages = segment(document)
-            vectors = self.encoder.encode([p.text for p in passages])
+            vectors = embed_passages(self.encoder, passages)
             if self.cache:
                 self.cache.put_passages(sha, passages_key, passages, vectors)
         else:
@@ -118,6 +118,7 @@ class Pipeline:
             rubric_version=self.rubric.version,
             model_name=self.encoder.name,
             model_hash=self.encoder.weights_hash,
+            model_precision=self.encoder.precision,
             extractor=EXTRACTOR_VERSION,
             judge=self.judge.version if self.judge else "",
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -127,6 +128,16 @@ class Pipeline:
 def assess(path: str | os.PathLike, *, pipeline: Pipeline | None = None) -> Assessment:
     """Assess one strategy (PDF, text or Markdown) with the shipped rubric, model and judge."""
     return (pipeline or Pipeline()).assess(path)
+
+
+def embed_passages(encoder: Encoder, passages: list[Passage]) -> np.ndarray:
+    """One vector per passage; passages too short to be evidence are not embedded (their row is zero)."""
+    keep = [i for i, p in enumerate(passages) if is_substantive(p)]
+    real = encoder.encode([passages[i].text for i in keep])
+    vectors = np.zeros((len(passages), real.shape[1]), dtype=np.float32)
+    if keep:
+        vectors[keep] = real
+    return vectors
 
 
 def file_sha256(path: str | os.PathLike) -> str:

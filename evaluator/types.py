@@ -185,6 +185,7 @@ class Provenance(_Model):
     rubric_version: str
     model_name: str
     model_hash: str
+    model_precision: str = "float32"  # arithmetic of the embedding model: float32 or bfloat16
     extractor: str
     judge: str  # the judging model's id/version
     created_at: str  # ISO 8601, UTC

@@ -41,7 +41,7 @@ from evaluator import decisions as dec
 from evaluator.cli import main
 from evaluator.embed import HashingEncoder
 from evaluator.match import match
-from evaluator.pipeline import Analysis, Pipeline
+from evaluator.pipeline import Analysis, Pipeline, embed_passages
 from evaluator.segment import segment
 from evaluator.store import Workspace
 from evaluator.types import Assessment, Block, Document, Line, Page
@@ -455,7 +455,7 @@ def _squash(text: str) -> str:
 
 def _check_assessment(doc: Document, pipeline: Pipeline) -> None:
     passages = segment(doc)
-    vectors = pipeline.encoder.encode([p.text for p in passages])
+    vectors = embed_passages(pipeline.encoder, passages)
     assert vectors.shape[0] == len(passages) and bool(vectors.size == 0 or (vectors == vectors).all())
     analysis = Analysis(doc, passages, vectors, match(passages, vectors, pipeline.index))
     assert len(analysis.matches) == 57

@@ -181,6 +181,21 @@ def test_timeout_kills_the_stuck_worker_and_the_rest_finish(tmp_path: Path, monk
     assert sorted(Path(o.path).name for o in summary.ok) == sorted(GOOD)
 
 
+def test_worker_memory_is_its_own_not_the_parents(tmp_path: Path, monkeypatch) -> None:
+    """The per-worker peak RSS the benchmark reports must not count the parent's pages."""
+    monkeypatch.setattr(evaluator.batch, "INLINE_MAX_PAGES", 0)
+    ballast = bytearray(800 * 1024 * 1024)  # the parent holds 800 MB, touched
+    ballast[:: 4096] = b"x" * len(ballast[:: 4096])
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in GOOD:
+        shutil.copy(PDFS / name, docs / name)
+    summary = screen([docs], tmp_path / "ws", workers=2, quiet=True, pipeline_factory=fake_pipeline)
+    assert len(summary.ok) == 3 and len(summary.worker_peak_rss_mb) == 2
+    assert max(summary.worker_peak_rss_mb) < 700, summary.worker_peak_rss_mb
+    del ballast
+
+
 def test_kill_9_mid_run_then_resume(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()

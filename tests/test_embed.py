@@ -1,0 +1,92 @@
+"""The embedding stage: what the model promises the matcher, at either precision."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from evaluator.cli import main
+from evaluator.embed import HashingEncoder, MiniLMEncoder, default_precision
+from evaluator.errors import ConfigError
+from evaluator.pipeline import Pipeline, embed_passages
+from evaluator.types import Passage
+
+POLICY_TEXTS = [
+    "We will measure life satisfaction with the ONS4 questions in our annual residents survey.",
+    "Anchor institutions such as the NHS trust and the council will buy locally and employ local people.",
+    "Loneliness and social isolation are priorities for this board over the next five years.",
+    "The capital programme funds road maintenance and school buildings.",
+    "Wellbeing",
+]
+
+
+def _passage(i: int, text: str) -> Passage:
+    return Passage(id=f"p1-b{i}-s0", page=1, text=text, boxes=[], headings=[], block_kind="text")
+
+
+@pytest.mark.model
+def test_bfloat16_vectors_agree_with_float32_ones():
+    exact = MiniLMEncoder(precision="float32").encode(POLICY_TEXTS)
+    fast = MiniLMEncoder(precision="bfloat16").encode(POLICY_TEXTS)
+    assert fast.dtype == np.float32 and fast.shape == exact.shape == (5, 384)
+    assert np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+    assert (fast * exact).sum(axis=1).min() > 0.999
+    # the ranking a reviewer sees does not change: the same text is nearest each query
+    assert ((fast @ fast.T).argsort(axis=1)[:, -2] == (exact @ exact.T).argsort(axis=1)[:, -2]).all()
+
+
+@pytest.mark.model
+def test_repeated_texts_are_embedded_once_and_returned_in_order():
+    encoder = MiniLMEncoder()
+    texts = [POLICY_TEXTS[0], POLICY_TEXTS[3], POLICY_TEXTS[0]]
+    vectors = encoder.encode(texts)
+    assert vectors.shape == (3, 384)
+    assert np.array_equal(vectors[0], vectors[2]) and not np.allclose(vectors[0], vectors[1])
+    assert np.allclose(vectors, encoder.encode(POLICY_TEXTS[:1] + POLICY_TEXTS[3:4] + POLICY_TEXTS[:1]))
+
+
+def test_short_passages_are_not_embedded():
+    passages = [_passage(i, t) for i, t in enumerate(POLICY_TEXTS)]
+    seen: list[str] = []
+
+    class Recording(HashingEncoder):
+        def encode(self, texts):
+            seen.extend(texts)
+            return super().encode(texts)
+
+    vectors = embed_passages(Recording(), passages)
+    assert vectors.shape == (5, 384)
+    assert seen == POLICY_TEXTS[:4]  # "Wellbeing" alone is a heading-like fragment, never evidence
+    assert not vectors[4].any() and all(vectors[i].any() for i in range(4))
+    assert embed_passages(Recording(), [passages[4]]).shape == (1, 384)
+
+
+def test_precision_follows_the_environment(monkeypatch):
+    monkeypatch.setenv("EVALUATOR_PRECISION", "float32")
+    assert default_precision() == "float32" and MiniLMEncoder().precision == "float32"
+    monkeypatch.setenv("EVALUATOR_PRECISION", "bfloat16")
+    assert default_precision() == "bfloat16"
+    monkeypatch.setenv("EVALUATOR_PRECISION", "fp8")
+    with pytest.raises(ConfigError, match="EVALUATOR_PRECISION"):
+        default_precision()
+
+
+def test_precision_is_part_of_the_cache_key_and_provenance(monkeypatch):
+    keys = {}
+    for precision in ("float32", "bfloat16"):
+        pipeline = Pipeline(encoder=MiniLMEncoder(precision=precision), judge=None)
+        keys[precision] = (pipeline.passages_key(), pipeline.provenance().model_precision)
+    assert keys["float32"][0] != keys["bfloat16"][0]
+    assert [k[1] for k in keys.values()] == ["float32", "bfloat16"]
+
+
+def test_unknown_precision_is_a_one_line_cli_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("EVALUATOR_PRECISION", "half")
+    doc = tmp_path / "s.md"
+    doc.write_text("# Strategy\n\nWe will measure wellbeing with the ONS4 questions every year.\n")
+    result = CliRunner().invoke(main, ["assess", str(doc), "--no-cache"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: EVALUATOR_PRECISION='half' is not known; set it to float32 or bfloat16, or unset it to choose by CPU."
+    ]
