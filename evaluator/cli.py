@@ -183,8 +183,10 @@ def calibrate(gold_dir: Path, docs_dir: Path, workspaces: tuple[Path, ...], out:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--token", default=None, help="Access token; required when --host is not a loopback address.")
+@click.option("--read-only", is_flag=True,
+              help="Browse without saving decisions (automatic when the workspace folder is not writable).")
 @user_errors
-def review(workspace: Path, host: str, port: int, token: str | None) -> None:
+def review(workspace: Path, host: str, port: int, token: str | None, read_only: bool) -> None:
     """Open the review app: accept or override suggested levels with the evidence on the page.
 
     \b
@@ -193,7 +195,7 @@ def review(workspace: Path, host: str, port: int, token: str | None) -> None:
     """
     from evaluator.review.app import serve
 
-    serve(workspace, host=host, port=port, token=token)
+    serve(workspace, host=host, port=port, token=token, read_only=read_only or None)
 
 
 @main.command("export")
@@ -327,8 +329,10 @@ def screen(paths: tuple[Path, ...], workspace: Path, workers: int, timeout: floa
 @main.command()
 @click.option("--workspace", default=Path("workspace"), show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Workspace folder made by `evaluator screen`.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the reports here instead of WORKSPACE/reports (e.g. for a read-only workspace).")
 @user_errors
-def report(workspace: Path) -> None:
+def report(workspace: Path, out: Path | None) -> None:
     """Write the corpus reports of a workspace: summary CSV/XLSX, level heatmap, HTML index.
 
     \b
@@ -338,8 +342,8 @@ def report(workspace: Path) -> None:
     """
     from evaluator.corpus_report import write_reports
 
-    out = write_reports(workspace)
-    click.echo(f"Reports in {out}: index.html, summary.csv, summary.xlsx, heatmap.png")
+    folder = write_reports(workspace, out=out)
+    click.echo(f"Reports in {folder}: index.html, summary.csv, summary.xlsx, heatmap.png")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -71,13 +71,24 @@ def collect(ws: Workspace) -> tuple[list[Row], list[Failure]]:
     return rows, sorted(failures, key=lambda f: f.path)
 
 
-def write_reports(ws: Workspace | str | os.PathLike, rubric: Rubric | None = None) -> Path:
-    """Write summary.csv, summary.xlsx, heatmap.png, index.html and documents/*.html; return the folder."""
+def write_reports(ws: Workspace | str | os.PathLike, rubric: Rubric | None = None,
+                  out: str | os.PathLike | None = None) -> Path:
+    """Write summary.csv, summary.xlsx, heatmap.png, index.html and documents/*.html into ``out`` (default:
+    the workspace's reports/ folder); return the folder."""
     from evaluator.rubric import load_rubric
 
     ws = ws if isinstance(ws, Workspace) else Workspace(ws, create=False)
     rubric = rubric or load_rubric()
-    out = ws.folder("reports")
+    if out is None and ws.read_only:
+        raise WorkspaceError(f"{ws.root} is read-only: write the reports elsewhere with --out DIR.")
+    if out is None:
+        out = ws.folder("reports")
+    else:
+        out = Path(out)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceError(f"Cannot create {out}: {exc.strerror}. Choose a writable --out folder.") from None
     rows, failures = collect(ws)
     write_csv(out / "summary.csv", rows)
     write_xlsx(out / "summary.xlsx", rows, failures)

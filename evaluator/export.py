@@ -202,8 +202,8 @@ def _thumbnails(ws: Workspace, records: list[dict], stored: dict[str, StoredAsse
                     if not (e["page"] and e["bbox"]):
                         continue
                     try:
-                        png = page_image(path, e["page"], [e["bbox"]], resolution=72, crop=True,
-                                         cache_dir=ws.root / "cache" / "pages", sha256=sha)
+                        png = page_image(path, e["page"], [e["bbox"]], resolution=72, crop=True, sha256=sha,
+                                         cache_dir=None if ws.read_only else ws.root / "cache" / "pages")
                     except EvaluatorError:
                         continue
                     images[(sha, d["id"], i)] = base64.b64encode(png).decode("ascii")

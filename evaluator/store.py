@@ -141,9 +141,14 @@ class StoredAssessment:
 
 
 class Workspace:
-    """A workspace folder and its SQLite database. Cheap to open; safe to open from several processes."""
+    """A workspace folder and its SQLite database. Cheap to open; safe to open from several processes.
 
-    def __init__(self, root: str | os.PathLike, *, create: bool = True):
+    An existing workspace opened with ``create=False`` in a folder this process cannot write (a shared
+    drive, an archived review) opens read-only: reading, reports written elsewhere and exports work;
+    any write is a one-line ``WorkspaceError``. ``read_only=True`` asks for that explicitly.
+    """
+
+    def __init__(self, root: str | os.PathLike, *, create: bool = True, read_only: bool | None = None):
         self.root = Path(root)
         if not self.root.exists():
             if not create:
@@ -157,7 +162,13 @@ class Workspace:
         self.db_path = self.root / DB_NAME
         if not create and not self.db_path.exists():
             raise WorkspaceError(f"No workspace database in {self.root}. Run `evaluator screen PATH --workspace {self.root}` first.")
-        self._migrate()
+        if read_only is None:
+            read_only = not create and not (os.access(self.root, os.W_OK) and os.access(self.db_path, os.W_OK))
+        self.read_only = read_only
+        if read_only:
+            self._check_schema()
+        else:
+            self._migrate()
 
     # ------------------------------------------------------------------ plumbing
 
@@ -165,7 +176,7 @@ class Workspace:
     def connect(self) -> Iterator[sqlite3.Connection]:
         """A connection in one transaction: committed on success, rolled back on error."""
         try:
-            conn = sqlite3.connect(self.db_path, timeout=30)
+            conn = self._open_read_only() if self.read_only else sqlite3.connect(self.db_path, timeout=30)
         except sqlite3.Error as exc:
             raise WorkspaceError(f"Cannot open {self.db_path}: {exc}. Check the folder is writable.") from None
         conn.row_factory = sqlite3.Row
@@ -183,6 +194,31 @@ class Workspace:
         finally:
             conn.close()
 
+    def _open_read_only(self) -> sqlite3.Connection:
+        """mode=ro; a WAL database in a folder where SQLite cannot create its -shm file needs immutable=1
+        (safe here: nobody without write access to the folder can change the database either)."""
+        uri = self.db_path.resolve().as_uri()
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+            return sqlite3.connect(f"{uri}?immutable=1", uri=True)
+
+    def _check_schema(self) -> None:
+        with self.connect() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise WorkspaceError(
+                f"{self.db_path} was written by a newer evaluator (schema {version}). Upgrade the evaluator."
+            )
+        if version < len(MIGRATIONS):
+            raise WorkspaceError(
+                f"{self.db_path} has an older schema and is read-only here; open it once with write access "
+                "(any evaluator command) to upgrade it."
+            )
+
     def _migrate(self) -> None:
         with self.connect() as conn:
             conn.execute("PRAGMA journal_mode = WAL")
@@ -196,7 +232,10 @@ class Workspace:
 
     def folder(self, name: str) -> Path:
         path = self.root / name
-        path.mkdir(exist_ok=True)
+        try:
+            path.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceError(f"Cannot create {path}: {exc.strerror}. Check the workspace folder is writable.") from None
         return path
 
     # ---------------------------------------------------------------------- runs

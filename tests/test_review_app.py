@@ -267,3 +267,21 @@ def test_real_pipeline_output_is_reviewable(tmp_path, fake_pipeline):
     for src in thumbs[:10]:
         r = client.get(src.replace("&amp;", "&"))
         assert r.status_code == 200 and r.content.startswith(b"\x89PNG")
+
+
+def test_read_only_workspace_can_be_browsed_but_saves_nothing(tmp_path):
+    """A reviewer opening an archived (read-only) workspace sees everything, and a decision is refused
+    with a message saying why, instead of an error page or a lost click."""
+    from evaluator.review.app import READ_ONLY
+
+    ws, docs = make_workspace(tmp_path, documents=1)
+    sha = docs[0].document.sha256
+    client = TestClient(create_app(ws.root, read_only=True), base_url=LOCAL, follow_redirects=False)
+    page = client.get(f"/documents/{sha}")
+    assert page.status_code == 200 and "Wellbeing is more than the absence of illness." in page.text
+    thumb = re.findall(r'src="(/documents/[0-9a-f]{64}/pages/\d+\.png\?[^"]+)"', page.text)[0]
+    assert client.get(thumb.replace("&amp;", "&")).content.startswith(b"\x89PNG")
+    assert not (ws.root / "cache" / "pages").exists()  # rendered, not cached: nothing written
+    refused = decide(client, sha, action="accept")
+    assert refused.status_code == 409 and READ_ONLY in refused.text
+    assert dec.decisions_for(ws, sha) == []

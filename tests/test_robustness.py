@@ -8,6 +8,7 @@ Promises tested here:
 * The per-document time limit really stops a long document, also when assessing in-process.
 * A read-only, full or damaged workspace gives a one-line error naming the workspace and what to do,
   a non-zero exit, and leaves the existing database and assessment files intact (no half-written file).
+  A read-only workspace can still be exported and reported (into a writable --out).
 * Two reviewers deciding on the same hallmark at the same moment: both decisions are stored, the later
   one is reported as a conflict.
 * Matching and judging never crash on arbitrary text, always rate 57 descriptors, cite only text that is
@@ -23,6 +24,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -273,6 +275,51 @@ def test_read_only_workspace_says_so_and_changes_nothing(screened, tmp_path: Pat
     assert {p: hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
             for p in sorted(ws.rglob("*"))} == tree
     assert _snapshot(ws) == before
+
+
+def test_read_only_workspace_still_exports_and_reports_elsewhere(screened, tmp_path: Path) -> None:
+    """An archived workspace (folders 555, files 444, no root override): export and report --out work from
+    it, report without --out says where to write, and the workspace is left byte for byte as it was."""
+    ws, _ = screened
+    if os.geteuid() == 0 and not _setpriv_drops_root_powers(tmp_path / "probe"):
+        pytest.skip("cannot drop root's file-permission override here (no setpriv or no CAP_SETPCAP)")
+    for fmt in ("csv", "html"):
+        expected = CliRunner().invoke(main, ["export", "--workspace", str(ws), "--format", fmt,
+                                             "--out", str(tmp_path / f"writable.{fmt}")])
+        assert expected.exit_code == 0, expected.output
+    shutil.rmtree(ws / "cache" / "pages", ignore_errors=True)
+    tree = {p: hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir" for p in sorted(ws.rglob("*"))}
+    out = tmp_path / "out"
+    out.mkdir()
+    prefix = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--"] if os.geteuid() == 0 else []
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*prefix, sys.executable, "-m", "evaluator.cli", *args], capture_output=True,
+                              text=True, timeout=120)
+
+    for path in [ws, *ws.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        csv_export = run("export", "--workspace", str(ws), "--format", "csv", "--out", str(out / "levels.csv"))
+        html_export = run("export", "--workspace", str(ws), "--format", "html", "--out", str(out / "levels.html"))
+        refused = run("report", "--workspace", str(ws))
+        reports = run("report", "--workspace", str(ws), "--out", str(out / "reports"))
+    finally:
+        for path in [ws, *ws.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    for proc in (csv_export, html_export, refused, reports):
+        _no_traceback(proc.stdout, proc.stderr)
+    assert csv_export.returncode == 0, csv_export.stderr
+    assert (out / "levels.csv").read_text() == (tmp_path / "writable.csv").read_text()  # the reviewer's override
+    assert html_export.returncode == 0, html_export.stderr
+    thumbnails = re.findall(r"data:image/png;base64,[A-Za-z0-9+/=]+", (out / "levels.html").read_text())
+    assert thumbnails == re.findall(r"data:image/png;base64,[A-Za-z0-9+/=]+", (tmp_path / "writable.html").read_text())
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == f"Error: {ws} is read-only: write the reports elsewhere with --out DIR."
+    assert reports.returncode == 0, reports.stderr
+    assert {p.name for p in (out / "reports").iterdir()} >= {"index.html", "summary.csv", "summary.xlsx", "heatmap.png"}
+    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+            for p in sorted(ws.rglob("*"))} == tree
 
 
 def test_disk_full_while_writing_an_assessment_file(screened, monkeypatch) -> None:

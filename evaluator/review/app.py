@@ -47,16 +47,23 @@ def _templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
+READ_ONLY = ("This workspace is read-only (its folder cannot be written from here), so decisions cannot be "
+             "saved. Copy the workspace to a folder you can write, and review it there.")
+
+
 def _int_or_none(value: str) -> int | None:
     return int(value) if value.strip().isdigit() else None
 
 
-def create_app(workspace_path: str | os.PathLike, *, token: str | None = None) -> FastAPI:
-    ws = Workspace(workspace_path, create=False)
+def create_app(workspace_path: str | os.PathLike, *, token: str | None = None,
+               read_only: bool | None = None) -> FastAPI:
+    """``read_only`` None: read-only when the workspace folder cannot be written."""
+    ws = Workspace(workspace_path, create=False, read_only=read_only)
     templates = _templates()
     app = FastAPI(title="wellbeing-evaluator review", docs_url=None, redoc_url=None, openapi_url=None)
     app.middleware("http")(make_guard(token))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.state.read_only = ws.read_only
 
     def render(request: Request, name: str, status_code: int = 200, **context) -> Response:
         context.setdefault("csrf", request.state.csrf)
@@ -72,6 +79,11 @@ def create_app(workspace_path: str | os.PathLike, *, token: str | None = None) -
         if not PAGE.match(page) or not 1 <= int(page) <= stored.assessment.document.pages:
             raise HTTPException(status_code=404, detail="No such page in this document.")
         return int(page)
+
+    def refuse_if_read_only(request: Request, stored: StoredAssessment) -> Response | None:
+        if not ws.read_only:
+            return None
+        return document_page(request, stored, error=READ_ONLY, status_code=409)
 
     def document_page(request: Request, stored: StoredAssessment, *, error: str = "", decided: int | None = None,
                       status_code: int = 200) -> Response:
@@ -112,8 +124,8 @@ def create_app(workspace_path: str | os.PathLike, *, token: str | None = None) -
         except ValueError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         try:
-            png = page_image(views.pdf_path(ws, stored), number, boxes, crop=crop == "1",
-                             cache_dir=ws.root / "cache" / "pages", sha256=stored.sha256)
+            png = page_image(views.pdf_path(ws, stored), number, boxes, crop=crop == "1", sha256=stored.sha256,
+                             cache_dir=None if ws.read_only else ws.root / "cache" / "pages")
         except InputError as exc:
             return PlainTextResponse(str(exc), status_code=404)
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
@@ -141,6 +153,8 @@ def create_app(workspace_path: str | os.PathLike, *, token: str | None = None) -
     ) -> Response:
         check_csrf(request, csrf_token)
         stored = stored_or_404(sha256)
+        if refused := refuse_if_read_only(request, stored):
+            return refused
         try:
             rec = dec.record_decision(
                 ws, stored.sha256, hallmark_id, reviewer=reviewer, action=action, level=level or None,
@@ -158,6 +172,8 @@ def create_app(workspace_path: str | os.PathLike, *, token: str | None = None) -
     ) -> Response:
         check_csrf(request, csrf_token)
         stored = stored_or_404(sha256)
+        if refused := refuse_if_read_only(request, stored):
+            return refused
         index = _int_or_none(passage)
         try:
             dec.record_evidence_verdict(ws, stored.sha256, descriptor_id, passage_index=-1 if index is None else index,
@@ -173,6 +189,8 @@ def create_app(workspace_path: str | os.PathLike, *, token: str | None = None) -
     ) -> Response:
         check_csrf(request, csrf_token)
         stored = stored_or_404(sha256)
+        if refused := refuse_if_read_only(request, stored):
+            return refused
         try:
             dec.record_consensus(ws, stored.sha256, hallmark_id, level=level, recorded_by=reviewer, note=note)
         except dec.DecisionError as exc:
@@ -195,13 +213,15 @@ def check_binding(host: str, token: str | None) -> None:
 
 
 def serve(workspace_path: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 8765,
-          token: str | None = None) -> None:
+          token: str | None = None, read_only: bool | None = None) -> None:
     """Run the review app with uvicorn until interrupted."""
     import uvicorn
 
     check_binding(host, token)
-    app = create_app(workspace_path, token=token)
+    app = create_app(workspace_path, token=token, read_only=read_only)
     shown = f"[{host}]" if ":" in host else host
     link = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
     print(f"Review app for {workspace_path}: {link}  (Ctrl+C to stop)", flush=True)
+    if app.state.read_only:
+        print(f"Note: {READ_ONLY}", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
