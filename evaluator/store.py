@@ -165,6 +165,7 @@ class Workspace:
         if read_only is None:
             read_only = not create and not (os.access(self.root, os.W_OK) and os.access(self.db_path, os.W_OK))
         self.read_only = read_only
+        self._read_only_option = ""
         if read_only:
             self._check_schema()
         else:
@@ -196,23 +197,30 @@ class Workspace:
 
     def _open_read_only(self) -> sqlite3.Connection:
         """mode=ro; a WAL database in a folder where SQLite cannot create its -shm file needs immutable=1
-        (safe here: nobody without write access to the folder can change the database either)."""
+        (safe here: nobody without write access to the folder can change the database either). Which
+        of the two works is found on the first connection and kept."""
         uri = self.db_path.resolve().as_uri()
-        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
-        try:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            return conn
-        except sqlite3.OperationalError:
-            conn.close()
-            return sqlite3.connect(f"{uri}?immutable=1", uri=True)
+        if not self._read_only_option:
+            probe = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
+            try:
+                probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                self._read_only_option = "mode=ro"
+            except sqlite3.OperationalError:
+                self._read_only_option = "immutable=1"
+            finally:
+                probe.close()
+        return sqlite3.connect(f"{uri}?{self._read_only_option}", uri=True, timeout=30)
 
-    def _check_schema(self) -> None:
-        with self.connect() as conn:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
+    def _refuse_newer(self, version: int) -> None:
         if version > len(MIGRATIONS):
             raise WorkspaceError(
                 f"{self.db_path} was written by a newer evaluator (schema {version}). Upgrade the evaluator."
             )
+
+    def _check_schema(self) -> None:
+        with self.connect() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        self._refuse_newer(version)
         if version < len(MIGRATIONS):
             raise WorkspaceError(
                 f"{self.db_path} has an older schema and is read-only here; open it once with write access "
@@ -223,10 +231,7 @@ class Workspace:
         with self.connect() as conn:
             conn.execute("PRAGMA journal_mode = WAL")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > len(MIGRATIONS):
-                raise WorkspaceError(
-                    f"{self.db_path} was written by a newer evaluator (schema {version}). Upgrade the evaluator."
-                )
+            self._refuse_newer(version)
             for step in range(version, len(MIGRATIONS)):
                 conn.executescript(f"BEGIN; {MIGRATIONS[step]} PRAGMA user_version = {step + 1}; COMMIT;")
 
