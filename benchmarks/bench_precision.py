@@ -30,7 +30,7 @@ def main() -> None:
     torch.set_num_threads(1)
     from evaluator.batch import find_documents
     from evaluator.cache import Cache, default_cache_dir
-    from evaluator.embed import MiniLMEncoder, _cpu_flags
+    from evaluator.embed import MiniLMEncoder, native_bfloat16
     from evaluator.extract import EXTRACTOR_VERSION, extract
     from evaluator.pipeline import file_sha256
     from evaluator.rubric import load_rubric
@@ -45,7 +45,7 @@ def main() -> None:
     texts = list(dict.fromkeys(texts))
     rubric = load_rubric()
     descriptors = [d.text for d in rubric.descriptors]
-    native = sorted(_cpu_flags() & {"avx512_bf16", "amx_bf16"}) or ["none"]
+    native = native_bfloat16() or ["none"]
     print(f"{len(texts)} passages from {args.corpus}; CPU bfloat16 support: {', '.join(native)}")
 
     results = {}

@@ -56,13 +56,14 @@ def weights_hash() -> str:
     return _file_sha256(str(weights), stat.st_size, stat.st_mtime)
 
 
-def _cpu_flags() -> set[str]:
+def native_bfloat16() -> list[str]:
+    """The CPU features (from /proc/cpuinfo) that give native bfloat16 arithmetic; empty if none or unknown."""
     try:
         text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return set()
+        return []
     line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
-    return set(line.partition(":")[2].split())
+    return sorted(set(line.partition(":")[2].split()) & {"avx512_bf16", "amx_bf16"})
 
 
 def default_precision() -> str:
@@ -75,7 +76,7 @@ def default_precision() -> str:
             raise ConfigError(f"EVALUATOR_PRECISION={chosen!r} is not known; set it to {' or '.join(PRECISIONS)}, "
                               "or unset it to choose by CPU.")
         return chosen
-    return "bfloat16" if _cpu_flags() & {"avx512_bf16", "amx_bf16"} else "float32"
+    return "bfloat16" if native_bfloat16() else "float32"
 
 
 class MiniLMEncoder:

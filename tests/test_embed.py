@@ -72,7 +72,7 @@ def test_precision_follows_the_environment(monkeypatch):
         default_precision()
 
 
-def test_precision_is_part_of_the_cache_key_and_provenance(monkeypatch):
+def test_precision_is_part_of_the_cache_key_and_provenance():
     keys = {}
     for precision in ("float32", "bfloat16"):
         pipeline = Pipeline(encoder=MiniLMEncoder(precision=precision), judge=None)

@@ -1,0 +1,73 @@
+"""Where a screening worker's time goes: start-up, then each pipeline stage over a whole corpus.
+
+    .venv/bin/python benchmarks/bench_stages.py [--corpus ../shared/corpus]
+
+One process with one torch thread, as a screening worker runs, no cache: start-up (importing torch, the
+evaluator and sentence-transformers, loading spaCy and the model, embedding the rubric's queries), then
+per stage summed over the documents: extraction (pdfplumber), segmentation (spaCy), embedding
+(MiniLM), matching, judging.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
+    args = parser.parse_args()
+    os.environ["OMP_NUM_THREADS"] = "1"
+    started = time.perf_counter()
+    import torch
+
+    torch.set_num_threads(1)
+    from evaluator.batch import find_documents
+    from evaluator.extract import extract
+    from evaluator.match import match
+    from evaluator.pipeline import Analysis, Pipeline, embed_passages
+    from evaluator.segment import load_nlp, segment
+
+    imported = time.perf_counter()
+    pipeline = Pipeline()
+    load_nlp()
+    pipeline.index  # noqa: B018  (loads the model and embeds the rubric's queries)
+    ready = time.perf_counter()
+    print(f"start-up: imports {imported - started:.1f} s, spaCy + model + rubric queries {ready - imported:.1f} s "
+          f"({pipeline.encoder.precision})")
+
+    totals: Counter[str] = Counter()
+    pages = 0
+    for path in find_documents([args.corpus]):
+        clock = time.perf_counter()
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            totals[stage] += now - clock
+            clock = now
+
+        document = extract(path)
+        lap("extract (pdfplumber)")
+        passages = segment(document)
+        lap("segment (spaCy)")
+        vectors = embed_passages(pipeline.encoder, passages)
+        lap("embed (MiniLM)")
+        matches = match(passages, vectors, pipeline.index)
+        lap("match")
+        pipeline.judge_analysis(Analysis(document, passages, vectors, matches))
+        lap("judge")
+        pages += document.page_count
+    print(f"{pages} pages; per stage, summed over the corpus:")
+    for stage, seconds in totals.items():
+        print(f"  {stage:22s} {seconds:6.1f} s")
+
+
+if __name__ == "__main__":
+    main()
