@@ -11,17 +11,14 @@ labels at each precision: ``EVALUATOR_PRECISION=float32 evaluator evaluate ...``
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import corpus_parser
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
+    parser = corpus_parser(__doc__)
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = "1"
     import numpy as np

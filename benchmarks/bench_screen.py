@@ -13,7 +13,6 @@ run's cache). Ratio = cold wall / floor.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import signal
@@ -27,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import corpus_parser
 
 
 def _extract_pages(path: str) -> int:
@@ -127,8 +126,7 @@ def kill_and_resume(files: list[Path], folder: Path, workers: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
+    parser = corpus_parser(__doc__)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1,
                         help="cold runs, each with its floor measured right after it (this machine has neighbours)")

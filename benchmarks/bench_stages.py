@@ -10,18 +10,15 @@ per stage summed over the documents: extraction (pdfplumber), segmentation (spaC
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 from collections import Counter
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import corpus_parser
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
+    parser = corpus_parser(__doc__)
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = "1"
     started = time.perf_counter()
