@@ -215,23 +215,32 @@ class _replacing:  # noqa: N801
                                  "assessments are saved).") from None
 
 
+WIDE_TABLE = 140  # columns needed to show full level names beside the document names
+SHORT_LEVEL = {"assuring": "ass", "optimising": "opt", "maximising": "max"}
+
+
 def print_summary(summary, console=None) -> None:
     """The end-of-screen table (document, levels, confidence), failures with reasons, and the count line."""
+    from rich import box
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     console = console or Console()
-    table = Table(title=f"Screen of {summary.workspace}")
-    table.add_column("Document")
+    narrow = console.width < WIDE_TABLE  # e.g. 80 columns, or output piped to a log: a compact table
+    table = Table(title=f"Screen of {summary.workspace}", box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD,
+                  pad_edge=not narrow, padding=(0, 1) if not narrow else (0, 1, 0, 0),
+                  caption="levels: none, ass(uring), opt(imising), max(imising)" if narrow else None)
+    table.add_column("Document", min_width=12, max_width=18 if narrow else 30, overflow="ellipsis", no_wrap=True)
     for hallmark in HALLMARK_IDS:
-        table.add_column(hallmark, no_wrap=True)
-    table.add_column("Conf.", justify="right")
-    table.add_column("")
+        table.add_column(hallmark, min_width=4, max_width=4 if narrow else None, no_wrap=True)
+    table.add_column("Conf." if not narrow else "conf", justify="right", min_width=4, no_wrap=True)
+    table.add_column("", max_width=11 if narrow else None, overflow="ellipsis", no_wrap=True)
     for o in summary.outcomes:
         if o.status == "failed":
             continue
-        table.add_row(escape(_short(Path(o.path).name, 40)), *(o.levels.get(h, "") for h in HALLMARK_IDS),
+        levels = (o.levels.get(h, "") for h in HALLMARK_IDS)
+        table.add_row(escape(_short(Path(o.path).name, 40)), *(SHORT_LEVEL.get(lv, lv) if narrow else lv for lv in levels),
                       f"{o.confidence:.2f}" if o.confidence is not None else "",
                       "new" if o.status == "ok" else escape(o.reason))
     if table.row_count:

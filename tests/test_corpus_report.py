@@ -88,3 +88,28 @@ def test_resolved_failure_is_not_listed(tmp_path: Path) -> None:
 def test_empty_workspace(tmp_path: Path) -> None:
     out = write_reports(Workspace(tmp_path / "ws"))
     assert (out / "heatmap.png").exists() and (out / "index.html").exists()
+
+
+def test_screen_table_stays_readable_in_an_80_column_terminal() -> None:
+    """Piped to a log or in a default terminal, every document keeps its name, its 7 levels (abbreviated,
+    with a legend) and its confidence; a wide terminal shows the full level names."""
+    from rich.console import Console
+
+    from evaluator.batch import Outcome, ScreenSummary
+    from evaluator.corpus_report import print_summary
+
+    levels = ["none", "assuring", "optimising", "maximising", "none", "assuring", "optimising"]
+    outcomes = [Outcome(path=f"/strategies/{name}.pdf", status=status, levels=dict(zip(HALLMARK_IDS, levels, strict=True)),
+                        confidence=0.61, reason="" if status == "ok" else "unchanged")
+                for name, status in [("saltmarsh-bay-connection-2024", "ok"), ("northmoor-hws-2024", "skipped")]]
+    summary = ScreenSummary(workspace=Path("demo"), run_id=1, outcomes=outcomes, seconds=3.0)
+    for width, shown in [(80, ["none", "ass", "opt", "max", "none", "ass", "opt"]), (160, levels)]:
+        console = Console(width=width, record=True, color_system=None)
+        print_summary(summary, console)
+        text = console.export_text()
+        lines = text.splitlines()
+        assert max(map(len, lines)) <= width
+        cells = [[c for c in line.split() if c not in "│┃"] for line in lines if "saltmarsh" in line or "northmoor" in line]
+        assert [row[0][:9] for row in cells] == ["saltmarsh", "northmoor"]
+        assert [row[1:10] for row in cells] == [[*shown, "0.61", "new"], [*shown, "0.61", "unchanged"]]
+        assert ("levels: none, ass(uring), opt(imising), max(imising)" in text) == (width == 80)
