@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/bench_precision.py [--corpus ../shared/corpus]
 
-Extracts and segments every document (cached), keeps the passages the pipeline embeds (substantive,
-unique), and embeds them at both precisions in this process with 1 torch thread, as a screening worker
+Extracts and segments every document (cached), counts and keeps the passages the pipeline embeds
+(substantive, unique), and embeds them at both precisions in this process with 1 torch thread, as a screening worker
 does. Prints seconds, passages/s, and how close the bfloat16 vectors are to the float32 ones (cosine)
 and whether each passage's best-matching rubric descriptor stays the same. Accuracy against the gold
 labels at each precision: ``EVALUATOR_PRECISION=float32 evaluator evaluate ...``.
@@ -34,12 +34,16 @@ def main() -> None:
     from evaluator.segment import is_substantive, segment
 
     cache = Cache(default_cache_dir())
-    texts: list[str] = []
+    passages = []
     for path in find_documents([args.corpus]):
         document = cache.document(file_sha256(path), EXTRACTOR_VERSION) or extract(path)
         cache.put_document(document, EXTRACTOR_VERSION)
-        texts += [p.text for p in segment(document) if is_substantive(p)]
-    texts = list(dict.fromkeys(texts))
+        passages += segment(document)
+    substantive = [p.text for p in passages if is_substantive(p)]
+    texts = list(dict.fromkeys(substantive))
+    print(f"{len(passages)} passages: {len(passages) - len(substantive)} "
+          f"({100 * (1 - len(substantive) / len(passages)):.0f}%) under 6 words and "
+          f"{len(substantive) - len(texts)} repeats are not embedded")
     rubric = load_rubric()
     descriptors = [d.text for d in rubric.descriptors]
     native = native_bfloat16() or ["none"]
