@@ -203,7 +203,7 @@ def _thumbnails(ws: Workspace, records: list[dict], stored: dict[str, StoredAsse
                         continue
                     try:
                         png = page_image(path, e["page"], [e["bbox"]], resolution=72, crop=True, sha256=sha,
-                                         cache_dir=None if ws.read_only else ws.root / "cache" / "pages")
+                                         cache_dir=ws.page_cache)
                     except EvaluatorError:
                         continue
                     images[(sha, d["id"], i)] = base64.b64encode(png).decode("ascii")

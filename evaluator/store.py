@@ -235,6 +235,11 @@ class Workspace:
             for step in range(version, len(MIGRATIONS)):
                 conn.executescript(f"BEGIN; {MIGRATIONS[step]} PRAGMA user_version = {step + 1}; COMMIT;")
 
+    @property
+    def page_cache(self) -> Path | None:
+        """Where rendered page images are kept; None for a read-only workspace (render, do not keep)."""
+        return None if self.read_only else self.root / "cache" / "pages"
+
     def folder(self, name: str) -> Path:
         path = self.root / name
         try:

@@ -125,7 +125,7 @@ def create_app(workspace_path: str | os.PathLike, *, token: str | None = None,
             raise HTTPException(status_code=400, detail=str(exc)) from None
         try:
             png = page_image(views.pdf_path(ws, stored), number, boxes, crop=crop == "1", sha256=stored.sha256,
-                             cache_dir=None if ws.read_only else ws.root / "cache" / "pages")
+                             cache_dir=ws.page_cache)
         except InputError as exc:
             return PlainTextResponse(str(exc), status_code=404)
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
