@@ -28,6 +28,7 @@ from pathlib import Path
 
 from evaluator import __version__
 from evaluator.errors import EvaluatorError, WorkspaceError
+from evaluator.limits import extract_isolated, limit_address_space, out_of_memory
 from evaluator.store import Workspace
 
 SUFFIXES = (".pdf", ".txt", ".md")
@@ -142,6 +143,8 @@ def estimate_pages(path: Path, max_pages: int | None) -> int:
 
 
 def one_line(exc: BaseException) -> str:
+    if isinstance(exc, MemoryError):  # over the worker's address-space cap (evaluator.limits)
+        return out_of_memory()
     if isinstance(exc, EvaluatorError):
         text = str(exc)
     else:
@@ -205,6 +208,7 @@ def _worker_main(factory, cache_dir, max_pages, threads, tasks, results, parent_
     try:
         pipeline = _build(factory, cache_dir, max_pages)
         pipeline.index  # noqa: B018  (prepare the rubric vectors before the first task)
+        limit_address_space()  # from here on a decompression bomb fails its document, not the machine
     except Exception as exc:  # noqa: BLE001
         results.send(("init_failed", one_line(exc), _peak_rss_mb()))
         return
@@ -276,6 +280,7 @@ def screen(paths: Iterable[str | os.PathLike], workspace: str | os.PathLike | Wo
     restore = _terminate_as_interrupt()
     try:
         keys = _build(factory, cache_dir, max_pages)  # cheap: the real model loads on first encode only
+        keys.extractor = extract_isolated  # in this process, untrusted files are parsed in a capped child only
         run_id = ws.start_run(__version__, {"paths": [str(p) for p in paths], "workers": workers,
                                             "timeout": timeout, "max_pages": max_pages,
                                             "rubric": str(rubric or ""), "judge": str(judge or "")})

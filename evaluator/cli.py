@@ -78,7 +78,10 @@ def assess(file: Path, json_out: Path | None, fmt: str, rubric_path: Path | None
     from evaluator.rubric import load_rubric
 
     rubric = load_rubric(rubric_path)
-    pipeline = Pipeline(rubric=rubric, judge=load_judge(model_path), max_pages=max_pages, cache=_cache(no_cache))
+    from evaluator.limits import extract_isolated
+
+    pipeline = Pipeline(rubric=rubric, judge=load_judge(model_path), max_pages=max_pages, cache=_cache(no_cache),
+                        extractor=extract_isolated)
     assessment = pipeline.assess(file)
     if json_out:
         try:

@@ -8,12 +8,12 @@ assessment of the same file has resolved are listed separately.
 from __future__ import annotations
 
 import contextlib
-import csv
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from evaluator.errors import WorkspaceError
+from evaluator.sanitize import append_row, write_csv_rows
 from evaluator.store import StoredAssessment, Workspace
 from evaluator.types import HALLMARK_IDS, LEVELS, Rubric
 
@@ -98,10 +98,8 @@ def write_reports(ws: Workspace | str | os.PathLike, rubric: Rubric | None = Non
 
 
 def write_csv(path: Path, rows: list[Row]) -> None:
-    with _replacing(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
-        writer.writerows(row.cells() for row in rows)
+    with _replacing(path) as tmp:
+        write_csv_rows(tmp, COLUMNS, (row.cells() for row in rows))
 
 
 def write_xlsx(path: Path, rows: list[Row], failures: list[Failure]) -> None:
@@ -111,10 +109,10 @@ def write_xlsx(path: Path, rows: list[Row], failures: list[Failure]) -> None:
     book = Workbook()
     sheet = book.active
     sheet.title = "Documents"
-    sheet.append(COLUMNS)
+    append_row(sheet, COLUMNS)
     fills = {level: PatternFill("solid", fgColor=colour[1:]) for level, colour in zip(LEVELS, LEVEL_COLOURS, strict=True)}
     for r, row in enumerate(rows, start=2):
-        sheet.append(row.cells())
+        append_row(sheet, row.cells())
         for c, hallmark in enumerate(HALLMARK_IDS, start=2):
             level = row.levels.get(hallmark)
             if level in fills:
@@ -127,9 +125,9 @@ def write_xlsx(path: Path, rows: list[Row], failures: list[Failure]) -> None:
     sheet.column_dimensions["A"].width = 50
     sheet.column_dimensions["L"].width = 60
     errors = book.create_sheet("Failures")
-    errors.append(["path", "error", "when"])
+    append_row(errors, ["path", "error", "when"])
     for f in failures:
-        errors.append([f.path, f.error, f.when])
+        append_row(errors, [f.path, f.error, f.when])
     for cell in errors[1]:
         cell.font = Font(bold=True)
     errors.column_dimensions["A"].width = 60

@@ -7,7 +7,6 @@ someone decided, and the tool's suggestion otherwise; the ``source`` field says 
 from __future__ import annotations
 
 import base64
-import csv
 import json
 import re
 from pathlib import Path
@@ -16,6 +15,7 @@ from evaluator import __version__
 from evaluator import decisions as dec
 from evaluator.errors import EvaluatorError
 from evaluator.render import page_image
+from evaluator.sanitize import append_row, write_csv_rows
 from evaluator.store import StoredAssessment, Workspace, utc_now
 from evaluator.types import RUBRIC_LEVELS
 
@@ -112,10 +112,7 @@ def csv_rows(records: list[dict]) -> list[dict]:
 
 
 def write_csv(records: list[dict], out: Path) -> None:
-    with out.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
-        writer.writeheader()
-        writer.writerows(csv_rows(records))
+    write_csv_rows(out, CSV_FIELDS, csv_rows(records))
 
 
 def _sheet_name(index: int, title: str, taken: set[str]) -> str:
@@ -148,7 +145,7 @@ def write_xlsx(records: list[dict], out: Path) -> None:
     summary = wb.active
     summary.title = "Summary"
     hallmark_ids = [h["id"] for h in records[0]["hallmarks"]] if records else []
-    summary.append(["Document", "Path", "sha256", *[f"Hallmark {h}" for h in hallmark_ids],
+    append_row(summary, ["Document", "Path", "sha256", *[f"Hallmark {h}" for h in hallmark_ids],
                     *[f"Source {h}" for h in hallmark_ids], "Sheet"])
     taken = {"summary"}
     wrap = Alignment(wrap_text=True, vertical="top")
@@ -156,16 +153,16 @@ def write_xlsx(records: list[dict], out: Path) -> None:
         doc = r["document"]
         name = _sheet_name(i, doc["title"] or Path(doc["path"]).stem, taken)
         by_id = {h["id"]: h for h in r["hallmarks"]}
-        summary.append([doc["title"], doc["path"], doc["sha256"],
+        append_row(summary, [doc["title"], doc["path"], doc["sha256"],
                         *[by_id[h]["final_level"] if h in by_id else "" for h in hallmark_ids],
                         *[by_id[h]["source"] if h in by_id else "" for h in hallmark_ids], name])
         ws = wb.create_sheet(name)
-        ws.append(["Hallmark", *[lvl.capitalize() for lvl in RUBRIC_LEVELS], "Suggested level", "Confidence",
+        append_row(ws, ["Hallmark", *[lvl.capitalize() for lvl in RUBRIC_LEVELS], "Suggested level", "Confidence",
                    "Final level", "Source", "Reviewer", "Decision", "Reason", "Note", "Consensus"])
         for h in r["hallmarks"]:
             d = h["decision"] or {}
             c = h["consensus"] or {}
-            ws.append([
+            append_row(ws, [
                 f"{h['id']} {h['title']}".strip(),
                 *[_grid_cell([x for x in h["descriptors"] if x["level"] == lvl]) for lvl in RUBRIC_LEVELS],
                 h["suggested_level"], round(h["confidence"], 3), h["final_level"], h["source"],

@@ -32,6 +32,7 @@ EXTRACTOR_VERSION = f"pdfplumber-{pdfplumber.__version__}+extract-{source_digest
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown")
 MARGIN = 0.08  # top/bottom fraction of a page where running headers, footers and page numbers live
+MAX_TEXT_BYTES = 20 << 20  # a .txt/.md strategy is far smaller; a bigger one is refused, not read into memory
 GARBLED_RATIO = 0.30  # share of unreadable characters that marks a page as garbled
 _ZERO_BOX = (0.0, 0.0, 0.0, 0.0)
 
@@ -147,7 +148,11 @@ def _head_and_hash(file: Path) -> tuple[bytes, str, int]:
 
 
 def _extract_text_file(file: Path, shown: str, sha256: str) -> Document:
-    raw = file.read_bytes()
+    with file.open("rb") as fh:
+        raw = fh.read(MAX_TEXT_BYTES + 1)
+    if len(raw) > MAX_TEXT_BYTES:
+        raise InputError(f"{shown} is over {MAX_TEXT_BYTES >> 20} MB, too large for a text strategy; "
+                         "split it or check it is the right file.")
     warnings = []
     try:
         text = raw.decode("utf-8-sig")
@@ -195,14 +200,18 @@ def _extract_pdf(file: Path, shown: str, sha256: str, max_pages: int | None) -> 
                 try:
                     pages.append(_read_page(page, number))
                 except Exception as e:  # pdfminer raises many types on a damaged page
+                    if _out_of_memory(e):  # over the memory cap (evaluator.limits): the document fails
+                        raise MemoryError from None
                     warnings.append(f"page {number} could not be read ({_reason(e)}); it was not assessed")
                     pages.append(_PageData(number, float(page.width), float(page.height), []))
                 finally:
                     page.close()
-    except InputError:
+    except (InputError, MemoryError):
         raise
     except PdfminerException as e:
         cause = e.args[0] if e.args else e
+        if _out_of_memory(e):
+            raise MemoryError from None
         if isinstance(cause, PDFPasswordIncorrect | PDFEncryptionError):
             raise InputError(
                 f"{shown} is password-protected; save an unprotected copy and try again."
@@ -243,6 +252,12 @@ def _largest_line(pages: list[_PageData]) -> str:
         return ""
     size = max(ln.size for ln in lines)
     return " ".join(ln.text for ln in lines if ln.size >= size - 0.5)[:200]
+
+
+def _out_of_memory(e: BaseException) -> bool:
+    """A MemoryError, or pdfplumber's wrapper around one."""
+    return isinstance(e, MemoryError) or (isinstance(e, PdfminerException) and bool(e.args)
+                                          and isinstance(e.args[0], MemoryError))
 
 
 def _reason(e: BaseException) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +45,7 @@ class Pipeline:
     judge: JudgeModel | None = field(default_factory=load_judge)  # None: analyse only (calibration)
     cache: Cache | None = None
     max_pages: int | None = None
+    extractor: Callable[..., Document] = extract  # evaluator.limits.extract_isolated: in a memory-capped child
     _index: RubricIndex | None = field(default=None, init=False, repr=False)
 
     @property
@@ -73,7 +75,7 @@ class Pipeline:
         sha = file_sha256(path)
         document = self.cache.document(sha, EXTRACTOR_VERSION) if self.cache else None
         if document is None:
-            document = extract(path, max_pages=self.max_pages)
+            document = self.extractor(path, max_pages=self.max_pages)
             if self.cache:
                 self.cache.put_document(document, EXTRACTOR_VERSION)
         document.path = str(path)

@@ -27,7 +27,7 @@ from evaluator.review.security import CSRF_COOKIE
 TESTS = Path(__file__).resolve().parent
 PDFS = TESTS / "fixtures" / "pdfs"
 sys.path.insert(0, str(TESTS / "fixtures"))
-from make_pdfs import FORMULAS  # noqa: E402
+from make_pdfs import FORMULAS, make_bomb, make_many_pages  # noqa: E402
 
 LOCAL = "http://127.0.0.1"
 
@@ -102,3 +102,37 @@ def test_a_pdf_title_that_is_a_formula_is_inert_in_the_corpus_reports(tmp_path, 
     no_formulas(reports / "summary.xlsx")
     title = load_workbook(reports / "summary.xlsx")["Documents"]["A2"]
     assert (title.value, title.data_type) == (FORMULAS[0], "s")
+
+
+# ------------------------------------------------------------------ 4. memory cap on untrusted files
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_decompression_bomb_fails_alone_and_the_batch_goes_on(tmp_path, monkeypatch, workers):
+    """A 306 KB PDF that inflates to 300 MiB fails with a one-line reason (over the memory cap), the
+    other documents are assessed; with one worker (in-process batch) and with worker processes."""
+    monkeypatch.setenv("EVALUATOR_MEMORY_LIMIT_MB", "200")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    make_bomb(docs / "bomb.pdf", 300)
+    shutil.copy(PDFS / "heading.pdf", docs / "heading.pdf")
+    make_many_pages(docs / "many.pdf", 12)  # enough pages for worker processes
+    summary = evaluator.batch.screen([docs], tmp_path / "ws", workers=workers, quiet=True, timeout=60,
+                                     pipeline_factory=fake_pipeline, reports=False)
+    [failed] = summary.failed
+    assert Path(failed.path).name == "bomb.pdf"
+    assert "ran out of memory (over 200 MB" in failed.reason and "\n" not in failed.reason
+    assert sorted(Path(o.path).name for o in summary.ok) == ["heading.pdf", "many.pdf"]
+
+
+def test_an_oversized_text_file_is_refused_without_reading_it(tmp_path, monkeypatch):
+    """A .txt input over the size cap fails with a one-line reason; the batch goes on."""
+    big = tmp_path / "huge.txt"
+    with big.open("wb") as fh:  # sparse: 64 MB on paper, nothing on disk
+        fh.truncate(64 << 20)
+    small = tmp_path / "small.md"
+    small.write_text("# Wellbeing\n\nWe will measure wellbeing every year.\n", encoding="utf-8")
+    result = screen_fake(monkeypatch, [big, small], tmp_path / "ws")
+    assert result.exit_code == 1
+    assert f"failed {big}: {big} is over 20 MB, too large for a text strategy" in result.output
+    assert "1 assessed, 0 skipped (unchanged), 1 failed" in result.output

@@ -1,0 +1,131 @@
+"""Resource limits for parsing untrusted files: an address-space cap, and a child process to parse in.
+
+A PDF can be a decompression bomb (a few hundred KB that inflate to gigabytes). Untrusted files are
+parsed only in processes whose address space is capped with ``RLIMIT_AS``: the batch's worker
+processes (capped once the model is loaded), and otherwise a short-lived child (``run_isolated``),
+so a bomb fails that one document with a one-line reason and the process a reviewer or a batch
+depends on carries on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from evaluator.errors import ConfigError, EvaluatorError, InputError
+
+MEMORY_ENV = "EVALUATOR_MEMORY_LIMIT_MB"
+DEFAULT_MEMORY_MB = 1536  # address space a parse may add to its process's baseline
+T = TypeVar("T")
+_context: Any = None
+
+
+def memory_budget_mb() -> int:
+    """The per-document memory budget in MB: $EVALUATOR_MEMORY_LIMIT_MB, else 1536."""
+    value = os.environ.get(MEMORY_ENV, "").strip()
+    if not value:
+        return DEFAULT_MEMORY_MB
+    if not value.isascii() or not value.isdigit() or not 64 <= int(value) <= 1 << 20:
+        raise ConfigError(f"{MEMORY_ENV}={value!r} is not a size in MB between 64 and 1048576; unset it or fix it.")
+    return int(value)
+
+
+def out_of_memory(budget_mb: int | None = None) -> str:
+    budget_mb = budget_mb or memory_budget_mb()
+    return (f"ran out of memory (over {budget_mb} MB while reading it; a decompression bomb or a very large file). "
+            f"Split the file, or raise {MEMORY_ENV} if it is genuine.")
+
+
+def _address_space_bytes() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def limit_address_space(budget_mb: int | None = None) -> None:
+    """Cap this process's address space at its current size plus the budget (RLIMIT_AS, soft limit)."""
+    budget = (budget_mb or memory_budget_mb()) << 20
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    soft = _address_space_bytes() + budget
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def _context_for_children():
+    global _context
+    if _context is None:
+        _context = multiprocessing.get_context("forkserver")
+        _context.set_forkserver_preload(["evaluator.extract", "evaluator.render"])
+    return _context
+
+
+def _child(conn, budget_mb: int, func: Callable, args: tuple, kwargs: dict) -> None:
+    limit_address_space(budget_mb)
+    try:
+        result: tuple = ("ok", func(*args, **kwargs))
+    except MemoryError:
+        result = ("memory", "")
+    except EvaluatorError as exc:
+        result = ("error", str(exc))
+    except Exception as exc:  # noqa: BLE001  (reported as one line by the parent)
+        result = ("crash", f"{type(exc).__name__}: {exc}")
+    try:
+        conn.send(result)
+    except MemoryError:
+        conn.send(("memory", ""))
+    conn.close()
+
+
+def extract_isolated(path: str | os.PathLike, *, max_pages: int | None = None):
+    """``evaluator.extract.extract`` in a memory-capped child process (see ``run_isolated``)."""
+    from evaluator.extract import extract
+
+    return run_isolated(extract, (path,), {"max_pages": max_pages}, subject=os.fspath(path))
+
+
+def run_isolated(func: Callable[..., T], args: tuple, kwargs: dict | None = None, *, subject: str = "") -> T:
+    """``func(*args, **kwargs)`` in a child process with a capped address space; ``subject`` (the file)
+    starts the error messages.
+
+    An ``EvaluatorError`` raised there is raised here with the same message; running out of memory
+    or the child dying is an ``InputError`` with a one-line reason. Interrupting the caller (Ctrl-C,
+    a time limit) kills the child.
+    """
+    budget = memory_budget_mb()
+    ctx = _context_for_children()
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_child, args=(send, budget, func, args, kwargs or {}), name="evaluator-parse")
+    child.start()
+    send.close()
+    try:
+        try:
+            kind, payload = receive.recv()
+        except EOFError:
+            child.join()
+            kind, payload = "died", child.exitcode
+        child.join()
+    finally:
+        if child.is_alive():
+            child.kill()
+            child.join()
+        receive.close()
+    if kind == "ok":
+        return payload
+    subject = f"{subject} " if subject else ""
+    if kind == "memory":
+        raise InputError(subject + out_of_memory(budget))
+    if kind == "error":
+        raise InputError(payload)
+    if kind == "died":
+        raise InputError(f"{subject}could not be read: the reader stopped unexpectedly (exit code {payload}); the file may be damaged or "
+                         f"too large. Re-export it, or raise {MEMORY_ENV}.")
+    raise EvaluatorError(f"internal error: {payload}")
