@@ -2,13 +2,18 @@
 
 ``page_image`` draws the evidence boxes (PDF points, origin top-left, as pdfplumber reports them) on a
 rendered page and returns PNG bytes. With a ``cache_dir`` the PNG is kept, keyed by the document's
-sha256, the page, the boxes and the rendering options, so a page is rendered once.
+sha256, the page, the boxes and the rendering options, so a page is rendered once. The cache is
+size-bounded (``PAGE_CACHE_BYTES``; the least recently used images are removed first), and an image
+never exceeds ``MAX_PIXELS`` (a huge page is drawn at a lower resolution). Pages are drawn in a
+memory-capped child process (``evaluator.limits``), never in the review app's own process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Sequence
@@ -16,12 +21,15 @@ from io import BytesIO
 from pathlib import Path
 
 from evaluator.errors import InputError
+from evaluator.limits import run_isolated
 from evaluator.types import BBox
 
 FILL = (255, 230, 0, 90)
 STROKE = (230, 120, 0)
 MAX_BOXES = 20
 CROP_MARGIN = 48.0  # points of context kept above and below the boxes when cropping
+MAX_PIXELS = 4_000_000  # per image: an A4 page at 100 dpi is about 1 million
+PAGE_CACHE_BYTES = 200 * 1024 * 1024  # rendered images kept per workspace
 
 
 def cache_key(sha256: str, page_number: int, boxes: Sequence[BBox], *, resolution: int, crop: bool) -> str:
@@ -46,26 +54,47 @@ def page_image(
     if cache_dir is not None:
         key = cache_key(sha256 or _file_sha256(path), page_number, boxes, resolution=resolution, crop=crop)
         cached = Path(cache_dir) / key
-        if cached.is_file():
-            return cached.read_bytes()
-    png = _render(path, page_number, boxes, resolution=resolution, crop=crop)
+        with contextlib.suppress(OSError):  # a hit: read it and mark it recently used
+            png = cached.read_bytes()
+            os.utime(cached)
+            return png
+    if not path.is_file():
+        raise InputError(
+            f"The PDF {path} is no longer there, so its pages cannot be shown. "
+            "Put it back at that path, or re-screen it from its new place."
+        )
+    png = run_isolated(_render, (path, page_number, boxes), {"resolution": resolution, "crop": crop},
+                       subject=str(path))
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             fh.write(png)
         os.replace(tmp, cached)  # atomic: concurrent renders of the same key never see half a file
+        evict(cached.parent, PAGE_CACHE_BYTES)
     return png
+
+
+def evict(folder: Path, limit: int) -> None:
+    """Remove the least recently used images until the folder's PNGs total at most ``limit`` bytes."""
+    entries = []
+    for entry in os.scandir(folder):
+        if entry.name.endswith(".png"):
+            with contextlib.suppress(OSError):
+                info = entry.stat()
+                entries.append((info.st_mtime, info.st_size, entry.path))
+    total = sum(size for _, size, _ in entries)
+    for _, size, name in sorted(entries):
+        if total <= limit:
+            break
+        with contextlib.suppress(OSError):  # another process may have removed it already
+            os.unlink(name)
+        total -= size
 
 
 def _render(path: Path, page_number: int, boxes: list[BBox], *, resolution: int, crop: bool) -> bytes:
     import pdfplumber  # pdfminer import is slow; only pay for it when rendering
 
-    if not path.is_file():
-        raise InputError(
-            f"The PDF {path} is no longer there, so its pages cannot be shown. "
-            "Put it back at that path, or re-screen it from its new place."
-        )
     try:
         pdf = pdfplumber.open(path)
     except Exception as exc:  # pdfminer raises many types for damaged files
@@ -80,6 +109,9 @@ def _render(path: Path, page_number: int, boxes: list[BBox], *, resolution: int,
             top = max(page.bbox[1], min(b[1] for b in boxes) - CROP_MARGIN)
             bottom = min(page.bbox[3], max(b[3] for b in boxes) + CROP_MARGIN)
             page = page.crop((page.bbox[0], top, page.bbox[2], bottom))
+        pixels = (page.width * resolution / 72) * (page.height * resolution / 72)
+        if pixels > MAX_PIXELS:  # a huge page (up to 14,400 pt square): draw it smaller, not bigger
+            resolution = max(1, int(resolution * math.sqrt(MAX_PIXELS / pixels)))
         image = page.to_image(resolution=resolution)
         if boxes:
             image.draw_rects(boxes, fill=FILL, stroke=STROKE, stroke_width=2)
