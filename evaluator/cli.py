@@ -221,6 +221,35 @@ def export_command(workspace: Path, fmt: str, out: Path) -> None:
     click.echo(f"Wrote {count} document(s) to {out}")
 
 
+@main.command()
+@click.option("--workspace", "workspace", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Workspace folder made by `evaluator screen`.")
+@user_errors
+def audit(workspace: Path) -> None:
+    """Check that no reviewer decision was changed, removed or inserted outside the evaluator.
+
+    Every decision, evidence verdict and consensus record carries a hash chained to the one before;
+    exit 1 names the first record that does not match. Note the printed last hashes to detect later
+    removal of the newest records.
+
+    \b
+    Example:
+      evaluator audit --workspace review-2025/
+    """
+    from evaluator.audit import verify
+    from evaluator.errors import WorkspaceError
+    from evaluator.store import Workspace
+
+    report = verify(Workspace(workspace, create=False))
+    if not report.ok:
+        raise WorkspaceError(report.broken + ". Restore the workspace from a backup, or ask who changed it.")
+    c = report.counts
+    click.echo(f"OK: {c['decisions']} decisions, {c['evidence_decisions']} evidence verdict(s), "
+               f"{c['consensus']} consensus record(s); every chain is intact.")
+    for table, last in report.last.items():
+        click.echo(f"  last {table} hash {last}")
+
+
 @main.group("rubric")
 def rubric_group() -> None:
     """Check and list the maturity model the documents are rated against.

@@ -17,6 +17,7 @@ import warnings
 from dataclasses import dataclass, field
 from itertools import combinations
 
+from evaluator import audit
 from evaluator.errors import EvaluatorError
 from evaluator.store import StoredAssessment, Workspace, utc_now
 from evaluator.types import HALLMARK_IDS, LEVELS, Assessment
@@ -24,6 +25,8 @@ from evaluator.types import HALLMARK_IDS, LEVELS, Assessment
 ACTIONS = ("accept", "override")
 VERDICTS = ("confirm", "reject")
 SOURCES = ("reviewed", "consensus", "suggested")
+MAX_NAME = 100  # characters in a reviewer's name
+MAX_TEXT = 2000  # characters in a reason or a note
 
 
 class DecisionError(EvaluatorError):
@@ -45,6 +48,7 @@ class Decision:
     provenance: str
     based_on_decision_id: int | None
     created_at: str
+    entry_hash: str | None = None  # chained to the previous decision (evaluator.audit)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Decision:
@@ -94,6 +98,15 @@ def _current_for(ws: Workspace, sha256: str, assessment_id: int | None) -> Store
     return stored
 
 
+def _check_lengths(reviewer: str, **texts: str) -> None:
+    if len(reviewer) > MAX_NAME:
+        raise DecisionError(f"The reviewer name is {len(reviewer)} characters; keep it under {MAX_NAME}.")
+    for name, text in texts.items():
+        if len(text) > MAX_TEXT:
+            raise DecisionError(f"The {name} is {len(text):,} characters; keep it under {MAX_TEXT:,} "
+                                "(put a longer text elsewhere and refer to it).")
+
+
 def provenance_string(assessment: Assessment) -> str:
     p = assessment.provenance
     return (
@@ -119,6 +132,7 @@ def record_decision(
     reviewer, reason, note = reviewer.strip(), reason.strip(), note.strip()
     if not reviewer:
         raise DecisionError("Enter your name as reviewer before deciding.")
+    _check_lengths(reviewer, reason=reason, note=note)
     if action not in ACTIONS:
         raise DecisionError(f"Unknown action {action!r}: use one of {', '.join(ACTIONS)}.")
     stored = _current_for(ws, sha256, assessment_id)
@@ -138,13 +152,12 @@ def record_decision(
             "SELECT 1 FROM decisions WHERE id = ? AND sha256 = ? AND hallmark_id = ?", (based_on, sha256, hallmark_id)
         ).fetchone():
             based_on = None  # a stale or foreign id: treat as "saw no decision", so any decision conflicts
-        cur = conn.execute(
-            "INSERT INTO decisions (assessment_id, sha256, hallmark_id, reviewer, action, level, reason, note,"
-            " suggested_level, provenance, based_on_decision_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (stored.id, sha256, hallmark_id, reviewer, action, level, reason, note, suggested,
-             provenance_string(stored.assessment), based_on, utc_now()),
-        )
-        new_id = int(cur.lastrowid)
+        new_id = audit.append(conn, "decisions", {
+            "assessment_id": stored.id, "sha256": sha256, "hallmark_id": hallmark_id, "reviewer": reviewer,
+            "action": action, "level": level, "reason": reason, "note": note, "suggested_level": suggested,
+            "provenance": provenance_string(stored.assessment), "based_on_decision_id": based_on,
+            "created_at": utc_now(),
+        })
     decision = get_decision(ws, new_id)
     return RecordedDecision(decision, conflicts_of(ws, decision))
 
@@ -201,6 +214,7 @@ def record_evidence_verdict(
     reviewer = reviewer.strip()
     if not reviewer:
         raise DecisionError("Enter your name as reviewer before judging evidence.")
+    _check_lengths(reviewer)
     if verdict not in VERDICTS:
         raise DecisionError(f"Unknown verdict {verdict!r}: use one of {', '.join(VERDICTS)}.")
     stored = _current_for(ws, sha256, assessment_id)
@@ -209,12 +223,12 @@ def record_evidence_verdict(
         raise DecisionError(f"No evidence passage {passage_index} for {descriptor_id}. Reload the page.")
     ev = result.evidence[passage_index]
     with ws.connect() as conn:
-        cur = conn.execute(
-            "INSERT INTO evidence_decisions (assessment_id, sha256, descriptor_id, passage_id, text, page, verdict,"
-            " reviewer, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            (stored.id, sha256, descriptor_id, ev.passage_id, ev.text, ev.page, verdict, reviewer, utc_now()),
-        )
-        return int(cur.lastrowid)
+        conn.execute("BEGIN IMMEDIATE")
+        return audit.append(conn, "evidence_decisions", {
+            "assessment_id": stored.id, "sha256": sha256, "descriptor_id": descriptor_id,
+            "passage_id": ev.passage_id, "text": ev.text, "page": ev.page, "verdict": verdict,
+            "reviewer": reviewer, "created_at": utc_now(),
+        })
 
 
 def evidence_verdicts(ws: Workspace, sha256: str) -> dict[tuple[str, str], list[sqlite3.Row]]:
@@ -227,10 +241,15 @@ def evidence_verdicts(ws: Workspace, sha256: str) -> dict[tuple[str, str], list[
     return out
 
 
-def record_consensus(ws: Workspace, sha256: str, hallmark_id: str, *, level: str, recorded_by: str, note: str = "") -> int:
-    recorded_by = recorded_by.strip()
+def record_consensus(ws: Workspace, sha256: str, hallmark_id: str, *, level: str, recorded_by: str, reason: str,
+                     note: str = "") -> int:
+    """Record the level reviewers agreed on; it settles the hallmark, so it needs a recorder and a reason."""
+    recorded_by, reason, note = recorded_by.strip(), reason.strip(), note.strip()
     if not recorded_by:
         raise DecisionError("Enter your name before recording a consensus.")
+    if not reason:
+        raise DecisionError("A consensus needs a reason: say what the reviewers agreed and why.")
+    _check_lengths(recorded_by, reason=reason, note=note)
     if level not in LEVELS:
         raise DecisionError(f"Choose a consensus level: one of {', '.join(LEVELS)}.")
     if hallmark_id not in HALLMARK_IDS:
@@ -238,11 +257,11 @@ def record_consensus(ws: Workspace, sha256: str, hallmark_id: str, *, level: str
     if ws.current(sha256) is None:
         raise DecisionError(f"No document {sha256[:12]} in this workspace.")
     with ws.connect() as conn:
-        cur = conn.execute(
-            "INSERT INTO consensus (sha256, hallmark_id, level, recorded_by, note, created_at) VALUES (?,?,?,?,?,?)",
-            (sha256, hallmark_id, level, recorded_by, note.strip(), utc_now()),
-        )
-        return int(cur.lastrowid)
+        conn.execute("BEGIN IMMEDIATE")
+        return audit.append(conn, "consensus", {
+            "sha256": sha256, "hallmark_id": hallmark_id, "level": level, "recorded_by": recorded_by,
+            "reason": reason, "note": note, "created_at": utc_now(),
+        })
 
 
 def consensus_for(ws: Workspace, sha256: str) -> dict[str, sqlite3.Row]:

@@ -23,7 +23,8 @@ FORMATS = ("json", "csv", "xlsx", "html")
 EXPORT_SCHEMA = "1.0"
 CSV_FIELDS = [
     "sha256", "title", "path", "hallmark", "suggested_level", "confidence", "needs_review", "final_level",
-    "source", "disputed", "reviewer", "action", "reason", "note", "decided_at",
+    "source", "disputed", "reviewer", "action", "reason", "note", "decided_at", "consensus_level",
+    "consensus_recorded_by", "consensus_reason", "consensus_at",
 ]
 
 
@@ -71,7 +72,8 @@ def final_assessment(ws: Workspace, stored: StoredAssessment) -> dict:
             },
             "decisions": len(mine),
             "consensus": None if c is None else {
-                "level": c["level"], "recorded_by": c["recorded_by"], "note": c["note"], "created_at": c["created_at"],
+                "level": c["level"], "recorded_by": c["recorded_by"], "reason": c["reason"], "note": c["note"],
+                "created_at": c["created_at"],
             },
             "descriptors": descriptors,
         })
@@ -101,12 +103,15 @@ def csv_rows(records: list[dict]) -> list[dict]:
     for r in records:
         for h in r["hallmarks"]:
             d = h["decision"] or {}
+            c = h["consensus"] or {}
             rows.append({
                 "sha256": r["document"]["sha256"], "title": r["document"]["title"], "path": r["document"]["path"],
                 "hallmark": h["id"], "suggested_level": h["suggested_level"], "confidence": f"{h['confidence']:.3f}",
                 "needs_review": h["needs_review"], "final_level": h["final_level"], "source": h["source"],
                 "disputed": h["disputed"], "reviewer": d.get("reviewer", ""), "action": d.get("action", ""),
                 "reason": d.get("reason", ""), "note": d.get("note", ""), "decided_at": d.get("created_at", ""),
+                "consensus_level": c.get("level", ""), "consensus_recorded_by": c.get("recorded_by", ""),
+                "consensus_reason": c.get("reason", ""), "consensus_at": c.get("created_at", ""),
             })
     return rows
 
@@ -158,7 +163,7 @@ def write_xlsx(records: list[dict], out: Path) -> None:
                         *[by_id[h]["source"] if h in by_id else "" for h in hallmark_ids], name])
         ws = wb.create_sheet(name)
         append_row(ws, ["Hallmark", *[lvl.capitalize() for lvl in RUBRIC_LEVELS], "Suggested level", "Confidence",
-                   "Final level", "Source", "Reviewer", "Decision", "Reason", "Note", "Consensus"])
+                   "Final level", "Source", "Reviewer", "Decision", "Reason", "Note", "Consensus", "Consensus by", "Consensus reason"])
         for h in r["hallmarks"]:
             d = h["decision"] or {}
             c = h["consensus"] or {}
@@ -167,12 +172,14 @@ def write_xlsx(records: list[dict], out: Path) -> None:
                 *[_grid_cell([x for x in h["descriptors"] if x["level"] == lvl]) for lvl in RUBRIC_LEVELS],
                 h["suggested_level"], round(h["confidence"], 3), h["final_level"], h["source"],
                 d.get("reviewer", ""), f"{d['action']} {d['level']}" if d else "", d.get("reason", ""),
-                d.get("note", ""), f"{c['level']} ({c['recorded_by']})" if c else "",
+                d.get("note", ""), f"{c['level']} ({c['recorded_by']})" if c else "", c.get("recorded_by", ""),
+                c.get("reason", ""),
             ])
         for row in ws.iter_rows(min_row=2):
             for cell in row:
                 cell.alignment = wrap
-        for col, width in zip("ABCDEFGHIJKLM", (18, 60, 60, 60, 12, 10, 12, 10, 14, 18, 30, 24, 18), strict=True):
+        for col, width in zip("ABCDEFGHIJKLMNO", (18, 60, 60, 60, 12, 10, 12, 10, 14, 18, 30, 24, 18, 14, 30),
+                              strict=True):
             ws.column_dimensions[col].width = width
         for cell in ws[1]:
             cell.font = Font(bold=True)

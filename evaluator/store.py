@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,8 +29,35 @@ from evaluator.types import Assessment
 
 DB_NAME = "evaluator.sqlite"
 
-# Each entry migrates the schema from version i to i+1. Append; never edit a released step.
-MIGRATIONS: list[str] = [
+
+
+def _chain_reviewer_records(conn: sqlite3.Connection) -> None:
+    """3: tamper evidence (evaluator.audit). Every reviewer record gets ``entry_hash`` chained to the one
+    before (computed here for existing records); INSERT OR REPLACE, which rewrote a record without firing
+    the UPDATE/DELETE triggers, is refused; a consensus needs a reason."""
+    from evaluator.audit import chain_existing
+
+    conn.execute("ALTER TABLE consensus ADD COLUMN reason TEXT NOT NULL DEFAULT ''")
+    for table in ("decisions", "evidence_decisions", "consensus"):
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN entry_hash TEXT")
+        conn.execute(f"DROP TRIGGER {table}_no_update")
+    chain_existing(conn)
+    for table, what in (("decisions", "decisions"), ("evidence_decisions", "evidence decisions"),
+                        ("consensus", "consensus records")):
+        conn.execute(f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+                     f"BEGIN SELECT RAISE(ABORT, '{what} are append-only'); END")
+        conn.execute(f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} "
+                     f"WHEN EXISTS (SELECT 1 FROM {table} WHERE id = NEW.id) "
+                     f"BEGIN SELECT RAISE(ABORT, '{what} are append-only'); END")
+        conn.execute(f"CREATE TRIGGER {table}_chained BEFORE INSERT ON {table} WHEN NEW.entry_hash IS NULL "
+                     f"BEGIN SELECT RAISE(ABORT, '{what} are recorded by the evaluator, with a chained hash'); END")
+    conn.execute("CREATE TRIGGER consensus_needs_reason BEFORE INSERT ON consensus "
+                 "WHEN length(trim(NEW.reason)) = 0 BEGIN SELECT RAISE(ABORT, 'a consensus needs a reason'); END")
+
+
+# Each entry migrates the schema from version i to i+1: SQL, or a function for steps that need Python.
+# Append; never edit a released step.
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """
     CREATE TABLE documents (
         id INTEGER PRIMARY KEY,
@@ -122,6 +149,7 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER consensus_no_delete BEFORE DELETE ON consensus
         BEGIN SELECT RAISE(ABORT, 'consensus records are append-only'); END;
     """,
+    _chain_reviewer_records,
 ]
 
 
@@ -233,7 +261,17 @@ class Workspace:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             self._refuse_newer(version)
             for step in range(version, len(MIGRATIONS)):
-                conn.executescript(f"BEGIN; {MIGRATIONS[step]} PRAGMA user_version = {step + 1}; COMMIT;")
+                migration = MIGRATIONS[step]
+                if isinstance(migration, str):
+                    conn.executescript(f"BEGIN; {migration} PRAGMA user_version = {step + 1}; COMMIT;")
+                    continue
+                conn.execute("BEGIN IMMEDIATE")
+                if conn.execute("PRAGMA user_version").fetchone()[0] > step:  # another process just did it
+                    conn.commit()
+                    continue
+                migration(conn)
+                conn.execute(f"PRAGMA user_version = {step + 1}")
+                conn.commit()
 
     @property
     def page_cache(self) -> Path | None:

@@ -67,7 +67,7 @@ def test_records_are_append_only(ws_doc, table):
     sha = a.document.sha256
     dec.record_decision(ws, sha, "1", reviewer="Ana", action="override", level="none", reason="health only")
     dec.record_evidence_verdict(ws, sha, "1.A.1", passage_index=0, verdict="confirm", reviewer="Ana")
-    dec.record_consensus(ws, sha, "1", level="none", recorded_by="Ana")
+    dec.record_consensus(ws, sha, "1", level="none", recorded_by="Ana", reason="agreed")
     conn = sqlite3.connect(ws.db_path)
     try:
         column = "level" if table != "evidence_decisions" else "verdict"
@@ -144,7 +144,7 @@ def test_final_levels_sources(ws_doc):
     finals = dec.final_levels(ws, sha)
     assert (finals["1"].level, finals["1"].source, finals["1"].disputed) == ("none", "reviewed", False)
     assert (finals["2"].level, finals["2"].disputed, set(finals["2"].reviewers)) == ("optimising", True, {"Ana", "Ben"})
-    dec.record_consensus(ws, sha, "2", level="assuring", recorded_by="Ana", note="agreed in meeting")
+    dec.record_consensus(ws, sha, "2", level="assuring", recorded_by="Ana", reason="ward data", note="agreed in meeting")
     finals = dec.final_levels(ws, sha)
     assert (finals["2"].level, finals["2"].source) == ("assuring", "consensus")
     assert (finals["4"].level, finals["4"].source) == ("assuring", "suggested")

@@ -26,7 +26,7 @@ def reviewed(tmp_path):
     dec.record_decision(ws, sha, "1", reviewer="Ana", action="override", level="maximising", reason=REASON,
                         note="see p.1")
     dec.record_decision(ws, sha, "2", reviewer="Ana", action="accept")
-    dec.record_consensus(ws, sha, "3a", level="none", recorded_by="Ben")
+    dec.record_consensus(ws, sha, "3a", level="none", recorded_by="Ben", reason="health only")
     return ws, sha, tmp_path
 
 

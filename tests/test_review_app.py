@@ -16,6 +16,7 @@ from evaluator.review.app import check_binding, create_app
 from evaluator.review.security import CSRF_COOKIE
 
 LOCAL = "http://127.0.0.1"
+LONG_TOKEN = "s3cret-token-" + "x" * 32
 
 
 @pytest.fixture
@@ -130,7 +131,7 @@ def test_evidence_verdict_and_consensus_forms(setup):
     assert r.status_code == 303
     assert "Ana: rejected" in client.get(f"/documents/{sha}").text
     r = client.post(f"/documents/{sha}/consensus", data={
-        "csrf_token": token, "reviewer": "Ana", "hallmark_id": "1", "level": "none", "note": "agreed"})
+        "csrf_token": token, "reviewer": "Ana", "hallmark_id": "1", "level": "none", "reason": "agreed in meeting", "note": "agreed"})
     assert r.status_code == 303
     assert dec.final_levels(ws, sha)["1"].source == "consensus"
 
@@ -219,11 +220,11 @@ def test_foreign_host_header_is_refused_without_token(setup):
 
 def test_token_is_required_once_then_kept_in_a_cookie(setup):
     ws, docs, _ = setup
-    client = TestClient(create_app(ws.root, token="s3cret-token"), base_url="http://10.0.0.5:8765",
+    client = TestClient(create_app(ws.root, token=LONG_TOKEN), base_url="http://10.0.0.5:8765",
                         follow_redirects=False)
     assert client.get("/").status_code == 403
     assert client.get("/", params={"token": "wrong"}).status_code == 403
-    r = client.get(f"/documents/{docs[0].document.sha256}", params={"token": "s3cret-token"})
+    r = client.get(f"/documents/{docs[0].document.sha256}", params={"token": LONG_TOKEN})
     assert r.status_code == 303 and "token" not in r.headers["location"]
     assert client.get(r.headers["location"]).status_code == 200
     assert client.get("/agreement").status_code == 200

@@ -4,7 +4,9 @@ real workspaces and the real export files. Hostile inputs come from tests/fixtur
 from __future__ import annotations
 
 import csv
+import io
 import shutil
+import sqlite3
 import sys
 import zipfile
 from pathlib import Path
@@ -13,7 +15,8 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from review_helpers import make_workspace
+from PIL import Image
+from review_helpers import make_workspace, sha256_of
 
 import evaluator.batch
 from evaluator import decisions as dec
@@ -21,6 +24,7 @@ from evaluator.cli import main
 from evaluator.embed import HashingEncoder
 from evaluator.export import export
 from evaluator.pipeline import Pipeline
+from evaluator.render import MAX_PIXELS
 from evaluator.review.app import create_app
 from evaluator.review.security import CSRF_COOKIE
 
@@ -136,3 +140,169 @@ def test_an_oversized_text_file_is_refused_without_reading_it(tmp_path, monkeypa
     assert result.exit_code == 1
     assert f"failed {big}: {big} is over 20 MB, too large for a text strategy" in result.output
     assert "1 assessed, 0 skipped (unchanged), 1 failed" in result.output
+
+
+# ----------------------------------------------------- 2. cross-site requests, bounded page-image cache
+
+
+def png_url(sha: str, box: str = "72,60,300,90") -> str:
+    return f"/documents/{sha}/pages/1.png?box={box}"
+
+
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "image"},
+    {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Dest": "image"},  # another port of localhost
+    {"Origin": "http://example.invalid"},
+    {"Origin": "null"},
+])
+def test_another_site_cannot_make_the_app_render_or_probe_documents(app, headers):
+    """An <img> or fetch from another site gets 403 on every route: nothing is rendered or cached, and a
+    document that exists answers exactly like one that does not."""
+    ws, sha, client = app
+    for url in (png_url(sha), png_url("0" * 64), f"/documents/{sha}", "/", "/static/style.css"):
+        r = client.get(url, headers=headers)
+        assert r.status_code == 403, url
+        assert r.text == "Requests from other sites are refused. Open the review app's own address."
+    assert not (ws.root / "cache" / "pages").exists()
+    assert client.get(png_url(sha), headers={"Sec-Fetch-Site": "same-origin"}).status_code == 200
+    assert client.get(f"/documents/{sha}", headers={"Sec-Fetch-Site": "none"}).status_code == 200
+
+
+def test_the_page_image_cache_stays_within_its_size_limit(app, monkeypatch):
+    """Many distinct box parameters never grow the rendered-page cache past its limit; the oldest
+    images go first and the newest stays cached."""
+    import evaluator.render
+
+    ws, sha, client = app
+    first = client.get(png_url(sha))
+    limit = 3 * len(first.content)
+    monkeypatch.setattr(evaluator.render, "PAGE_CACHE_BYTES", limit, raising=False)
+    for i in range(8):
+        assert client.get(png_url(sha, f"72,{60 + i},300,90")).status_code == 200
+    cache = ws.root / "cache" / "pages"
+    sizes = [p.stat().st_size for p in cache.glob("*.png")]
+    assert sum(sizes) <= limit and len(sizes) < 9
+    newest = max(cache.glob("*.png"), key=lambda p: p.stat().st_mtime)
+    assert newest.read_bytes() == client.get(png_url(sha, "72,67,300,90")).content
+
+
+# ----------------------------------------------------------------------- 3. pixel cap when drawing
+
+
+def test_a_huge_page_is_drawn_within_the_pixel_cap(tmp_path):
+    """A 337-byte PDF with one 4000 pt page is drawn within MAX_PIXELS through the app (today's code
+    drew it at 5556 x 5556 pixels, about 300 MB at its peak)."""
+    ws, [assessment] = make_workspace(tmp_path)
+    pdf = tmp_path / "oversized-page.pdf"
+    shutil.copy(PDFS / "oversized-page.pdf", pdf)
+    assessment.document.path, assessment.document.sha256 = str(pdf), sha256_of(pdf)
+    ws.save_assessment(assessment, cache_key="oversized")
+    client = TestClient(create_app(ws.root), base_url=LOCAL)
+    r = client.get(f"/documents/{sha256_of(pdf)}/pages/1.png")
+    assert r.status_code == 200
+    width, height = Image.open(io.BytesIO(r.content)).size
+    assert width * height <= MAX_PIXELS and width == height > 1000
+
+
+# ------------------------------------------------------------------ 6. consensus needs a reason
+
+
+def test_a_consensus_needs_a_reason_and_exports_show_who_and_why(app, tmp_path):
+    """A consensus overrides every reviewer, so the app refuses one without a reason (keeping what was
+    typed), and the CSV and XLSX exports say who recorded it and why."""
+    ws, sha, client = app
+    form = {"csrf_token": form_token(client), "reviewer": "Ben", "hallmark_id": "1", "level": "none",
+            "note": "met on Tuesday"}
+    refused = client.post(f"/documents/{sha}/consensus", data=form)
+    assert refused.status_code == 400 and "A consensus needs a reason" in refused.text
+    assert 'value="met on Tuesday"' in refused.text
+    assert dec.consensus_for(ws, sha) == {}
+    saved = client.post(f"/documents/{sha}/consensus", data={**form, "reason": "no wellbeing definition"})
+    assert saved.status_code == 303
+    export(ws, "csv", tmp_path / "out.csv")
+    row = next(r for r in csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")) if r["hallmark"] == "1")
+    assert (row["source"], row["consensus_recorded_by"], row["consensus_reason"]) == (
+        "consensus", "Ben", "no wellbeing definition")
+    export(ws, "xlsx", tmp_path / "out.xlsx")
+    sheet = load_workbook(tmp_path / "out.xlsx").worksheets[1]
+    head = [c.value for c in sheet[1]]
+    h1 = [c.value for c in sheet[2]]
+    assert (h1[head.index("Consensus by")], h1[head.index("Consensus reason")]) == ("Ben", "no wellbeing definition")
+
+
+# -------------------------------------------------------- 7. append-only for real, tamper-evident log
+
+
+def decided(ws, sha: str) -> None:
+    dec.record_decision(ws, sha, "1", reviewer="Ana", action="accept")
+    dec.record_decision(ws, sha, "2", reviewer="Ana", action="override", level="none", reason="health only")
+    dec.record_decision(ws, sha, "3a", reviewer="Ben", action="accept")
+    dec.record_evidence_verdict(ws, sha, "1.A.1", passage_index=0, verdict="confirm", reviewer="Ana")
+    dec.record_consensus(ws, sha, "1", level="none", recorded_by="Ana", reason="agreed")
+
+
+@pytest.mark.parametrize("table", ["decisions", "evidence_decisions", "consensus"])
+def test_insert_or_replace_cannot_rewrite_a_recorded_decision(app, table):
+    """INSERT OR REPLACE on an existing id (which fired neither the UPDATE nor the DELETE trigger) is refused."""
+    ws, sha, _ = app
+    decided(ws, sha)
+    conn = sqlite3.connect(ws.db_path)
+    try:
+        row = conn.execute(f"SELECT * FROM {table} WHERE id = 1").fetchone()
+        columns = [c[1] for c in conn.execute(f"PRAGMA table_info({table})")]
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute(f"INSERT OR REPLACE INTO {table} VALUES ({', '.join('?' * len(row))})", row)
+        with pytest.raises(sqlite3.IntegrityError):  # and a record without its chained hash
+            conn.execute(f"INSERT INTO {table} ({', '.join(columns[1:-1])}) VALUES "
+                         f"({', '.join('?' * (len(columns) - 2))})", row[1:-1])
+    finally:
+        conn.close()
+    assert CliRunner().invoke(main, ["audit", "--workspace", str(ws.root)]).exit_code == 0
+
+
+def test_audit_names_the_first_record_changed_behind_the_evaluators_back(app):
+    """Someone drops the trigger and edits a reason in the database file: `evaluator audit` exits 1 and
+    names that decision; an untouched workspace passes."""
+    ws, sha, _ = app
+    decided(ws, sha)
+    ok = CliRunner().invoke(main, ["audit", "--workspace", str(ws.root)])
+    assert ok.exit_code == 0 and "OK: 3 decisions, 1 evidence verdict(s), 1 consensus record(s)" in ok.output
+    conn = sqlite3.connect(ws.db_path)
+    with conn:
+        conn.execute("DROP TRIGGER decisions_no_update")
+        conn.execute("UPDATE decisions SET reason = 'nothing to see' WHERE id = 2")
+    conn.close()
+    bad = CliRunner().invoke(main, ["audit", "--workspace", str(ws.root)])
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    [line] = bad.output.strip().splitlines()
+    assert line.startswith("Error: decision #2 (by Ana, ") and "does not match the chain" in line
+
+
+def test_an_existing_workspace_migrates_and_its_decisions_get_their_chain(tmp_path):
+    """A workspace written before decisions carried hashes (schema 2) opens, its decisions are chained
+    on migration, and `evaluator audit` passes; new decisions continue the chain."""
+    from evaluator.store import MIGRATIONS, Workspace
+
+    ws, [a] = make_workspace(tmp_path)
+    sha = a.document.sha256
+    old = tmp_path / "old"
+    old.mkdir()
+    conn = sqlite3.connect(old / "evaluator.sqlite")
+    conn.executescript(f"{MIGRATIONS[0]} {MIGRATIONS[1]} PRAGMA user_version = 2;")
+    with conn:
+        src = sqlite3.connect(ws.db_path)
+        for table in ("documents", "assessments"):
+            rows = src.execute(f"SELECT * FROM {table}").fetchall()
+            conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
+        src.close()
+        conn.execute("INSERT INTO decisions (assessment_id, sha256, hallmark_id, reviewer, action, level, reason,"
+                     " suggested_level, created_at) VALUES (1, ?, '1', 'Ana', 'override', 'none', 'old', 'assuring',"
+                     " '2024-01-01T00:00:00+00:00')", (sha,))
+        conn.execute("INSERT INTO consensus (sha256, hallmark_id, level, recorded_by, created_at)"
+                     " VALUES (?, '1', 'none', 'Ana', '2024-01-02T00:00:00+00:00')", (sha,))
+    conn.close()
+    migrated = Workspace(old, create=False)
+    dec.record_decision(migrated, sha, "2", reviewer="Ben", action="accept")
+    assert [d.reason for d in dec.decisions_for(migrated, sha)] == ["old", ""]
+    result = CliRunner().invoke(main, ["audit", "--workspace", str(old)])
+    assert result.exit_code == 0 and "OK: 2 decisions" in result.output, result.output

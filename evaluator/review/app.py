@@ -27,15 +27,16 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from evaluator import decisions as dec
-from evaluator.errors import InputError
+from evaluator.errors import EvaluatorError, InputError
 from evaluator.render import MAX_BOXES, page_image, parse_box
 from evaluator.review import views
-from evaluator.review.security import check_csrf, make_guard
+from evaluator.review.security import check_csrf, check_token, make_guard
 from evaluator.store import StoredAssessment, Workspace
 
 HERE = Path(__file__).parent
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 PAGE = re.compile(r"^[1-9][0-9]{0,4}$")
+NUMBER = re.compile(r"^[0-9]{1,15}$")  # ASCII digits only ("²".isdigit() is True); fits SQLite's INTEGER
 
 
 def _templates() -> Jinja2Templates:
@@ -51,13 +52,23 @@ READ_ONLY = ("This workspace is read-only (its folder cannot be written from her
              "saved. Copy the workspace to a folder you can write, and review it there.")
 
 
-def _int_or_none(value: str) -> int | None:
-    return int(value) if value.strip().isdigit() else None
+def _int_or_none(value: str, name: str) -> int | None:
+    """A form or query number: None when empty, a 400 with a message when it is not a plain number."""
+    value = value.strip()
+    if not value:
+        return None
+    if not NUMBER.match(value):
+        raise HTTPException(status_code=400, detail=f"{name} must be a whole number; reload the page and try again.")
+    return int(value)
+
+
+SAVE_FAILED = "Your decision was not saved: {reason} What you typed is still in the form below; submit it again."
 
 
 def create_app(workspace_path: str | os.PathLike, *, token: str | None = None,
                read_only: bool | None = None) -> FastAPI:
     """``read_only`` None: read-only when the workspace folder cannot be written."""
+    token = check_token(token) if token is not None else None
     ws = Workspace(workspace_path, create=False, read_only=read_only)
     templates = _templates()
     app = FastAPI(title="wellbeing-evaluator review", docs_url=None, redoc_url=None, openapi_url=None)
@@ -86,10 +97,17 @@ def create_app(workspace_path: str | os.PathLike, *, token: str | None = None,
         return document_page(request, stored, error=READ_ONLY, status_code=409)
 
     def document_page(request: Request, stored: StoredAssessment, *, error: str = "", decided: int | None = None,
-                      status_code: int = 200) -> Response:
+                      status_code: int = 200, typed: dict | None = None) -> Response:
         banner = views.conflict_banner(ws, stored.sha256, decided) if decided else None
         return render(request, "document.html", status_code, doc=views.document_detail(ws, stored),
-                      error=error, banner=banner)
+                      error=error, banner=banner, typed=typed or {"form": "", "hallmark_id": ""},
+                      max_text=dec.MAX_TEXT)
+
+    def not_saved(request: Request, stored: StoredAssessment, exc: EvaluatorError, typed: dict) -> Response:
+        """The document page again with the message and what was typed: a refused or failed save loses nothing."""
+        if isinstance(exc, dec.DecisionError):
+            return document_page(request, stored, error=str(exc), status_code=400, typed=typed)
+        return document_page(request, stored, error=SAVE_FAILED.format(reason=exc), status_code=503, typed=typed)
 
     @app.get("/")
     def documents(
@@ -112,7 +130,7 @@ def create_app(workspace_path: str | os.PathLike, *, token: str | None = None,
 
     @app.get("/documents/{sha256}")
     def document(request: Request, sha256: str, decided: str = "") -> Response:
-        return document_page(request, stored_or_404(sha256), decided=_int_or_none(decided))
+        return document_page(request, stored_or_404(sha256), decided=_int_or_none(decided, "decided"))
 
     @app.get("/documents/{sha256}/pages/{page}.png")
     def page_png(request: Request, sha256: str, page: str, crop: str = "") -> Response:
@@ -158,10 +176,12 @@ def create_app(workspace_path: str | os.PathLike, *, token: str | None = None,
         try:
             rec = dec.record_decision(
                 ws, stored.sha256, hallmark_id, reviewer=reviewer, action=action, level=level or None,
-                reason=reason, note=note, based_on=_int_or_none(based_on), assessment_id=_int_or_none(assessment_id),
+                reason=reason, note=note, based_on=_int_or_none(based_on, "based_on"),
+                assessment_id=_int_or_none(assessment_id, "assessment_id"),
             )
-        except dec.DecisionError as exc:
-            return document_page(request, stored, error=str(exc), status_code=400)
+        except EvaluatorError as exc:
+            typed = {"form": action, "hallmark_id": hallmark_id, "level": level, "reason": reason, "note": note}
+            return not_saved(request, stored, exc, typed)
         return RedirectResponse(f"/documents/{stored.sha256}?decided={rec.decision.id}#h-{hallmark_id}", 303)
 
     @app.post("/documents/{sha256}/evidence")
@@ -174,27 +194,30 @@ def create_app(workspace_path: str | os.PathLike, *, token: str | None = None,
         stored = stored_or_404(sha256)
         if refused := refuse_if_read_only(request, stored):
             return refused
-        index = _int_or_none(passage)
+        index = _int_or_none(passage, "passage")
         try:
             dec.record_evidence_verdict(ws, stored.sha256, descriptor_id, passage_index=-1 if index is None else index,
-                                        verdict=verdict, reviewer=reviewer, assessment_id=_int_or_none(assessment_id))
-        except dec.DecisionError as exc:
-            return document_page(request, stored, error=str(exc), status_code=400)
+                                        verdict=verdict, reviewer=reviewer,
+                                        assessment_id=_int_or_none(assessment_id, "assessment_id"))
+        except EvaluatorError as exc:
+            return not_saved(request, stored, exc, {"form": "evidence", "hallmark_id": hallmark_id})
         return RedirectResponse(f"/documents/{stored.sha256}#h-{hallmark_id}", 303)
 
     @app.post("/documents/{sha256}/consensus")
     def post_consensus(
         request: Request, sha256: str, csrf_token: str = Form(""), reviewer: str = Form(""),
-        hallmark_id: str = Form(""), level: str = Form(""), note: str = Form(""),
+        hallmark_id: str = Form(""), level: str = Form(""), reason: str = Form(""), note: str = Form(""),
     ) -> Response:
         check_csrf(request, csrf_token)
         stored = stored_or_404(sha256)
         if refused := refuse_if_read_only(request, stored):
             return refused
         try:
-            dec.record_consensus(ws, stored.sha256, hallmark_id, level=level, recorded_by=reviewer, note=note)
-        except dec.DecisionError as exc:
-            return document_page(request, stored, error=str(exc), status_code=400)
+            dec.record_consensus(ws, stored.sha256, hallmark_id, level=level, recorded_by=reviewer, reason=reason,
+                                 note=note)
+        except EvaluatorError as exc:
+            typed = {"form": "consensus", "hallmark_id": hallmark_id, "level": level, "reason": reason, "note": note}
+            return not_saved(request, stored, exc, typed)
         return RedirectResponse(f"/documents/{stored.sha256}#h-{hallmark_id}", 303)
 
     return app
