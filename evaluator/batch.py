@@ -92,17 +92,19 @@ class PipelineSpec:
 # ------------------------------------------------------------------ input discovery
 
 
-def find_documents(paths: Iterable[str | os.PathLike]) -> list[Path]:
+def find_documents(paths: Iterable[str | os.PathLike], problems: list[tuple[str, str]] | None = None) -> list[Path]:
     """The documents to screen: sorted, deduplicated.
 
     A file is taken as given. A folder with a MANIFEST.tsv (a ``doc_id`` column) holds the documents it
     lists (``<doc_id>.pdf``, ``.txt`` or ``.md``; a listed document that is missing is reported as a
     failure). Any other folder is searched for .pdf/.txt/.md files, skipping hidden files and READMEs.
+    A manifest entry that is not a plain file name (``../x``) is appended to ``problems`` as (path,
+    reason), or raised as an ``EvaluatorError`` without ``problems``.
     """
     found: set[Path] = set()
     for given in map(Path, paths):
         if given.is_dir() and (given / MANIFEST).is_file():
-            found.update(_listed(given))
+            found.update(_listed(given, problems))
         elif given.is_dir():
             for root, dirs, files in os.walk(given):
                 dirs[:] = [d for d in dirs if not d.startswith(".")]
@@ -116,13 +118,20 @@ def find_documents(paths: Iterable[str | os.PathLike]) -> list[Path]:
     return sorted(found)
 
 
-def _listed(folder: Path) -> list[Path]:
+def _listed(folder: Path, problems: list[tuple[str, str]] | None) -> list[Path]:
     with open(folder / MANIFEST, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     if not rows or "doc_id" not in rows[0]:
         raise EvaluatorError(f"{folder / MANIFEST} has no doc_id column. Add one, or remove the manifest.")
     listed = []
     for doc_id in (row["doc_id"].strip() for row in rows if (row.get("doc_id") or "").strip()):
+        if Path(doc_id).name != doc_id or doc_id in (".", "..") or "\\" in doc_id:  # ../x, /etc/x, a\\..\\x
+            reason = (f"{MANIFEST} doc_id {doc_id!r} is not a file name in {folder}; list each document by its "
+                      "name only (no folders).")
+            if problems is None:
+                raise EvaluatorError(reason)
+            problems.append((str(folder / doc_id), reason))
+            continue
         candidates = [folder / f"{doc_id}{suffix}" for suffix in SUFFIXES]
         listed.append(next((c for c in candidates if c.is_file()), candidates[0]).resolve())
     return listed
@@ -270,7 +279,8 @@ def screen(paths: Iterable[str | os.PathLike], workspace: str | os.PathLike | Wo
     document's Outcome as soon as it is known.
     """
     started = time.monotonic()
-    files = find_documents(paths)
+    problems: list[tuple[str, str]] = []
+    files = find_documents(paths, problems)
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     cache_dir = str(ws.folder("cache"))
     factory = pipeline_factory or PipelineSpec(str(rubric) if rubric else None, str(judge) if judge else None)
@@ -285,6 +295,8 @@ def screen(paths: Iterable[str | os.PathLike], workspace: str | os.PathLike | Wo
                                             "timeout": timeout, "max_pages": max_pages,
                                             "rubric": str(rubric or ""), "judge": str(judge or "")})
         batch = _Batch(ws, run_id, progress)
+        for path, reason in problems:
+            batch.fail(path, reason)
         work = _plan(files, ws, keys, batch, max_pages)
         if _worth_a_pool(work, workers, keys):  # else the model loads (once) only if a document needs it
             args = (factory, cache_dir, max_pages, max(1, (os.cpu_count() or 1) // workers))

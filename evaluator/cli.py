@@ -185,19 +185,32 @@ def calibrate(gold_dir: Path, docs_dir: Path, workspaces: tuple[Path, ...], out:
               help="Workspace folder made by `evaluator screen`.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--token", default=None, help="Access token; required when --host is not a loopback address.")
+@click.option("--token-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="File holding the access token (or set $EVALUATOR_REVIEW_TOKEN); at least 32 characters. "
+                   "Beyond loopback without one, a strong token is generated and printed.")
 @click.option("--read-only", is_flag=True,
               help="Browse without saving decisions (automatic when the workspace folder is not writable).")
 @user_errors
-def review(workspace: Path, host: str, port: int, token: str | None, read_only: bool) -> None:
+def review(workspace: Path, host: str, port: int, token_file: Path | None, read_only: bool) -> None:
     """Open the review app: accept or override suggested levels with the evidence on the page.
+
+    The access token never goes on the command line (where `ps` shows it to every user).
 
     \b
     Example:
       evaluator review --workspace strategies/
+      evaluator review --workspace strategies/ --host 0.0.0.0 --token-file ~/.review-token
     """
-    from evaluator.review.app import serve
+    import os
 
+    from evaluator.review.app import TOKEN_ENV, serve
+
+    token = os.environ.get(TOKEN_ENV) or None
+    if token_file is not None:
+        try:
+            token = token_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"Cannot read the token file {token_file}: {exc}.") from None
     serve(workspace, host=host, port=port, token=token, read_only=read_only or None)
 
 

@@ -12,7 +12,7 @@ from review_helpers import XSS, make_workspace
 from evaluator import decisions as dec
 from evaluator.cli import main
 from evaluator.errors import EvaluatorError
-from evaluator.review.app import check_binding, create_app
+from evaluator.review.app import create_app, resolve_token
 from evaluator.review.security import CSRF_COOKIE
 
 LOCAL = "http://127.0.0.1"
@@ -230,19 +230,13 @@ def test_token_is_required_once_then_kept_in_a_cookie(setup):
     assert client.get("/agreement").status_code == 200
 
 
-def test_non_loopback_binding_needs_a_token():
-    with pytest.raises(EvaluatorError, match="--token"):
-        check_binding("0.0.0.0", None)
-    check_binding("0.0.0.0", "t")
+def test_non_loopback_binding_gets_a_strong_token():
+    token, generated = resolve_token("0.0.0.0", None)
+    assert generated and len(token) >= 43
+    with pytest.raises(EvaluatorError, match="at least 32"):
+        resolve_token("0.0.0.0", "t")
     for host in ("127.0.0.1", "localhost", "::1"):
-        check_binding(host, None)
-
-
-def test_cli_review_refuses_public_host_without_token(tmp_path):
-    ws, _ = make_workspace(tmp_path)
-    result = CliRunner().invoke(main, ["review", "--workspace", str(ws.root), "--host", "0.0.0.0"])
-    assert result.exit_code == 1
-    assert "Pass --token" in result.output
+        assert resolve_token(host, None) == (None, False)
 
 
 def test_cli_review_needs_an_existing_workspace(tmp_path):

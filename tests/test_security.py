@@ -31,7 +31,7 @@ from evaluator.review.security import CSRF_COOKIE
 TESTS = Path(__file__).resolve().parent
 PDFS = TESTS / "fixtures" / "pdfs"
 sys.path.insert(0, str(TESTS / "fixtures"))
-from make_pdfs import FORMULAS, make_bomb, make_many_pages  # noqa: E402
+from make_pdfs import FORMULAS, TRAVERSAL_IDS, make_bomb, make_many_pages  # noqa: E402
 
 LOCAL = "http://127.0.0.1"
 
@@ -306,3 +306,133 @@ def test_an_existing_workspace_migrates_and_its_decisions_get_their_chain(tmp_pa
     assert [d.reason for d in dec.decisions_for(migrated, sha)] == ["old", ""]
     result = CliRunner().invoke(main, ["audit", "--workspace", str(old)])
     assert result.exit_code == 0 and "OK: 2 decisions" in result.output, result.output
+
+
+# ------------------------------------------------------------------------- 5. token mode off loopback
+
+TOKEN = "t" * 40
+
+
+def serve_cli(monkeypatch, ws: Path, *args: str, env: dict | None = None):
+    """`evaluator review` with uvicorn.run replaced: what it would serve, and what it printed."""
+    import uvicorn
+
+    served = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(app=app, **kw))
+    result = CliRunner().invoke(main, ["review", "--workspace", str(ws), *args], env=env or {})
+    return result, served
+
+
+def test_off_loopback_the_token_is_strong_and_never_on_the_command_line(app, monkeypatch, tmp_path):
+    """Without a token a strong one is generated; a short one is refused; the token comes from an
+    environment variable or a file, never from argv (where `ps` shows it)."""
+    ws, _, _ = app
+    result, served = serve_cli(monkeypatch, ws.root, "--host", "0.0.0.0")
+    assert result.exit_code == 0, result.output
+    generated = result.output.split("?token=")[1].split()[0]
+    assert len(generated) >= 43 and served["host"] == "0.0.0.0"
+    short, served = serve_cli(monkeypatch, ws.root, "--host", "0.0.0.0", env={"EVALUATOR_REVIEW_TOKEN": "abc"})
+    assert short.exit_code == 1 and "use at least 32" in short.output and not served
+    (tmp_path / "token").write_text(TOKEN + "\n")
+    from_file, served = serve_cli(monkeypatch, ws.root, "--host", "0.0.0.0", "--token-file", str(tmp_path / "token"))
+    assert from_file.exit_code == 0 and TOKEN not in from_file.output
+    client = TestClient(served["app"], base_url="http://10.0.0.5:8765", follow_redirects=False)
+    assert client.get("/", params={"token": TOKEN}).status_code == 303
+    argv, _ = serve_cli(monkeypatch, ws.root, "--host", "0.0.0.0", "--token", TOKEN)
+    assert argv.exit_code == 2 and "No such option" in argv.output
+
+
+def test_repeated_wrong_tokens_are_slowed_down(app):
+    """After a few wrong tokens from one address every token attempt is refused (429) for a while, so
+    guessing gets nowhere; the session cookie is a fresh random id, HttpOnly, SameSite and Secure
+    behind TLS."""
+    ws, sha, _ = app
+    client = TestClient(create_app(ws.root, token=TOKEN), base_url="https://review.example", follow_redirects=False)
+    ok = client.get("/", params={"token": TOKEN})
+    cookie = ok.headers["set-cookie"]
+    assert ok.status_code == 303 and TOKEN not in cookie
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" in cookie
+    codes = [client.get("/", params={"token": f"guess-{i}"}).status_code for i in range(20)]
+    assert codes[:5] == [403] * 5 and set(codes[5:]) == {429}
+    assert client.get("/", params={"token": TOKEN}).status_code == 429
+
+
+# ------------------------------------------------------------------ 8. no unhandled 500s, nothing lost
+
+
+@pytest.mark.parametrize("decided", ["²", "١٢", "99999999999999999999999", "-1", "1e3"])
+def test_odd_numbers_in_the_address_give_a_400_with_a_message(app, decided):
+    _, sha, client = app
+    r = client.get(f"/documents/{sha}", params={"decided": decided})
+    assert r.status_code == 400 and "decided must be a whole number" in r.text
+
+
+def test_a_failed_save_shows_the_form_again_with_what_was_typed(app, monkeypatch):
+    """The disk is full when a reviewer saves an override: the page says the decision was not saved and
+    the form still holds the level, reason and note they typed."""
+    ws, sha, client = app
+
+    class FullDisk(sqlite3.Connection):
+        def execute(self, sql, *args):
+            if sql.lstrip().upper().startswith("INSERT INTO DECISIONS"):
+                raise sqlite3.OperationalError("database or disk is full")
+            return super().execute(sql, *args)
+
+    token = form_token(client)
+    real_connect = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: real_connect(*a, **{**k, "factory": FullDisk}))
+    r = client.post(f"/documents/{sha}/decisions", data={
+        "csrf_token": token, "reviewer": "Ana", "hallmark_id": "2", "action": "override", "level": "maximising",
+        "reason": "ward targets & <b>budgets</b>", "note": "see p. 4"})
+    assert r.status_code == 503 and "Your decision was not saved" in r.text and "disk is full" in r.text
+    assert 'value="ward targets &amp; &lt;b&gt;budgets&lt;/b&gt;"' in r.text and 'value="see p. 4"' in r.text
+    assert '<option value="maximising" selected>' in r.text
+    monkeypatch.undo()
+    assert dec.decisions_for(ws, sha) == []
+
+
+# ---------------------------------------------------------------------- 9. size caps, CSRF first
+
+
+def test_oversized_fields_and_forms_are_refused_and_nothing_is_stored(app):
+    """A 900 KB note is refused before the form is parsed (413); a note over the field cap gets a 400
+    that keeps what was typed; a form without the CSRF cookie is refused before parsing (403)."""
+    ws, sha, client = app
+    form = {"csrf_token": form_token(client), "reviewer": "Ana", "hallmark_id": "1", "action": "override",
+            "level": "none", "reason": "r"}
+    huge = client.post(f"/documents/{sha}/decisions", data={**form, "note": "x" * 900_000})
+    assert huge.status_code == 413 and "Shorten the reason or note" in huge.text
+    long = client.post(f"/documents/{sha}/decisions", data={**form, "note": "y" * 2500})
+    assert long.status_code == 400 and "keep it under 2,000" in long.text and "y" * 2500 in long.text
+    client.cookies.clear()
+    assert client.post(f"/documents/{sha}/decisions", data={**form, "note": "x" * 900_000}).status_code == 403
+    assert dec.decisions_for(ws, sha) == []
+
+
+# --------------------------------------------------------------------------------- 10. smaller items
+
+
+@pytest.mark.parametrize("doc_id", TRAVERSAL_IDS)
+def test_a_manifest_cannot_point_outside_its_folder(tmp_path, monkeypatch, doc_id):
+    """A MANIFEST.tsv doc_id like ../x is a failure with a one-line reason; nothing outside is read and the
+    other listed documents are assessed."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    shutil.copy(PDFS / "heading.pdf", folder / "good.pdf")
+    shutil.copy(PDFS / "table.pdf", tmp_path / "outside.pdf")
+    (folder / "MANIFEST.tsv").write_text(f"doc_id\ngood\n{doc_id}\n", encoding="utf-8")
+    result = screen_fake(monkeypatch, [folder], tmp_path / "ws")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"MANIFEST.tsv doc_id {doc_id!r} is not a file name in" in result.output
+    assert "1 assessed, 0 skipped (unchanged), 1 failed" in result.output
+
+
+def test_every_response_carries_the_security_headers(tmp_path):
+    """Early refusals (400, 403, 303) carry the same headers as pages, and the CSP sets base-uri."""
+    ws, _ = make_workspace(tmp_path)
+    local = TestClient(create_app(ws.root), base_url="http://evil.example", follow_redirects=False)
+    tokened = TestClient(create_app(ws.root, token=TOKEN), base_url="http://10.0.0.5", follow_redirects=False)
+    for r in (local.get("/"), tokened.get("/"), tokened.get("/", params={"token": TOKEN})):
+        assert r.status_code in (400, 403, 303)
+        assert "base-uri 'none'" in r.headers["content-security-policy"]
+        assert r.headers["x-frame-options"] == "DENY" and r.headers["x-content-type-options"] == "nosniff"

@@ -223,16 +223,18 @@ def create_app(workspace_path: str | os.PathLike, *, token: str | None = None,
     return app
 
 
-def check_binding(host: str, token: str | None) -> None:
-    """Refuse to listen beyond this machine without an access token."""
-    from evaluator.errors import EvaluatorError
+TOKEN_ENV = "EVALUATOR_REVIEW_TOKEN"
+
+
+def resolve_token(host: str, token: str | None) -> tuple[str | None, bool]:
+    """(token, generated): a given token must be strong; beyond loopback, none given means a fresh one."""
+    import secrets
+
     from evaluator.review.security import is_loopback
 
-    if not is_loopback(host) and not token:
-        raise EvaluatorError(
-            f"Binding to {host} exposes the review app to other machines. Pass --token SECRET "
-            "(reviewers then open the printed link once), or use --host 127.0.0.1."
-        )
+    if token is None:
+        return (None, False) if is_loopback(host) else (secrets.token_urlsafe(32), True)
+    return check_token(token), False
 
 
 def serve(workspace_path: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 8765,
@@ -240,11 +242,17 @@ def serve(workspace_path: str | os.PathLike, *, host: str = "127.0.0.1", port: i
     """Run the review app with uvicorn until interrupted."""
     import uvicorn
 
-    check_binding(host, token)
+    token, generated = resolve_token(host, token)
     app = create_app(workspace_path, token=token, read_only=read_only)
     shown = f"[{host}]" if ":" in host else host
-    link = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
-    print(f"Review app for {workspace_path}: {link}  (Ctrl+C to stop)", flush=True)
+    link = f"http://{shown}:{port}/"
+    if generated:
+        print(f"Review app for {workspace_path}: {link}?token={token}  (Ctrl+C to stop)", flush=True)
+        print("Give that link only to reviewers; it is the key. Serve the app behind TLS (see the README) "
+              "when other machines connect.", flush=True)
+    else:
+        print(f"Review app for {workspace_path}: {link}" + ("?token=<your token>" if token else "")
+              + "  (Ctrl+C to stop)", flush=True)
     if app.state.read_only:
         print(f"Note: {READ_ONLY}", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
