@@ -15,9 +15,10 @@ from evaluator import __version__
 from evaluator import decisions as dec
 from evaluator.errors import EvaluatorError
 from evaluator.render import page_image
+from evaluator.rubric import descriptor_info, hallmark_title, load_rubric
 from evaluator.sanitize import append_row, write_csv_rows
 from evaluator.store import StoredAssessment, Workspace, utc_now
-from evaluator.types import RUBRIC_LEVELS
+from evaluator.types import RUBRIC_LEVELS, Rubric
 
 FORMATS = ("json", "csv", "xlsx", "html")
 EXPORT_SCHEMA = "1.0"
@@ -28,10 +29,9 @@ CSV_FIELDS = [
 ]
 
 
-def final_assessment(ws: Workspace, stored: StoredAssessment) -> dict:
-    """One document's suggestion, decisions and final levels as plain data."""
-    from evaluator.review.views import descriptor_info, hallmark_title
-
+def final_assessment(ws: Workspace, stored: StoredAssessment, rubric: Rubric | None = None) -> dict:
+    """One document's suggestion, decisions and final levels as plain data (titles and wording from
+    ``rubric``)."""
     a = stored.assessment
     finals = dec.final_levels(ws, stored.sha256)
     consensus = dec.consensus_for(ws, stored.sha256)
@@ -45,7 +45,7 @@ def final_assessment(ws: Workspace, stored: StoredAssessment) -> dict:
         c = consensus.get(h.id)
         descriptors = []
         for d in h.descriptors:
-            level, wording = descriptor_info(d.id)
+            level, wording = descriptor_info(rubric, d.id)
             descriptors.append({
                 "id": d.id, "level": level, "text": wording, "status": d.status, "probability": d.probability,
                 "evidence": [
@@ -57,7 +57,7 @@ def final_assessment(ws: Workspace, stored: StoredAssessment) -> dict:
             })
         hallmarks.append({
             "id": h.id,
-            "title": hallmark_title(h.id),
+            "title": hallmark_title(rubric, h.id),
             "suggested_level": h.level,
             "confidence": h.confidence,
             "needs_review": h.needs_review,
@@ -87,7 +87,8 @@ def final_assessment(ws: Workspace, stored: StoredAssessment) -> dict:
 
 
 def export_records(ws: Workspace) -> list[dict]:
-    return [final_assessment(ws, s) for s in ws.current_assessments()]
+    rubric = load_rubric()
+    return [final_assessment(ws, s, rubric) for s in ws.current_assessments()]
 
 
 # -------------------------------------------------------------------- writers
@@ -190,12 +191,10 @@ def write_xlsx(records: list[dict], out: Path) -> None:
 
 def _thumbnails(ws: Workspace, records: list[dict], stored: dict[str, StoredAssessment]) -> dict:
     """base64 PNG per (sha256, descriptor id, evidence index) for met/partial evidence with a box."""
-    from evaluator.review.views import pdf_path
-
     images: dict[tuple[str, str, int], str] = {}
     for r in records:
         sha = r["document"]["sha256"]
-        path = pdf_path(ws, stored[sha])
+        path = ws.document_file(stored[sha])
         if not path.is_file():
             continue
         for h in r["hallmarks"]:

@@ -34,6 +34,8 @@ from evaluator.types import RUBRIC_LEVELS, Rubric
 __all__ = [
     "DEFAULT_RUBRIC_NAME",
     "default_rubric_path",
+    "descriptor_info",
+    "hallmark_title",
     "load_rubric",
     "load_schema",
     "rubric_hash",
@@ -43,6 +45,7 @@ __all__ = [
 DEFAULT_RUBRIC_NAME = "maturity-model.yaml"
 SCHEMA_NAME = "schema.json"
 LEVEL_LETTERS = {"assuring": "A", "optimising": "O", "maximising": "M"}
+LEVEL_OF_LETTER = {letter: level for level, letter in LEVEL_LETTERS.items()}
 
 PathLike = str | os.PathLike[str]
 FieldPath = tuple[str | int, ...]
@@ -86,6 +89,27 @@ def rubric_to_dict(rubric: Rubric) -> dict[str, Any]:
         for descriptor in hallmark["descriptors"]:
             descriptor.pop("hallmark", None)
     return data
+
+
+def descriptor_info(rubric: Rubric | None, descriptor_id: str) -> tuple[str, str]:
+    """(level, wording) of a descriptor id like ``3a.A.2``; without it in ``rubric``, the level its id
+    spells and no wording."""
+    if rubric is not None:
+        try:
+            d = rubric.descriptor(descriptor_id)
+            return d.level, d.text
+        except KeyError:
+            pass
+    parts = descriptor_id.split(".")
+    return LEVEL_OF_LETTER.get(parts[1] if len(parts) == 3 else "", "assuring"), ""
+
+
+def hallmark_title(rubric: Rubric | None, hallmark_id: str) -> str:
+    """The hallmark's title in ``rubric``; empty when it has none."""
+    for h in rubric.hallmarks if rubric else []:
+        if h.id == hallmark_id:
+            return h.title
+    return ""
 
 
 # ------------------------------------------------------------------------------------ internals

@@ -353,6 +353,14 @@ class Workspace:
         rows = self._assessment_rows("a.id = ?", (assessment_id,))
         return rows[0] if rows else None
 
+    def document_file(self, stored: StoredAssessment) -> Path:
+        """The stored document's file (never a path from a request); a relative one is tried from the
+        workspace too."""
+        path = Path(stored.path)
+        if not path.is_absolute() and not path.exists() and (self.root / path).exists():
+            return self.root / path
+        return path
+
     def history(self, sha256: str) -> list[StoredAssessment]:
         """Every suggestion ever made for a document, oldest first."""
         return self._assessment_rows("d.sha256 = ?", (sha256,))

@@ -142,7 +142,7 @@ def create_app(workspace_path: str | os.PathLike, *, token: str | None = None,
         except ValueError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         try:
-            png = page_image(views.pdf_path(ws, stored), number, boxes, crop=crop == "1", sha256=stored.sha256,
+            png = page_image(ws.document_file(stored), number, boxes, crop=crop == "1", sha256=stored.sha256,
                              cache_dir=ws.page_cache)
         except InputError as exc:
             return PlainTextResponse(str(exc), status_code=404)
@@ -159,7 +159,7 @@ def create_app(workspace_path: str | os.PathLike, *, token: str | None = None,
             image = views.page_link(stored.sha256, number, [parse_box(b) for b in boxes[:MAX_BOXES]], png=True)
         except ValueError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
-        missing = "" if views.pdf_path(ws, stored).is_file() else f"The PDF {stored.path} is no longer there."
+        missing = "" if ws.document_file(stored).is_file() else f"The PDF {stored.path} is no longer there."
         return render(request, "page.html", doc=views.document_summary(ws, stored), page=number, image=image,
                       evidence=on_page, missing=missing)
 

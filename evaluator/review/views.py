@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import functools
 from dataclasses import asdict
-from pathlib import Path
 from statistics import mean
 from urllib.parse import urlencode
 
 from evaluator import decisions as dec
 from evaluator.errors import EvaluatorError
 from evaluator.render import box_param
+from evaluator.rubric import descriptor_info, hallmark_title
 from evaluator.store import StoredAssessment, Workspace
 from evaluator.types import HALLMARK_IDS, LEVELS, RUBRIC_LEVELS, Rubric
 
 STATUS_LABEL = {"met": "met", "partial": "partial", "not_met": "not found"}
-LEVEL_OF_LETTER = {"A": "assuring", "O": "optimising", "M": "maximising"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -29,35 +28,6 @@ def rubric() -> Rubric | None:
         return load_rubric()
     except EvaluatorError:
         return None
-
-
-def descriptor_info(descriptor_id: str) -> tuple[str, str]:
-    """(level, wording) of a descriptor id like ``3a.A.2``."""
-    r = rubric()
-    if r is not None:
-        try:
-            d = r.descriptor(descriptor_id)
-            return d.level, d.text
-        except KeyError:
-            pass
-    parts = descriptor_id.split(".")
-    return LEVEL_OF_LETTER.get(parts[1] if len(parts) == 3 else "", "assuring"), ""
-
-
-def hallmark_title(hallmark_id: str) -> str:
-    r = rubric()
-    for h in r.hallmarks if r else []:
-        if h.id == hallmark_id:
-            return h.title
-    return ""
-
-
-def pdf_path(ws: Workspace, stored: StoredAssessment) -> Path:
-    """The stored document's file (never a path from a request); a relative one is tried from the workspace too."""
-    path = Path(stored.path)
-    if not path.is_absolute() and not path.exists() and (ws.root / path).exists():
-        return ws.root / path
-    return path
 
 
 def page_link(sha256: str, page: int, boxes: list, *, png: bool, crop: bool = False) -> str:
@@ -138,7 +108,7 @@ def _evidence(sha256: str, descriptor_id: str, evidence: list, verdicts: dict) -
 def _hallmark(ws: Workspace, stored: StoredAssessment, h, history: list, consensus, final, verdicts) -> dict:
     by_level: dict[str, list[dict]] = {lvl: [] for lvl in RUBRIC_LEVELS}
     for d in h.descriptors:
-        level, wording = descriptor_info(d.id)
+        level, wording = descriptor_info(rubric(), d.id)
         by_level.setdefault(level, []).append({
             "id": d.id,
             "text": wording,
@@ -150,7 +120,7 @@ def _hallmark(ws: Workspace, stored: StoredAssessment, h, history: list, consens
     latest = dec.latest_by_reviewer(history)
     return {
         "id": h.id,
-        "title": hallmark_title(h.id),
+        "title": hallmark_title(rubric(), h.id),
         "level": h.level,
         "confidence": h.confidence,
         "needs_review": h.needs_review,
