@@ -4,7 +4,7 @@
         [--normalise none|max] [--json OUT]
 
 Reads the corpus PDFs and gold labels in ``../shared``; page texts are extracted once
-with pdfplumber (or ``evaluator.extract`` when it exists) and cached under /tmp.
+with pdfplumber (or ``evaluator.stages.extract`` when it exists) and cached under /tmp.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write the Scores JSON of each baseline here")
     args = ap.parse_args(argv)
 
-    from evaluator.gold import find_document, load_gold
+    from evaluator.evaluation.gold import find_document, load_gold
 
     gold = load_gold(args.shared / "gold")
     pages_by_doc = {}
@@ -85,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     gold = {d: g for d, g in gold.items() if d in pages_by_doc}
 
-    from evaluator.baselines import BM25Scorer, DenseScorer, loo_predictions
-    from evaluator.metrics import DocPrediction, score
+    from evaluator.evaluation.baselines import BM25Scorer, DenseScorer, loo_predictions
+    from evaluator.evaluation.metrics import DocPrediction, score
 
     descriptors = load_descriptors(args.shared)
     scorers = []
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _encoder():
-    from evaluator.embed import load_encoder
+    from evaluator.stages.embed import load_encoder
 
     return load_encoder()
 

@@ -25,13 +25,13 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from evaluator.batch import find_documents
-    from evaluator.cache import Cache, default_cache_dir
-    from evaluator.embed import MiniLMEncoder, native_bfloat16
-    from evaluator.extract import EXTRACTOR_VERSION, extract
     from evaluator.pipeline import file_sha256
     from evaluator.rubric import load_rubric
-    from evaluator.segment import is_substantive, segment
+    from evaluator.stages.cache import Cache, default_cache_dir
+    from evaluator.stages.embed import MiniLMEncoder, native_bfloat16
+    from evaluator.stages.extract import EXTRACTOR_VERSION, extract
+    from evaluator.stages.segment import is_substantive, segment
+    from evaluator.workspace.batch import find_documents
 
     cache = Cache(default_cache_dir())
     passages = []

@@ -4,7 +4,7 @@
 
 Cold: a fresh workspace, 2 worker processes. Warm: the same workspace after adding one query to a
 copy of the rubric (the cache re-uses extraction and passage embeddings; matching and judging re-run).
-Floor, measured in the same run: pdfplumber extraction alone (evaluator.extract.extract, 2 spawned
+Floor, measured in the same run: pdfplumber extraction alone (evaluator.stages.extract.extract, 2 spawned
 processes, largest files first) plus MiniLM embedding alone of the same passages (2 spawned processes,
 1 torch thread each, batch 16 and the precision the screen uses, model loading included since the
 screen pays it too; the passages the screen embeds, i.e. the substantive ones, read from the cold
@@ -30,7 +30,7 @@ from common import corpus_parser
 
 
 def _extract_pages(path: str) -> int:
-    from evaluator.extract import extract
+    from evaluator.stages.extract import extract
 
     return extract(path).page_count
 
@@ -41,7 +41,7 @@ def _embed(texts: list[str]) -> tuple[int, str]:
     import torch
 
     torch.set_num_threads(1)
-    from evaluator.embed import load_encoder
+    from evaluator.stages.embed import load_encoder
 
     encoder = load_encoder()
     encoder.encode(texts)
@@ -49,11 +49,11 @@ def _embed(texts: list[str]) -> tuple[int, str]:
 
 
 def floor(files: list[Path], cache_dir: Path, workers: int) -> tuple[float, float, int, str]:
-    from evaluator.batch import estimate_pages
-    from evaluator.cache import Cache
-    from evaluator.embed import MiniLMEncoder
     from evaluator.pipeline import Pipeline, file_sha256
-    from evaluator.segment import is_substantive
+    from evaluator.stages.cache import Cache
+    from evaluator.stages.embed import MiniLMEncoder
+    from evaluator.stages.segment import is_substantive
+    from evaluator.workspace.batch import estimate_pages
 
     ctx = get_context("spawn")
     ordered = sorted(files, key=lambda p: -estimate_pages(p, None))
@@ -87,8 +87,8 @@ def edited_rubric(folder: Path) -> Path:
 
 def kill_and_resume(files: list[Path], folder: Path, workers: int) -> None:
     """Screen the smallest documents in a subprocess, kill -9 it after 2 are saved, re-run, compare."""
-    from evaluator.batch import estimate_pages, screen
-    from evaluator.store import Workspace
+    from evaluator.workspace.batch import estimate_pages, screen
+    from evaluator.workspace.store import Workspace
 
     subset = sorted(files, key=lambda p: estimate_pages(p, None))[:5]
     docs = folder / "subset"
@@ -133,7 +133,7 @@ def main() -> None:
     parser.add_argument("--skip-resume", action="store_true")
     args = parser.parse_args()
 
-    from evaluator.batch import find_documents, screen
+    from evaluator.workspace.batch import find_documents, screen
 
     files = find_documents([args.corpus])
     print(f"corpus {args.corpus}: {len(files)} documents; {os.cpu_count()} CPUs; load average "

@@ -25,11 +25,11 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from evaluator.batch import find_documents
-    from evaluator.extract import extract
-    from evaluator.match import match
     from evaluator.pipeline import Analysis, Pipeline, embed_passages
-    from evaluator.segment import load_nlp, segment
+    from evaluator.stages.extract import extract
+    from evaluator.stages.match import match
+    from evaluator.stages.segment import load_nlp, segment
+    from evaluator.workspace.batch import find_documents
 
     imported = time.perf_counter()
     pipeline = Pipeline()

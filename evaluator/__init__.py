@@ -21,10 +21,10 @@ __version__ = "0.1.0"
 _API = {
     "assess": "evaluator.pipeline",
     "Pipeline": "evaluator.pipeline",
-    "screen": "evaluator.batch",
-    "Workspace": "evaluator.store",
+    "screen": "evaluator.workspace.batch",
+    "Workspace": "evaluator.workspace.store",
     "load_rubric": "evaluator.rubric",
-    "load_gold": "evaluator.gold",
+    "load_gold": "evaluator.evaluation.gold",
     "evaluate": "evaluator.evaluation",
     "Assessment": "evaluator.types",
 }

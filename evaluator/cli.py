@@ -45,7 +45,7 @@ no_cache_option = click.option(
 
 
 def _cache(no_cache: bool):
-    from evaluator.cache import Cache, default_cache_dir
+    from evaluator.stages.cache import Cache, default_cache_dir
 
     return None if no_cache else Cache(default_cache_dir())
 
@@ -72,10 +72,10 @@ def assess(file: Path, json_out: Path | None, fmt: str, rubric_path: Path | None
       evaluator assess strategy.pdf --json strategy.assessment.json
       evaluator assess strategy.pdf --format markdown > strategy.md
     """
-    from evaluator.judge import load_judge
     from evaluator.pipeline import Pipeline
     from evaluator.report import print_table, to_markdown
     from evaluator.rubric import load_rubric
+    from evaluator.stages.judge import load_judge
 
     rubric = load_rubric(rubric_path)
     from evaluator.limits import extract_isolated
@@ -227,8 +227,8 @@ def export_command(workspace: Path, fmt: str, out: Path) -> None:
     Example:
       evaluator export --workspace strategies/ --format xlsx --out review.xlsx
     """
-    from evaluator.export import export
-    from evaluator.store import Workspace
+    from evaluator.workspace.export import export
+    from evaluator.workspace.store import Workspace
 
     count = export(Workspace(workspace, create=False), fmt, out)
     click.echo(f"Wrote {count} document(s) to {out}")
@@ -249,9 +249,9 @@ def audit(workspace: Path) -> None:
     Example:
       evaluator audit --workspace review-2025/
     """
-    from evaluator.audit import verify
     from evaluator.errors import WorkspaceError
-    from evaluator.store import Workspace
+    from evaluator.workspace.audit import verify
+    from evaluator.workspace.store import Workspace
 
     report = verify(Workspace(workspace, create=False))
     if not report.ok:
@@ -356,8 +356,8 @@ def screen(paths: tuple[Path, ...], workspace: Path, workers: int, timeout: floa
       evaluator screen strategies/ --workspace review-2025/
       evaluator report --workspace review-2025/
     """
-    from evaluator.batch import screen as run_screen
-    from evaluator.corpus_report import print_summary
+    from evaluator.workspace.batch import screen as run_screen
+    from evaluator.workspace.corpus_report import print_summary
 
     try:
         summary = run_screen(paths, workspace, workers=workers, timeout=timeout, max_pages=max_pages,
@@ -385,7 +385,7 @@ def report(workspace: Path, out: Path | None) -> None:
       evaluator report --workspace review-2025/
       open review-2025/reports/index.html
     """
-    from evaluator.corpus_report import write_reports
+    from evaluator.workspace.corpus_report import write_reports
 
     folder = write_reports(workspace, out=out)
     click.echo(f"Reports in {folder}: index.html, summary.csv, summary.xlsx, heatmap.png")

@@ -64,7 +64,7 @@ def _context_for_children():
     global _context
     if _context is None:
         _context = multiprocessing.get_context("forkserver")
-        _context.set_forkserver_preload(["evaluator.extract", "evaluator.render"])
+        _context.set_forkserver_preload(["evaluator.stages.extract", "evaluator.workspace.render"])
     return _context
 
 
@@ -86,8 +86,8 @@ def _child(conn, budget_mb: int, func: Callable, args: tuple, kwargs: dict) -> N
 
 
 def extract_isolated(path: str | os.PathLike, *, max_pages: int | None = None):
-    """``evaluator.extract.extract`` in a memory-capped child process (see ``run_isolated``)."""
-    from evaluator.extract import extract
+    """``evaluator.stages.extract.extract`` in a memory-capped child process (see ``run_isolated``)."""
+    from evaluator.stages.extract import extract
 
     return run_isolated(extract, (path,), {"max_pages": max_pages}, subject=os.fspath(path))
 

@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from evaluator import __version__
-from evaluator.cache import Cache, CachedEncoder
-from evaluator.embed import Encoder, load_encoder
-from evaluator.extract import EXTRACTOR_VERSION, check_file, extract
-from evaluator.judge import JudgeModel, judge_descriptors, judge_hallmark, load_judge
-from evaluator.match import MATCHER_VERSION, DescriptorMatch, RubricIndex, index_rubric, match
 from evaluator.rubric import load_rubric, rubric_hash
-from evaluator.segment import SEGMENTER_VERSION, is_substantive, segment
+from evaluator.stages.cache import Cache, CachedEncoder
+from evaluator.stages.embed import Encoder, load_encoder
+from evaluator.stages.extract import EXTRACTOR_VERSION, check_file, extract
+from evaluator.stages.judge import JudgeModel, judge_descriptors, judge_hallmark, load_judge
+from evaluator.stages.match import MATCHER_VERSION, DescriptorMatch, RubricIndex, index_rubric, match
+from evaluator.stages.segment import SEGMENTER_VERSION, is_substantive, segment
 from evaluator.types import Assessment, Document, DocumentInfo, Passage, Provenance, Rubric
 
 

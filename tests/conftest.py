@@ -16,8 +16,8 @@ def _isolated_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def real_pipeline():
     """The shipped rubric, judge and the real all-MiniLM-L6-v2, with a session cache."""
-    from evaluator.cache import Cache, default_cache_dir
     from evaluator.pipeline import Pipeline
+    from evaluator.stages.cache import Cache, default_cache_dir
 
     return Pipeline(cache=Cache(default_cache_dir()))
 
@@ -25,7 +25,7 @@ def real_pipeline():
 @pytest.fixture(scope="session")
 def fake_pipeline():
     """Same pipeline with a deterministic bag-of-words encoder: no model, fast."""
-    from evaluator.embed import HashingEncoder
     from evaluator.pipeline import Pipeline
+    from evaluator.stages.embed import HashingEncoder
 
     return Pipeline(encoder=HashingEncoder())

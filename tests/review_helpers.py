@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from evaluator.store import Workspace
 from evaluator.types import (
     HALLMARK_IDS,
     Assessment,
@@ -19,6 +18,7 @@ from evaluator.types import (
     HallmarkResult,
     Provenance,
 )
+from evaluator.workspace.store import Workspace
 
 XSS = "<script>alert(1)</script>"
 LINES = {

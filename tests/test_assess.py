@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from support import FIXTURE_PDFS, shared_file
 
 from evaluator.cli import main
-from evaluator.extract import extract
 from evaluator.rubric import load_rubric
+from evaluator.stages.extract import extract
 from evaluator.types import HALLMARK_IDS, Assessment
 
 pytestmark = pytest.mark.model

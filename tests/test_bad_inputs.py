@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from evaluator.errors import InputError
-from evaluator.extract import extract
+from evaluator.stages.extract import extract
 
 PDFS = Path(__file__).resolve().parent / "fixtures" / "pdfs"
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from evaluator.baselines import (
+from evaluator.evaluation.baselines import (
     BM25Scorer,
     DenseScorer,
     DocScores,

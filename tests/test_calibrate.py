@@ -12,12 +12,12 @@ from click.testing import CliRunner
 from review_helpers import make_workspace
 from support import SAMPLE_CORPUS, SHARED_CORPUS, SHARED_GOLD
 
-from evaluator.calibrate import fit_judge, reviewer_labels
 from evaluator.cli import main
-from evaluator.decisions import record_decision, record_evidence_verdict
-from evaluator.judge import JUDGE_FEATURES, load_judge
-from evaluator.match import FEATURES, DescriptorMatch
+from evaluator.evaluation.calibrate import fit_judge, reviewer_labels
 from evaluator.rubric import load_rubric
+from evaluator.stages.judge import JUDGE_FEATURES, load_judge
+from evaluator.stages.match import FEATURES, DescriptorMatch
+from evaluator.workspace.decisions import record_decision, record_evidence_verdict
 
 
 def _matches(strength: dict[str, float]) -> list[DescriptorMatch]:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.judge import level_from_statuses
 from evaluator.rubric import load_rubric
+from evaluator.stages.judge import level_from_statuses
 from evaluator.types import HALLMARK_IDS, LEVELS, RUBRIC_LEVELS, STATUSES
 
 ROOT = Path(__file__).resolve().parents[1]

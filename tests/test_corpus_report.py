@@ -7,8 +7,6 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from evaluator.corpus_report import COLUMNS, write_reports
-from evaluator.store import Workspace
 from evaluator.types import (
     HALLMARK_IDS,
     Assessment,
@@ -18,6 +16,8 @@ from evaluator.types import (
     HallmarkResult,
     Provenance,
 )
+from evaluator.workspace.corpus_report import COLUMNS, write_reports
+from evaluator.workspace.store import Workspace
 
 
 def assessment(title: str, sha: str, level: str, quote: str = "We will measure wellbeing.") -> Assessment:
@@ -95,8 +95,8 @@ def test_screen_table_stays_readable_in_an_80_column_terminal() -> None:
     with a legend) and its confidence; a wide terminal shows the full level names."""
     from rich.console import Console
 
-    from evaluator.batch import Outcome, ScreenSummary
-    from evaluator.corpus_report import print_summary
+    from evaluator.workspace.batch import Outcome, ScreenSummary
+    from evaluator.workspace.corpus_report import print_summary
 
     levels = ["none", "assuring", "optimising", "maximising", "none", "assuring", "optimising"]
     outcomes = [Outcome(path=f"/strategies/{name}.pdf", status=status, levels=dict(zip(HALLMARK_IDS, levels, strict=True)),

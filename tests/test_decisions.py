@@ -8,9 +8,9 @@ import pytest
 from review_helpers import make_assessment, make_workspace
 from sklearn.metrics import cohen_kappa_score
 
-from evaluator import decisions as dec
-from evaluator.store import MIGRATIONS
 from evaluator.types import LEVELS
+from evaluator.workspace import decisions as dec
+from evaluator.workspace.store import MIGRATIONS
 
 
 @pytest.fixture

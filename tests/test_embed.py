@@ -7,9 +7,9 @@ import pytest
 from click.testing import CliRunner
 
 from evaluator.cli import main
-from evaluator.embed import HashingEncoder, MiniLMEncoder, default_precision
 from evaluator.errors import ConfigError
 from evaluator.pipeline import Pipeline, embed_passages
+from evaluator.stages.embed import HashingEncoder, MiniLMEncoder, default_precision
 from evaluator.types import Passage
 
 POLICY_TEXTS = [

@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from review_helpers import XSS, make_workspace
 
-from evaluator import decisions as dec
 from evaluator.cli import main
 from evaluator.errors import EvaluatorError
-from evaluator.export import export
+from evaluator.workspace import decisions as dec
+from evaluator.workspace.export import export
 
 REASON = "Ward-level life satisfaction targets"
 

@@ -1,4 +1,4 @@
-"""Promises of the extraction stage (evaluator.extract), one per test.
+"""Promises of the extraction stage (evaluator.stages.extract), one per test.
 
 Fixture PDFs come from tests/fixtures/make_pdfs.py; expected page texts live in
 tests/fixtures/golden/<name>.txt (regenerate with ``UPDATE_GOLDEN=1 pytest tests/test_extract.py``
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.extract import EXTRACTOR_VERSION, extract
+from evaluator.stages.extract import EXTRACTOR_VERSION, extract
 from evaluator.types import Document
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from evaluator.errors import EvaluatorError
-from evaluator.gold import GoldLabel, find_document, load_gold
+from evaluator.evaluation.gold import GoldLabel, find_document, load_gold
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

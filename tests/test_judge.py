@@ -3,7 +3,7 @@ suggested level a confidence, and a needs-review flag when the call is close."""
 
 import pytest
 
-from evaluator.judge import level_distribution, level_from_statuses
+from evaluator.stages.judge import level_distribution, level_from_statuses
 
 M, P, N = "met", "partial", "not_met"
 

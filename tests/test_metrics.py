@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from evaluator.metrics import (
+from evaluator.evaluation.metrics import (
     DocPrediction,
     Scores,
     confusion,
@@ -135,7 +135,7 @@ def test_score_requires_a_prediction_for_every_gold_item():
 
 @pytest.mark.skipif(not (SHARED / "gold").is_dir(), reason="shared gold labels not present")
 def test_all_none_on_real_gold_has_high_exact_agreement_and_zero_kappa():
-    from evaluator.gold import load_gold
+    from evaluator.evaluation.gold import load_gold
 
     gold = load_gold(SHARED / "gold")
     predictions = {

@@ -9,11 +9,11 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from review_helpers import XSS, make_workspace
 
-from evaluator import decisions as dec
 from evaluator.cli import main
 from evaluator.errors import EvaluatorError
 from evaluator.review.app import create_app, resolve_token
 from evaluator.review.security import CSRF_COOKIE
+from evaluator.workspace import decisions as dec
 
 LOCAL = "http://127.0.0.1"
 LONG_TOKEN = "s3cret-token-" + "x" * 32
@@ -248,7 +248,7 @@ def test_real_pipeline_output_is_reviewable(tmp_path, fake_pipeline):
     """The pipeline's own Assessment (fake encoder) renders, and its cited boxes draw on their pages."""
     from review_helpers import make_pdf
 
-    from evaluator.store import Workspace
+    from evaluator.workspace.store import Workspace
 
     pdf = make_pdf(tmp_path / "real.pdf")
     assessment = fake_pipeline.assess(pdf)

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from review_helpers import XSS, make_workspace
 
-from evaluator import decisions as dec
 from evaluator.cli import main
+from evaluator.workspace import decisions as dec
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -38,15 +38,15 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import evaluator.batch
-from evaluator import decisions as dec
+import evaluator.workspace.batch
 from evaluator.cli import main
-from evaluator.embed import HashingEncoder
-from evaluator.match import match
 from evaluator.pipeline import Analysis, Pipeline, embed_passages
-from evaluator.segment import segment
-from evaluator.store import Workspace
+from evaluator.stages.embed import HashingEncoder
+from evaluator.stages.match import match
+from evaluator.stages.segment import segment
 from evaluator.types import Assessment, Block, Document, Line, Page
+from evaluator.workspace import decisions as dec
+from evaluator.workspace.store import Workspace
 
 TESTS = Path(__file__).resolve().parent
 PDFS = TESTS / "fixtures" / "pdfs"
@@ -85,7 +85,7 @@ def _no_traceback(*texts: str) -> None:
 
 HOOKED_CLI = textwrap.dedent("""
     import json, sys
-    import evaluator.corpus_report as corpus_report
+    import evaluator.workspace.corpus_report as corpus_report
     show = corpus_report.print_summary
 
     def print_and_keep(summary, console=None):  # the CLI's own summary, plus the figures for the test
@@ -163,7 +163,7 @@ def test_time_limit_stops_a_long_document_when_assessing_in_process(tmp_path: Pa
     """--timeout is enforced with --workers 1 too: the 1,000-page PDF without --max-pages is stopped and
     recorded as timed out (it used to be swallowed by the per-page error handler of extraction, which
     then assessed the document with one page silently missing)."""
-    monkeypatch.setattr(evaluator.batch, "PipelineSpec", lambda *args: fake_pipeline)
+    monkeypatch.setattr(evaluator.workspace.batch, "PipelineSpec", lambda *args: fake_pipeline)
     docs = tmp_path / "docs"
     docs.mkdir()
     make_many_pages(docs / "many-pages.pdf", 1000)
@@ -189,7 +189,7 @@ def _screen(args: list[str]):
 @pytest.fixture
 def screened(tmp_path: Path, monkeypatch) -> tuple[Path, Path]:
     """A workspace with two assessed documents and a reviewer decision; returns (workspace, a new document)."""
-    monkeypatch.setattr(evaluator.batch, "PipelineSpec", lambda *args: fake_pipeline)
+    monkeypatch.setattr(evaluator.workspace.batch, "PipelineSpec", lambda *args: fake_pipeline)
     docs = tmp_path / "docs"
     docs.mkdir()
     for name in ("heading.pdf", "table.pdf"):
@@ -255,9 +255,9 @@ def test_read_only_workspace_says_so_and_changes_nothing(screened, tmp_path: Pat
     script = textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(TESTS)!r})
-        import evaluator.batch
+        import evaluator.workspace.batch
         from test_robustness import fake_pipeline
-        evaluator.batch.PipelineSpec = lambda *args: fake_pipeline
+        evaluator.workspace.batch.PipelineSpec = lambda *args: fake_pipeline
         from evaluator.cli import main
         main(args=sys.argv[1:], prog_name="evaluator")
     """)
@@ -402,7 +402,7 @@ def test_disk_full_while_writing_the_reports(screened, monkeypatch) -> None:
                             "from a backup, or screen into a new workspace folder."),
 ])
 def test_unusable_workspace_is_one_line(tmp_path: Path, monkeypatch, damage: str, message: str) -> None:
-    monkeypatch.setattr(evaluator.batch, "PipelineSpec", lambda *args: fake_pipeline)
+    monkeypatch.setattr(evaluator.workspace.batch, "PipelineSpec", lambda *args: fake_pipeline)
     ws = tmp_path / "ws"
     if damage == "parent is a file":
         (tmp_path / "file").write_text("x")

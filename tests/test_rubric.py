@@ -385,6 +385,12 @@ def test_rubric_files_are_in_the_wheel(tmp_path):
         "evaluator/rubric_data/schema.json",
         "evaluator/rubric_data/__init__.py",
         "evaluator/rubric.py",
+        "evaluator/models/judge.json",
+        "evaluator/stages/__init__.py",
+        "evaluator/evaluation/__init__.py",
+        "evaluator/workspace/templates/export.html",
+        "evaluator/workspace/templates/index.html",
+        "evaluator/review/templates/base.html",
     } <= names
     shipped = zipfile.ZipFile(wheel).read("evaluator/rubric_data/maturity-model.yaml")
     assert shipped == (REPO / "rubric" / "maturity-model.yaml").read_bytes()

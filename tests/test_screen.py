@@ -21,15 +21,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import evaluator.batch
 import evaluator.pipeline
-from evaluator.batch import find_documents, screen
+import evaluator.workspace.batch
 from evaluator.cli import main
-from evaluator.embed import HashingEncoder
 from evaluator.pipeline import Pipeline
 from evaluator.rubric import default_rubric_path, load_rubric
-from evaluator.store import Workspace
+from evaluator.stages.embed import HashingEncoder
 from evaluator.types import Assessment
+from evaluator.workspace.batch import find_documents, screen
+from evaluator.workspace.store import Workspace
 
 PDFS = Path(__file__).parent / "fixtures" / "pdfs"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -118,7 +118,7 @@ def test_bad_files_are_recorded_and_the_good_assessed(folder: Path, tmp_path: Pa
 
 
 def test_cli_exit_code_1_and_summary_lists_the_failure(folder: Path, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(evaluator.batch, "PipelineSpec", lambda *args: fake_pipeline)
+    monkeypatch.setattr(evaluator.workspace.batch, "PipelineSpec", lambda *args: fake_pipeline)
     result = CliRunner().invoke(main, ["screen", str(folder), "--workspace", str(tmp_path / "ws"), "--workers", "1",
                                        "--quiet"])
     assert result.exit_code == 1, result.output
@@ -170,7 +170,7 @@ def test_timeout_inline_records_the_stuck_document(tmp_path: Path) -> None:
 
 
 def test_timeout_kills_the_stuck_worker_and_the_rest_finish(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(evaluator.batch, "INLINE_MAX_PAGES", 0)  # use worker processes even for tiny files
+    monkeypatch.setattr(evaluator.workspace.batch, "INLINE_MAX_PAGES", 0)  # use worker processes even for tiny files
     docs = tmp_path / "docs"
     docs.mkdir()
     shutil.copy(PDFS / "hyphenation.pdf", docs / "stuck.pdf")
@@ -183,7 +183,7 @@ def test_timeout_kills_the_stuck_worker_and_the_rest_finish(tmp_path: Path, monk
 
 def test_worker_memory_is_its_own_not_the_parents(tmp_path: Path, monkeypatch) -> None:
     """The per-worker peak RSS the benchmark reports must not count the parent's pages."""
-    monkeypatch.setattr(evaluator.batch, "INLINE_MAX_PAGES", 0)
+    monkeypatch.setattr(evaluator.workspace.batch, "INLINE_MAX_PAGES", 0)
     ballast = bytearray(800 * 1024 * 1024)  # the parent holds 800 MB, touched
     ballast[:: 4096] = b"x" * len(ballast[:: 4096])
     docs = tmp_path / "docs"
@@ -206,7 +206,7 @@ def test_kill_9_mid_run_then_resume(tmp_path: Path) -> None:
         import sys
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from test_screen import slow_pipeline
-        from evaluator.batch import screen
+        from evaluator.workspace.batch import screen
         screen([{str(docs)!r}], {str(ws_dir)!r}, workers=1, quiet=True, pipeline_factory=slow_pipeline)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script])

@@ -18,15 +18,15 @@ from openpyxl import load_workbook
 from PIL import Image
 from review_helpers import make_workspace, sha256_of
 
-import evaluator.batch
-from evaluator import decisions as dec
+import evaluator.workspace.batch
 from evaluator.cli import main
-from evaluator.embed import HashingEncoder
-from evaluator.export import export
 from evaluator.pipeline import Pipeline
-from evaluator.render import MAX_PIXELS
 from evaluator.review.app import create_app
 from evaluator.review.security import CSRF_COOKIE
+from evaluator.stages.embed import HashingEncoder
+from evaluator.workspace import decisions as dec
+from evaluator.workspace.export import export
+from evaluator.workspace.render import MAX_PIXELS
 
 TESTS = Path(__file__).resolve().parent
 PDFS = TESTS / "fixtures" / "pdfs"
@@ -54,7 +54,7 @@ def form_token(client: TestClient) -> str:
 
 
 def screen_fake(monkeypatch, paths: list[Path], ws: Path, *extra: str):
-    monkeypatch.setattr(evaluator.batch, "PipelineSpec", lambda *args: fake_pipeline)
+    monkeypatch.setattr(evaluator.workspace.batch, "PipelineSpec", lambda *args: fake_pipeline)
     return CliRunner().invoke(main, ["screen", *map(str, paths), "--workspace", str(ws), "--workers", "1",
                                      "--quiet", *extra])
 
@@ -121,7 +121,7 @@ def test_a_decompression_bomb_fails_alone_and_the_batch_goes_on(tmp_path, monkey
     make_bomb(docs / "bomb.pdf", 300)
     shutil.copy(PDFS / "heading.pdf", docs / "heading.pdf")
     make_many_pages(docs / "many.pdf", 12)  # enough pages for worker processes
-    summary = evaluator.batch.screen([docs], tmp_path / "ws", workers=workers, quiet=True, timeout=60,
+    summary = evaluator.workspace.batch.screen([docs], tmp_path / "ws", workers=workers, quiet=True, timeout=60,
                                      pipeline_factory=fake_pipeline, reports=False)
     [failed] = summary.failed
     assert Path(failed.path).name == "bomb.pdf"
@@ -171,12 +171,12 @@ def test_another_site_cannot_make_the_app_render_or_probe_documents(app, headers
 def test_the_page_image_cache_stays_within_its_size_limit(app, monkeypatch):
     """Many distinct box parameters never grow the rendered-page cache past its limit; the oldest
     images go first and the newest stays cached."""
-    import evaluator.render
+    import evaluator.workspace.render
 
     ws, sha, client = app
     first = client.get(png_url(sha))
     limit = 3 * len(first.content)
-    monkeypatch.setattr(evaluator.render, "PAGE_CACHE_BYTES", limit, raising=False)
+    monkeypatch.setattr(evaluator.workspace.render, "PAGE_CACHE_BYTES", limit, raising=False)
     for i in range(8):
         assert client.get(png_url(sha, f"72,{60 + i},300,90")).status_code == 200
     cache = ws.root / "cache" / "pages"
@@ -281,7 +281,7 @@ def test_audit_names_the_first_record_changed_behind_the_evaluators_back(app):
 def test_an_existing_workspace_migrates_and_its_decisions_get_their_chain(tmp_path):
     """A workspace written before decisions carried hashes (schema 2) opens, its decisions are chained
     on migration, and `evaluator audit` passes; new decisions continue the chain."""
-    from evaluator.store import MIGRATIONS, Workspace
+    from evaluator.workspace.store import MIGRATIONS, Workspace
 
     ws, [a] = make_workspace(tmp_path)
     sha = a.document.sha256

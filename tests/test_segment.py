@@ -4,7 +4,7 @@ text is found verbatim in the page text (so every cited quote can be checked on 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evaluator.segment import MAX_CHARS, segment
+from evaluator.stages.segment import MAX_CHARS, segment
 from evaluator.types import Block, Document, Line, Page
 
 
@@ -74,7 +74,7 @@ def test_sentence_splitter_runs_only_senter_and_splits_as_the_full_model_does():
     """The shared tok2vec feeds the tagger and parser, not senter: running it would cost 10x for nothing."""
     import spacy
 
-    from evaluator.segment import load_nlp
+    from evaluator.stages.segment import load_nlp
 
     nlp = load_nlp()
     assert nlp.pipe_names == ["senter"]

@@ -26,12 +26,12 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from evaluator import decisions as dec
 from evaluator.errors import EvaluatorError, InputError
-from evaluator.render import MAX_BOXES, page_image, parse_box
 from evaluator.review import views
 from evaluator.review.security import check_csrf, check_token, make_guard
-from evaluator.store import StoredAssessment, Workspace
+from evaluator.workspace import decisions as dec
+from evaluator.workspace.render import MAX_BOXES, page_image, parse_box
+from evaluator.workspace.store import StoredAssessment, Workspace
 
 HERE = Path(__file__).parent
 SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -7,12 +7,12 @@ from dataclasses import asdict
 from statistics import mean
 from urllib.parse import urlencode
 
-from evaluator import decisions as dec
 from evaluator.errors import EvaluatorError
-from evaluator.render import box_param
 from evaluator.rubric import descriptor_info, hallmark_title
-from evaluator.store import StoredAssessment, Workspace
 from evaluator.types import HALLMARK_IDS, LEVELS, RUBRIC_LEVELS, Rubric
+from evaluator.workspace import decisions as dec
+from evaluator.workspace.render import box_param
+from evaluator.workspace.store import StoredAssessment, Workspace
 
 STATUS_LABEL = {"met": "met", "partial": "partial", "not_met": "not found"}
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluator.cache import source_digest
-from evaluator.embed import Encoder
-from evaluator.segment import is_substantive
+from evaluator.stages.cache import source_digest
+from evaluator.stages.embed import Encoder
+from evaluator.stages.segment import is_substantive
 from evaluator.types import Descriptor, Passage, Rubric
 
 MATCHER_VERSION = f"match-{source_digest(__file__)}"

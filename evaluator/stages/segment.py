@@ -13,7 +13,7 @@ import re
 import spacy
 from spacy.language import Language
 
-from evaluator.cache import source_digest
+from evaluator.stages.cache import source_digest
 from evaluator.types import BBox, Block, Document, Passage
 
 SEGMENTER_VERSION = f"spacy-{spacy.__version__}+segment-{source_digest(__file__)}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from evaluator.types import Document, Passage
 
 _PASSAGES = TypeAdapter(list[Passage])
+_PACKAGE_FOLDERS = re.compile(rb"\bevaluator\.(?:stages|workspace|evaluation|review)\.")
 
 
 class Cache:
@@ -101,7 +103,14 @@ def default_cache_dir() -> Path:
     return Path(base) / "wellbeing-evaluator"
 
 
-def source_digest(module_file: str) -> str:
-    """A short digest of a module's source: part of a stage's version, so editing the code of a cached
-    stage invalidates its cache entries (no stale extraction survives a fix)."""
-    return hashlib.sha256(Path(module_file).read_bytes()).hexdigest()[:10]
+def source_digest(*module_files: str) -> str:
+    """A short digest of a stage's source files: part of the stage's version, so editing the code of a
+    cached stage invalidates its cache entries (no stale extraction survives a fix).
+
+    The package's folders are left out of module names (``evaluator.stages.cache`` reads as
+    ``evaluator.cache``): moving a module between folders is not a change of its code, and keeps its
+    version and its cache entries."""
+    digest = hashlib.sha256()
+    for module_file in module_files:
+        digest.update(_PACKAGE_FOLDERS.sub(b"evaluator.", Path(module_file).read_bytes()))
+    return digest.hexdigest()[:10]

@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-from evaluator.judge import level_from_statuses
-from evaluator.metrics import STATUS_INDEX, DocPrediction
+from evaluator.evaluation.metrics import STATUS_INDEX, DocPrediction
+from evaluator.stages.judge import level_from_statuses
 from evaluator.types import STATUSES, Descriptor, Rubric
 
 if TYPE_CHECKING:
-    from evaluator.embed import Encoder
+    from evaluator.stages.embed import Encoder
 
 TOP_K = 3
 MAX_GRID = 64  # candidate thresholds per side

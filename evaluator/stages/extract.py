@@ -24,8 +24,8 @@ import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfplumber.utils.exceptions import PdfminerException
 
-from evaluator.cache import source_digest
 from evaluator.errors import InputError
+from evaluator.stages.cache import source_digest
 from evaluator.types import Block, Document, Line, Page
 
 EXTRACTOR_VERSION = f"pdfplumber-{pdfplumber.__version__}+extract-{source_digest(__file__)}"

@@ -4,7 +4,7 @@ Layout of a workspace folder::
 
     evaluator.sqlite      documents, runs, assessments (suggestions), failures, decisions
     assessments/          the assessment JSON per document (latest suggestion)
-    cache/                extraction and embedding cache (see evaluator.cache)
+    cache/                extraction and embedding cache (see evaluator.stages.cache)
     reports/              corpus outputs (CSV, XLSX, heatmap, HTML index)
 
 Suggestions and human decisions are different records. Assessments are appended: a re-screen marks
@@ -32,10 +32,10 @@ DB_NAME = "evaluator.sqlite"
 
 
 def _chain_reviewer_records(conn: sqlite3.Connection) -> None:
-    """3: tamper evidence (evaluator.audit). Every reviewer record gets ``entry_hash`` chained to the one
+    """3: tamper evidence (evaluator.workspace.audit). Every reviewer record gets ``entry_hash`` chained to the one
     before (computed here for existing records); INSERT OR REPLACE, which rewrote a record without firing
     the UPDATE/DELETE triggers, is refused; a consensus needs a reason."""
-    from evaluator.audit import chain_existing
+    from evaluator.workspace.audit import chain_existing
 
     conn.execute("ALTER TABLE consensus ADD COLUMN reason TEXT NOT NULL DEFAULT ''")
     for table in ("decisions", "evidence_decisions", "consensus"):
@@ -94,7 +94,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
         created_at TEXT NOT NULL
     );
     """,
-    # 2: reviewer decisions (evaluator.decisions). Append-only: triggers forbid UPDATE and DELETE.
+    # 2: reviewer decisions (evaluator.workspace.decisions). Append-only: triggers forbid UPDATE and DELETE.
     """
     CREATE TABLE decisions (
         id INTEGER PRIMARY KEY,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from evaluator.errors import WorkspaceError
 from evaluator.sanitize import append_row, write_csv_rows
-from evaluator.store import StoredAssessment, Workspace
 from evaluator.types import HALLMARK_IDS, LEVELS, Rubric
+from evaluator.workspace.store import StoredAssessment, Workspace
 
 LEVEL_COLOURS = ("#e8e8e8", "#c6dbef", "#4a98c9", "#08306b")  # none < assuring < optimising < maximising
 COLUMNS = ["document", *(f"hallmark {h}" for h in HALLMARK_IDS), "mean confidence", "needs review", "pages",
@@ -168,7 +168,7 @@ def write_heatmap(path: Path, rows: list[Row]) -> None:
 def write_html(out: Path, rows: list[Row], failures: list[Failure], rubric: Rubric) -> None:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    env = Environment(loader=PackageLoader("evaluator", "templates_corpus"), autoescape=select_autoescape(["html"]))
+    env = Environment(loader=PackageLoader("evaluator.workspace", "templates"), autoescape=select_autoescape(["html"]))
     titles = {h.id: h.title for h in rubric.hallmarks}
     wording = {d.id: d.text for d in rubric.descriptors}
     docs = out / "documents"

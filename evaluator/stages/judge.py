@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from evaluator.errors import EvaluatorError
-from evaluator.match import FEATURES, DescriptorMatch
+from evaluator.stages.match import FEATURES, DescriptorMatch
 from evaluator.types import LEVELS, RUBRIC_LEVELS, DescriptorResult, Evidence, Hallmark, HallmarkResult
 
 LEVEL_THRESHOLD = 0.75

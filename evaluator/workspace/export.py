@@ -12,13 +12,13 @@ import re
 from pathlib import Path
 
 from evaluator import __version__
-from evaluator import decisions as dec
 from evaluator.errors import EvaluatorError
-from evaluator.render import page_image
 from evaluator.rubric import descriptor_info, hallmark_title, load_rubric
 from evaluator.sanitize import append_row, write_csv_rows
-from evaluator.store import StoredAssessment, Workspace, utc_now
 from evaluator.types import RUBRIC_LEVELS, Rubric
+from evaluator.workspace import decisions as dec
+from evaluator.workspace.render import page_image
+from evaluator.workspace.store import StoredAssessment, Workspace, utc_now
 
 FORMATS = ("json", "csv", "xlsx", "html")
 EXPORT_SCHEMA = "1.0"
@@ -217,7 +217,7 @@ def write_html(ws: Workspace, records: list[dict], out: Path) -> None:
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(Path(__file__).parent / "review" / "templates"), autoescape=True,
+        loader=jinja2.PackageLoader("evaluator.workspace", "templates"), autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
     stored = {s.sha256: s for s in ws.current_assessments()}

@@ -17,10 +17,10 @@ import warnings
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from evaluator import audit
 from evaluator.errors import EvaluatorError
-from evaluator.store import StoredAssessment, Workspace, utc_now
 from evaluator.types import HALLMARK_IDS, LEVELS, Assessment
+from evaluator.workspace import audit
+from evaluator.workspace.store import StoredAssessment, Workspace, utc_now
 
 ACTIONS = ("accept", "override")
 VERDICTS = ("confirm", "reject")
@@ -48,7 +48,7 @@ class Decision:
     provenance: str
     based_on_decision_id: int | None
     created_at: str
-    entry_hash: str | None = None  # chained to the previous decision (evaluator.audit)
+    entry_hash: str | None = None  # chained to the previous decision (evaluator.workspace.audit)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Decision:

@@ -16,16 +16,16 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from evaluator import __version__
-from evaluator.baselines import BM25Scorer, DenseScorer, loo_predictions
-from evaluator.cache import Cache, default_cache_dir
-from evaluator.calibrate import fit_judge, reviewer_labels, training_set
 from evaluator.errors import EvaluatorError
-from evaluator.gold import GoldLabel, find_document, load_gold
-from evaluator.judge import JudgeModel
-from evaluator.metrics import DocPrediction, Scores, score
+from evaluator.evaluation.baselines import BM25Scorer, DenseScorer, loo_predictions
+from evaluator.evaluation.calibrate import fit_judge, reviewer_labels, training_set
+from evaluator.evaluation.gold import GoldLabel, find_document, load_gold
+from evaluator.evaluation.metrics import DocPrediction, Scores, score
 from evaluator.pipeline import Analysis, Pipeline
-from evaluator.store import Workspace
+from evaluator.stages.cache import Cache, default_cache_dir
+from evaluator.stages.judge import JudgeModel
 from evaluator.types import Assessment
+from evaluator.workspace.store import Workspace
 
 TOOL = "evaluator"
 BASELINE_KEYWORD = "keyword-bm25"

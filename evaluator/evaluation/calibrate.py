@@ -15,9 +15,9 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from evaluator.judge import JUDGE_FEATURES, STATUS_VALUE, JudgeModel, LogisticHead
-from evaluator.match import DescriptorMatch
-from evaluator.store import Workspace
+from evaluator.stages.judge import JUDGE_FEATURES, STATUS_VALUE, JudgeModel, LogisticHead
+from evaluator.stages.match import DescriptorMatch
+from evaluator.workspace.store import Workspace
 
 REGULARISATION_C = 0.5  # inverse L2 strength: small data (hundreds of rows), keep the heads smooth
 PRIOR_WEIGHT = 10  # a descriptor's prior counts as many pseudo-documents at its level's mean
@@ -108,7 +108,7 @@ def reviewer_labels(ws: Workspace) -> dict[str, tuple[str, dict[str, str]]]:
       passages were all rejected, and none confirmed, is not met.
     - An override changes a level without saying which descriptors were wrong, so it labels nothing.
     """
-    from evaluator.decisions import decisions_for, evidence_verdicts
+    from evaluator.workspace.decisions import decisions_for, evidence_verdicts
 
     out: dict[str, tuple[str, dict[str, str]]] = {}
     for stored in ws.current_assessments():

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from evaluator.store import Workspace
+    from evaluator.workspace.store import Workspace
 
 GENESIS = "0" * 64
 # The fields each hash covers, fixed here so that a later column never changes an old record's hash.

@@ -29,7 +29,7 @@ from pathlib import Path
 from evaluator import __version__
 from evaluator.errors import EvaluatorError, WorkspaceError
 from evaluator.limits import extract_isolated, limit_address_space, out_of_memory
-from evaluator.store import Workspace
+from evaluator.workspace.store import Workspace
 
 SUFFIXES = (".pdf", ".txt", ".md")
 MANIFEST = "MANIFEST.tsv"
@@ -82,9 +82,9 @@ class PipelineSpec:
     judge_path: str | None = None
 
     def __call__(self):
-        from evaluator.judge import load_judge
         from evaluator.pipeline import Pipeline
         from evaluator.rubric import load_rubric
+        from evaluator.stages.judge import load_judge
 
         return Pipeline(rubric=load_rubric(self.rubric_path), judge=load_judge(self.judge_path))
 
@@ -165,7 +165,7 @@ def one_line(exc: BaseException) -> str:
 
 
 def _build(factory: PipelineFactory, cache_dir: str, max_pages: int | None):
-    from evaluator.cache import Cache
+    from evaluator.stages.cache import Cache
 
     pipeline = factory()
     if pipeline.cache is None:
@@ -315,7 +315,7 @@ def screen(paths: Iterable[str | os.PathLike], workspace: str | os.PathLike | Wo
     summary = ScreenSummary(ws.root, run_id, batch.outcomes, time.monotonic() - started,
                             batch.rss or [_peak_rss_mb()])
     if reports:
-        from evaluator.corpus_report import write_reports
+        from evaluator.workspace.corpus_report import write_reports
 
         summary.reports = write_reports(ws)
     return summary
@@ -351,7 +351,7 @@ def _worth_a_pool(work, workers: int, pipeline) -> bool:
     re-scoring cached documents (a rubric or judge change) or a few small files."""
     if workers < 2 or len(work) < 2 or sum(pages for _, pages, _ in work) <= INLINE_MAX_PAGES:
         return False
-    from evaluator.extract import EXTRACTOR_VERSION
+    from evaluator.stages.extract import EXTRACTOR_VERSION
 
     return any(not pipeline.cache.has_document(sha, EXTRACTOR_VERSION) for _, _, sha in work)
 
