@@ -1,0 +1,236 @@
+"""The screen's workers: processes that each build ONE Pipeline and assess one document at a time.
+
+The parent hands out paths over a pipe and waits on the answers; a worker that exceeds the
+per-document time limit, or dies, is killed and replaced, and its document fails with a one-line
+reason. With one worker (or little work) the documents are assessed in this process instead, with
+SIGALRM as the time limit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection, wait
+from multiprocessing.context import SpawnContext
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from evaluator.errors import EvaluatorError
+from evaluator.limits import limit_address_space, out_of_memory
+from evaluator.workspace.progress import Work
+from evaluator.workspace.record import Recorder
+
+if TYPE_CHECKING:
+    from evaluator.pipeline import Pipeline
+
+PipelineFactory = Callable[[], "Pipeline"]  # picklable; called once per worker
+WorkerArgs = tuple[PipelineFactory, str, int | None, int]  # factory, cache folder, max pages, threads
+
+
+def one_line(exc: BaseException) -> str:
+    """A failure as the one line a user sees."""
+    if isinstance(exc, MemoryError):  # over the worker's address-space cap (evaluator.limits)
+        return out_of_memory()
+    if isinstance(exc, EvaluatorError):
+        text = str(exc)
+    else:
+        text = f"internal error: {type(exc).__name__}: {exc}"
+    return re.sub(r"\s+", " ", text).strip()[:500]
+
+
+def build_pipeline(factory: PipelineFactory, cache_dir: str, max_pages: int | None) -> Pipeline:
+    from evaluator.stages.cache import Cache
+
+    pipeline = factory()
+    if pipeline.cache is None:
+        pipeline.cache = Cache(cache_dir)
+    if max_pages:
+        pipeline.max_pages = max_pages
+    return pipeline
+
+
+def assess_one(pipeline: Pipeline, path: str) -> tuple[str, ...]:
+    """("ok", assessment JSON, cache key) or ("failed", reason): one bad file never stops the batch."""
+    try:
+        assessment = pipeline.assess(path)
+        return ("ok", assessment.model_dump_json(), pipeline.cache_key(assessment.document.sha256))
+    except Exception as exc:  # noqa: BLE001
+        return ("failed", one_line(exc))
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory. Linux's VmHWM, not ru_maxrss: a spawned worker's ru_maxrss
+    also counts the parent pages it shared between fork and exec (a big parent would look like a big worker)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _worker_main(factory: PipelineFactory, cache_dir: str, max_pages: int | None, threads: int,
+                 tasks: Connection, results: Connection, parent_pid: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+    def watch_parent() -> None:  # the parent was killed (kill -9): stop rather than burn CPU
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+    except ImportError:
+        pass
+    try:
+        pipeline = build_pipeline(factory, cache_dir, max_pages)
+        pipeline.index  # noqa: B018  (prepare the rubric vectors before the first task)
+        limit_address_space()  # from here on a decompression bomb fails its document, not the machine
+    except Exception as exc:  # noqa: BLE001
+        results.send(("init_failed", one_line(exc), peak_rss_mb()))
+        return
+    results.send(("ready", "", peak_rss_mb()))
+    while True:
+        try:
+            path = tasks.recv()
+        except (EOFError, OSError):
+            return
+        if path is None:
+            return
+        results.send((*assess_one(pipeline, path), peak_rss_mb()))
+
+
+class Worker:
+    """One worker process and its two pipes (tasks out, results back)."""
+
+    def __init__(self, ctx: SpawnContext, args: WorkerArgs):
+        child_tasks, self.tasks = ctx.Pipe(duplex=False)
+        self.results, child_results = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(target=_worker_main, args=(*args, child_tasks, child_results, os.getpid()),
+                                   daemon=True, name="evaluator-screen-worker")
+        self.process.start()
+        child_tasks.close()
+        child_results.close()
+        self.ready = False
+        self.job: tuple[int, float] | None = None  # (work index, started at)
+        self.peak_rss_mb = 0.0
+
+    def give(self, index: int, path: str) -> None:
+        self.tasks.send(path)
+        self.job = (index, time.monotonic())
+
+    def stop(self, kill: bool = False) -> None:
+        if kill or self.job is not None:
+            self.process.kill()
+        else:
+            try:
+                self.tasks.send(None)
+            except OSError:
+                self.process.kill()
+        self.process.join(5)
+        if self.process.is_alive():
+            self.process.kill()
+        self.tasks.close()
+        self.results.close()
+
+
+def run_pool(pool: list[Worker], ctx: SpawnContext, args: WorkerArgs, work: Sequence[Work], batch: Recorder,
+             timeout: float) -> list[Worker]:
+    """Hand out ``work`` to the workers until all is done; returns the workers still running."""
+    pending = deque(range(len(work)))
+    while pending or any(w.job for w in pool):
+        for w in list(pool):
+            if w.ready and w.job is None and pending:
+                index = pending.popleft()
+                w.give(index, str(work[index][0]))
+            elif w.job is None and not pending:  # nothing left for it: free its core for the others
+                batch.rss.append(w.peak_rss_mb)
+                w.stop(kill=not w.ready)
+                pool.remove(w)
+        now = time.monotonic()
+        deadlines = [w.job[1] + timeout - now for w in pool if w.job]
+        ready = wait([w.results for w in pool] + [w.process.sentinel for w in pool],
+                     timeout=max(0.05, min(deadlines, default=1.0)))
+        for w in list(pool):
+            message: Any = None
+            if w.results in ready:
+                try:
+                    message = w.results.recv()
+                except (EOFError, OSError):
+                    message = None
+            if message is not None:
+                kind, *payload, w.peak_rss_mb = message
+                if kind == "init_failed":
+                    raise EvaluatorError(f"A screening worker could not start: {payload[0]}")
+                if kind == "ready":
+                    w.ready = True
+                    continue
+                assert w.job is not None
+                index, _ = w.job
+                w.job = None
+                batch.finish(work[index], kind, payload)
+                continue
+            if w.job and time.monotonic() - w.job[1] > timeout:
+                reason = f"timed out after {timeout:g} s"
+            elif not w.process.is_alive():
+                reason = f"internal error: worker process died (exit code {w.process.exitcode})"
+                if not w.ready:
+                    raise EvaluatorError(f"A screening worker could not start ({reason}).")
+            else:
+                continue
+            if w.job:
+                batch.finish(work[w.job[0]], "failed", [reason])
+                w.job = None
+            batch.rss.append(w.peak_rss_mb)
+            w.stop(kill=True)
+            pool.remove(w)
+            if pending:
+                pool.append(Worker(ctx, args))
+    batch.rss.extend(w.peak_rss_mb for w in pool)
+    return pool
+
+
+class _TimeLimit(BaseException):
+    """The per-document time limit of an inline batch (SIGALRM)."""
+
+
+def run_inline(pipeline: Pipeline, work: Sequence[Work], batch: Recorder, timeout: float) -> None:
+    """Assess in this process; the time limit uses SIGALRM where available."""
+    alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+    def expired(signum: int, frame: FrameType | None) -> None:
+        raise _TimeLimit  # not an Exception: no stage's "except Exception" (e.g. per page) can swallow it
+
+    previous = signal.signal(signal.SIGALRM, expired) if alarm else None
+    try:
+        for item in work:
+            if alarm:
+                signal.setitimer(signal.ITIMER_REAL, timeout)
+            try:
+                result = assess_one(pipeline, str(item[0]))
+            except _TimeLimit:
+                result = ("failed", f"timed out after {timeout:g} s")
+            finally:
+                if alarm:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+            if result[0] == "failed" and result[1].startswith("internal error: TimeoutError"):
+                result = ("failed", f"timed out after {timeout:g} s")
+            batch.finish(item, result[0], list(result[1:]))
+    finally:
+        if alarm:
+            signal.signal(signal.SIGALRM, previous)
+    batch.rss.append(peak_rss_mb())
