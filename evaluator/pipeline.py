@@ -124,6 +124,9 @@ class Pipeline:
             extractor=EXTRACTOR_VERSION,
             judge=self.judge.version if self.judge else "",
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            rubric_hash=rubric_hash(self.rubric),
+            segmenter=SEGMENTER_VERSION,
+            matcher=MATCHER_VERSION,
         )
 
 

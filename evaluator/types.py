@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: provenance names the rubric hash, segmenter and matcher
 
 Level = Literal["none", "assuring", "optimising", "maximising"]
 RubricLevel = Literal["assuring", "optimising", "maximising"]
@@ -189,6 +189,10 @@ class Provenance(_Model):
     extractor: str
     judge: str  # the judging model's id/version
     created_at: str  # ISO 8601, UTC
+    # Since schema 1.1; empty in assessments made before (they still load).
+    rubric_hash: str = ""  # evaluator.rubric.rubric_hash: any edit to the rubric, even to a cue, changes it
+    segmenter: str = ""  # SEGMENTER_VERSION
+    matcher: str = ""  # MATCHER_VERSION
 
 
 class Assessment(_Model):

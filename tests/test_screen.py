@@ -247,3 +247,44 @@ def test_real_model_two_small_pdfs_in_worker_processes(tmp_path: Path) -> None:
     assert max(summary.worker_peak_rss_mb) < 1536
     again = screen(pdfs, tmp_path / "ws", workers=2, quiet=True)
     assert len(again.skipped) == 2 and not again.ok
+
+
+def test_a_custom_rubric_is_what_reports_exports_and_the_review_app_show(tmp_path: Path) -> None:
+    """Screened with --rubric, the workspace shows that rubric's titles and wording, not the shipped ones;
+    each assessment names the rubric hash and the segmenter and matcher versions."""
+    from fastapi.testclient import TestClient
+
+    from evaluator.review.app import create_app
+    from evaluator.rubric import rubric_hash
+    from evaluator.stages.match import MATCHER_VERSION
+    from evaluator.stages.segment import SEGMENTER_VERSION
+    from evaluator.workspace.export import export
+
+    text = default_rubric_path().read_text(encoding="utf-8")
+    text = text.replace("title: Inclusive understanding and definition of wellbeing", "title: Our own first hallmark", 1)
+    custom = tmp_path / "custom.yaml"
+    custom.write_text(text, encoding="utf-8")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notes.md").write_text("# Our plan\n\nWe will improve wellbeing for all residents every year.\n")
+    factory = functools.partial(fake_pipeline, str(custom))
+    summary = screen([docs], tmp_path / "ws", workers=1, quiet=True, pipeline_factory=factory)
+    (stored,) = Workspace(tmp_path / "ws").current_assessments()
+    provenance = stored.assessment.provenance
+    assert provenance.rubric_hash == rubric_hash(load_rubric(custom)) != rubric_hash(load_rubric())
+    assert (provenance.segmenter, provenance.matcher) == (SEGMENTER_VERSION, MATCHER_VERSION)
+    assert "Our own first hallmark" in (summary.reports / "index.html").read_text(encoding="utf-8")
+    export(Workspace(tmp_path / "ws"), "json", tmp_path / "out.json")
+    assert "Our own first hallmark" in (tmp_path / "out.json").read_text(encoding="utf-8")
+    client = TestClient(create_app(tmp_path / "ws"), base_url="http://127.0.0.1")
+    page = client.get(f"/documents/{stored.sha256}")
+    assert page.status_code == 200 and "Our own first hallmark" in page.text
+
+
+def test_assessments_saved_before_the_provenance_fields_still_load() -> None:
+    old = {"tool_version": "0.1.0", "rubric_id": "r", "rubric_version": "1", "model_name": "m", "model_hash": "h",
+           "extractor": "x", "judge": "j", "created_at": "2024-01-01T00:00:00+00:00"}
+    provenance = Assessment.model_validate(
+        {"schema_version": "1.0", "document": {"path": "a.pdf", "sha256": "0" * 64, "pages": 1},
+         "provenance": old, "hallmarks": []}).provenance
+    assert (provenance.rubric_hash, provenance.segmenter, provenance.matcher) == ("", "", "")

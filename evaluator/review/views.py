@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import asdict
+from sqlite3 import Row
 from statistics import mean
 from urllib.parse import urlencode
 
-from evaluator.errors import EvaluatorError
 from evaluator.rubric import descriptor_info, hallmark_title
-from evaluator.types import HALLMARK_IDS, LEVELS, RUBRIC_LEVELS, Rubric
+from evaluator.types import HALLMARK_IDS, LEVELS, RUBRIC_LEVELS, HallmarkResult, Rubric
 from evaluator.workspace import decisions as dec
 from evaluator.workspace.render import box_param
 from evaluator.workspace.store import StoredAssessment, Workspace
 
+Verdicts = dict[tuple[str, str], list[Row]]
 STATUS_LABEL = {"met": "met", "partial": "partial", "not_met": "not found"}
-
-
-@functools.lru_cache(maxsize=1)
-def rubric() -> Rubric | None:
-    """The shipped rubric, or None while it is unavailable (pages then show descriptor ids only)."""
-    try:
-        from evaluator.rubric import load_rubric
-    except ImportError:
-        return None
-    try:
-        return load_rubric()
-    except EvaluatorError:
-        return None
 
 
 def page_link(sha256: str, page: int, boxes: list, *, png: bool, crop: bool = False) -> str:
@@ -105,10 +92,11 @@ def _evidence(sha256: str, descriptor_id: str, evidence: list, verdicts: dict) -
     return out
 
 
-def _hallmark(ws: Workspace, stored: StoredAssessment, h, history: list, consensus, final, verdicts) -> dict:
+def _hallmark(rubric: Rubric, stored: StoredAssessment, h: HallmarkResult, history: list[dec.Decision],
+              consensus: Row | None, final: dec.FinalLevel | None, verdicts: Verdicts) -> dict:
     by_level: dict[str, list[dict]] = {lvl: [] for lvl in RUBRIC_LEVELS}
     for d in h.descriptors:
-        level, wording = descriptor_info(rubric(), d.id)
+        level, wording = descriptor_info(rubric, d.id)
         by_level.setdefault(level, []).append({
             "id": d.id,
             "text": wording,
@@ -120,7 +108,7 @@ def _hallmark(ws: Workspace, stored: StoredAssessment, h, history: list, consens
     latest = dec.latest_by_reviewer(history)
     return {
         "id": h.id,
-        "title": hallmark_title(rubric(), h.id),
+        "title": hallmark_title(rubric, h.id),
         "level": h.level,
         "confidence": h.confidence,
         "needs_review": h.needs_review,
@@ -142,9 +130,10 @@ def document_detail(ws: Workspace, stored: StoredAssessment) -> dict:
     consensus = dec.consensus_for(ws, stored.sha256)
     finals = dec.final_levels(ws, stored.sha256)
     verdicts = dec.evidence_verdicts(ws, stored.sha256)
+    rubric = ws.rubric()
     order = {hid: i for i, hid in enumerate(HALLMARK_IDS)}
     hallmarks = [
-        _hallmark(ws, stored, h, [d for d in all_decisions if d.hallmark_id == h.id],
+        _hallmark(rubric, stored, h, [d for d in all_decisions if d.hallmark_id == h.id],
                   consensus.get(h.id), finals.get(h.id), verdicts)
         for h in sorted(a.hallmarks, key=lambda h: order.get(h.id, 99))
     ]

@@ -121,6 +121,7 @@ def screen(paths: Iterable[str | os.PathLike], workspace: str | os.PathLike | Wo
     try:
         keys = build_pipeline(factory, cache_dir, max_pages)  # cheap: the real model loads on first encode only
         keys.extractor = extract_isolated  # in this process, untrusted files are parsed in a capped child only
+        ws.save_rubric(keys.rubric)
         run_id = ws.start_run(__version__, {"paths": [str(p) for p in paths], "workers": workers,
                                             "timeout": timeout, "max_pages": max_pages,
                                             "rubric": str(rubric or ""), "judge": str(judge or "")})

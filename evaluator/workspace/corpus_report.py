@@ -75,10 +75,8 @@ def write_reports(ws: Workspace | str | os.PathLike, rubric: Rubric | None = Non
                   out: str | os.PathLike | None = None) -> Path:
     """Write summary.csv, summary.xlsx, heatmap.png, index.html and documents/*.html into ``out`` (default:
     the workspace's reports/ folder); return the folder."""
-    from evaluator.rubric import load_rubric
-
     ws = ws if isinstance(ws, Workspace) else Workspace(ws, create=False)
-    rubric = rubric or load_rubric()
+    rubric = rubric or ws.rubric()
     if out is None and ws.read_only:
         raise WorkspaceError(f"{ws.root} is read-only: write the reports elsewhere with --out DIR.")
     if out is None:

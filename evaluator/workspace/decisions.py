@@ -111,7 +111,8 @@ def provenance_string(assessment: Assessment) -> str:
     p = assessment.provenance
     return (
         f"evaluator {p.tool_version}; judge {p.judge}; model {p.model_name}@{p.model_hash[:12]}; "
-        f"rubric {p.rubric_id} {p.rubric_version}; screened {p.created_at}"
+        f"rubric {p.rubric_id} {p.rubric_version}{f' ({p.rubric_hash})' if p.rubric_hash else ''}; "
+        f"screened {p.created_at}"
     )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from evaluator import __version__
 from evaluator.errors import EvaluatorError
-from evaluator.rubric import descriptor_info, hallmark_title, load_rubric
+from evaluator.rubric import descriptor_info, hallmark_title
 from evaluator.sanitize import append_row, write_csv_rows
 from evaluator.types import RUBRIC_LEVELS, Rubric
 from evaluator.workspace import decisions as dec
@@ -87,7 +87,7 @@ def final_assessment(ws: Workspace, stored: StoredAssessment, rubric: Rubric | N
 
 
 def export_records(ws: Workspace) -> list[dict]:
-    rubric = load_rubric()
+    rubric = ws.rubric()
     return [final_assessment(ws, s, rubric) for s in ws.current_assessments()]
 
 

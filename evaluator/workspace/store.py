@@ -3,6 +3,7 @@
 Layout of a workspace folder::
 
     evaluator.sqlite      documents, runs, assessments (suggestions), failures, decisions
+    rubric.json           the rubric of the latest screen (reports, review app and exports show its wording)
     assessments/          the assessment JSON per document (latest suggestion)
     cache/                extraction and embedding cache (see evaluator.stages.cache)
     reports/              corpus outputs (CSV, XLSX, heatmap, HTML index)
@@ -25,9 +26,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from evaluator.errors import WorkspaceError
-from evaluator.types import Assessment
+from evaluator.rubric import load_rubric
+from evaluator.types import Assessment, Rubric
 
 DB_NAME = "evaluator.sqlite"
+RUBRIC_NAME = "rubric.json"
 
 
 
@@ -352,6 +355,29 @@ class Workspace:
     def assessment(self, assessment_id: int) -> StoredAssessment | None:
         rows = self._assessment_rows("a.id = ?", (assessment_id,))
         return rows[0] if rows else None
+
+    def save_rubric(self, rubric: Rubric) -> None:
+        """Keep the rubric a screen used, so what shows the assessments shows its titles and wording."""
+        path = self.root / RUBRIC_NAME
+        if self.read_only or (path.exists() and path.read_text(encoding="utf-8") == rubric.model_dump_json()):
+            return
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(rubric.model_dump_json(), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def rubric(self) -> Rubric:
+        """The rubric of the latest screen into this workspace; the shipped one before any."""
+        path = self.root / RUBRIC_NAME
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return load_rubric()
+        except OSError as exc:
+            raise WorkspaceError(f"Cannot read {path}: {exc.strerror}. Check the folder's permissions.") from None
+        try:
+            return Rubric.model_validate_json(text)
+        except ValueError:
+            raise WorkspaceError(f"{path} is not a rubric; screen the documents again to rewrite it.") from None
 
     def document_file(self, stored: StoredAssessment) -> Path:
         """The stored document's file (never a path from a request); a relative one is tried from the
