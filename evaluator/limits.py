@@ -85,11 +85,11 @@ def _child(conn, budget_mb: int, func: Callable, args: tuple, kwargs: dict) -> N
     conn.close()
 
 
-def extract_isolated(path: str | os.PathLike, *, max_pages: int | None = None):
+def extract_isolated(path: str | os.PathLike, *, max_pages: int | None = None, sha256: str | None = None):
     """``evaluator.stages.extract.extract`` in a memory-capped child process (see ``run_isolated``)."""
     from evaluator.stages.extract import extract
 
-    return run_isolated(extract, (path,), {"max_pages": max_pages}, subject=os.fspath(path))
+    return run_isolated(extract, (path,), {"max_pages": max_pages, "sha256": sha256}, subject=os.fspath(path))
 
 
 def run_isolated(func: Callable[..., T], args: tuple, kwargs: dict | None = None, *, subject: str = "") -> T:

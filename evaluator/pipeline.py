@@ -70,12 +70,13 @@ class Pipeline:
                  self.encoder.weights_hash[:16], self.encoder.precision, rubric_hash(self.rubric), self.judge.version if self.judge else "", str(self.max_pages)]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
-    def analyse(self, path: str | os.PathLike) -> Analysis:
-        """Extract, segment, embed and match one document (cached when a cache is set)."""
-        sha = file_sha256(path)
+    def analyse(self, path: str | os.PathLike, sha256: str | None = None) -> Analysis:
+        """Extract, segment, embed and match one document (cached when a cache is set). ``sha256``: the
+        file's hash when the caller has it already (a screen hashes each file once, to plan)."""
+        sha = sha256 or file_sha256(path)
         document = self.cache.document(sha, EXTRACTOR_VERSION) if self.cache else None
         if document is None:
-            document = self.extractor(path, max_pages=self.max_pages)
+            document = self.extractor(path, max_pages=self.max_pages, sha256=sha)
             if self.cache:
                 self.cache.put_document(document, EXTRACTOR_VERSION)
         document.path = str(path)
@@ -90,8 +91,8 @@ class Pipeline:
             passages, vectors = cached
         return Analysis(document, passages, vectors, match(passages, vectors, self.index))
 
-    def assess(self, path: str | os.PathLike) -> Assessment:
-        analysis = self.analyse(path)
+    def assess(self, path: str | os.PathLike, sha256: str | None = None) -> Assessment:
+        analysis = self.analyse(path, sha256)
         return self.judge_analysis(analysis)
 
     def judge_analysis(self, analysis: Analysis) -> Assessment:

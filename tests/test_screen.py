@@ -43,12 +43,12 @@ def fake_pipeline(rubric_path: str | None = None) -> Pipeline:
 class SlowPipeline(Pipeline):
     """Sleeps on files named stuck*: a document that never finishes."""
 
-    def assess(self, path):
+    def assess(self, path, sha256=None):
         if Path(path).name.startswith("stuck"):
             time.sleep(120)
         if Path(path).name.startswith("slow"):
             time.sleep(1.5)
-        return super().assess(path)
+        return super().assess(path, sha256)
 
 
 def slow_pipeline() -> Pipeline:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
+from evaluator.files import atomic_write
 from evaluator.types import Document, Passage
 
 _PASSAGES = TypeAdapter(list[Passage])
@@ -41,7 +42,7 @@ class Cache:
         return self._path(sha256, version, ".document.json").exists()
 
     def put_document(self, document: Document, version: str) -> None:
-        _atomic_write(self._path(document.sha256, version, ".document.json"), document.model_dump_json().encode())
+        atomic_write(self._path(document.sha256, version, ".document.json"), document.model_dump_json().encode())
 
     def passages(self, sha256: str, key: str) -> tuple[list[Passage], np.ndarray] | None:
         path = self._path(sha256, key, ".passages.npz")
@@ -60,7 +61,7 @@ class Cache:
             passages=np.frombuffer(_PASSAGES.dump_json(passages), dtype=np.uint8),
             vectors=np.asarray(vectors, dtype=np.float32),
         )
-        _atomic_write(self._path(sha256, key, ".passages.npz"), buffer.getvalue())
+        atomic_write(self._path(sha256, key, ".passages.npz"), buffer.getvalue())
 
 
 class CachedEncoder:
@@ -84,15 +85,8 @@ class CachedEncoder:
             known.update(zip(missing, self.encoder.encode(list(missing.values())), strict=True))
             buffer = io.BytesIO()
             np.savez(buffer, keys=np.array(list(known)), vectors=np.stack(list(known.values())).astype(np.float32))
-            _atomic_write(self.path, buffer.getvalue())
+            atomic_write(self.path, buffer.getvalue())
         return np.stack([known[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, 0), np.float32)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def default_cache_dir() -> Path:

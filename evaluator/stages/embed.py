@@ -13,7 +13,6 @@ cosine 0.9999 of the float32 one (``python benchmarks/bench_precision.py``). Els
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.resources
 import os
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from evaluator.errors import ConfigError
+from evaluator.files import file_sha256
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 PRECISIONS = ("float32", "bfloat16")
@@ -42,11 +42,7 @@ def model_path() -> Path:
 
 @functools.lru_cache(maxsize=4)
 def _file_sha256(path: str, size: int, mtime: float) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_sha256(path)  # size and mtime: a changed file is hashed again
 
 
 def weights_hash() -> str:

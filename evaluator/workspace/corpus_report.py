@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evaluator.errors import WorkspaceError
+from evaluator.files import replacing
 from evaluator.sanitize import append_row, write_csv_rows
 from evaluator.types import HALLMARK_IDS, LEVELS, Rubric
 from evaluator.workspace.store import StoredAssessment, Workspace
@@ -96,7 +97,7 @@ def write_reports(ws: Workspace | str | os.PathLike, rubric: Rubric | None = Non
 
 
 def write_csv(path: Path, rows: list[Row]) -> None:
-    with _replacing(path) as tmp:
+    with _replacing_report(path) as tmp:
         write_csv_rows(tmp, COLUMNS, (row.cells() for row in rows))
 
 
@@ -130,7 +131,7 @@ def write_xlsx(path: Path, rows: list[Row], failures: list[Failure]) -> None:
         cell.font = Font(bold=True)
     errors.column_dimensions["A"].width = 60
     errors.column_dimensions["B"].width = 80
-    with _replacing(path) as tmp:
+    with _replacing_report(path) as tmp:
         book.save(tmp)
 
 
@@ -159,7 +160,7 @@ def write_heatmap(path: Path, rows: list[Row]) -> None:
     ax.set_title("Suggested maturity level per hallmark (? = needs review)" if rows else "No assessed documents yet")
     bar = fig.colorbar(image, ax=ax, ticks=range(len(LEVELS)), shrink=0.8)
     bar.ax.set_yticklabels(list(LEVELS))
-    with _replacing(path) as tmp:
+    with _replacing_report(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
 
 
@@ -174,41 +175,21 @@ def write_html(out: Path, rows: list[Row], failures: list[Failure], rubric: Rubr
     page = env.get_template("document.html")
     for row in rows:
         html = page.render(row=row, a=row.stored.assessment, titles=titles, wording=wording, levels=LEVELS)
-        with _replacing(out / row.report) as tmp:
+        with _replacing_report(out / row.report) as tmp:
             tmp.write_text(html, encoding="utf-8")
     index = env.get_template("index.html").render(rows=rows, failures=failures, hallmarks=HALLMARK_IDS,
                                                    titles=titles, levels=LEVELS, colours=LEVEL_COLOURS)
-    with _replacing(out / "index.html") as tmp:
+    with _replacing_report(out / "index.html") as tmp:
         tmp.write_text(index, encoding="utf-8")
+
+
+def _replacing_report(path: Path) -> contextlib.AbstractContextManager[Path]:
+    return replacing(path, then="then run `evaluator report` to write the reports again (the assessments are "
+                                "saved)")
 
 
 def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-class _replacing:  # noqa: N801
-    """Write to a temporary name beside ``path`` and rename on success: readers never see half a file."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-
-    def __enter__(self) -> Path:
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, _tb) -> None:
-        try:
-            if exc_type is None:
-                os.replace(self.tmp, self.path)
-                return
-        except OSError as error:
-            exc_type, exc = type(error), error
-        with contextlib.suppress(OSError):
-            self.tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):  # a full disk or a read-only folder: one line, not a traceback
-            raise WorkspaceError(f"Cannot write {self.path}: {exc.strerror or exc}. Free disk space or make the "
-                                 "folder writable, then run `evaluator report` to write the reports again (the "
-                                 "assessments are saved).") from None
 
 
 WIDE_TABLE = 140  # columns needed to show full level names beside the document names

@@ -55,10 +55,10 @@ def build_pipeline(factory: PipelineFactory, cache_dir: str, max_pages: int | No
     return pipeline
 
 
-def assess_one(pipeline: Pipeline, path: str) -> tuple[str, ...]:
+def assess_one(pipeline: Pipeline, path: str, sha256: str) -> tuple[str, ...]:
     """("ok", assessment JSON, cache key) or ("failed", reason): one bad file never stops the batch."""
     try:
-        assessment = pipeline.assess(path)
+        assessment = pipeline.assess(path, sha256)
         return ("ok", assessment.model_dump_json(), pipeline.cache_key(assessment.document.sha256))
     except Exception as exc:  # noqa: BLE001
         return ("failed", one_line(exc))
@@ -106,12 +106,12 @@ def _worker_main(factory: PipelineFactory, cache_dir: str, max_pages: int | None
     results.send(("ready", "", peak_rss_mb()))
     while True:
         try:
-            path = tasks.recv()
+            task = tasks.recv()
         except (EOFError, OSError):
             return
-        if path is None:
+        if task is None:
             return
-        results.send((*assess_one(pipeline, path), peak_rss_mb()))
+        results.send((*assess_one(pipeline, *task), peak_rss_mb()))
 
 
 class Worker:
@@ -129,8 +129,8 @@ class Worker:
         self.job: tuple[int, float] | None = None  # (work index, started at)
         self.peak_rss_mb = 0.0
 
-    def give(self, index: int, path: str) -> None:
-        self.tasks.send(path)
+    def give(self, index: int, path: str, sha256: str) -> None:
+        self.tasks.send((path, sha256))
         self.job = (index, time.monotonic())
 
     def stop(self, kill: bool = False) -> None:
@@ -156,7 +156,7 @@ def run_pool(pool: list[Worker], ctx: SpawnContext, args: WorkerArgs, work: Sequ
         for w in list(pool):
             if w.ready and w.job is None and pending:
                 index = pending.popleft()
-                w.give(index, str(work[index][0]))
+                w.give(index, str(work[index][0]), work[index][2])
             elif w.job is None and not pending:  # nothing left for it: free its core for the others
                 batch.rss.append(w.peak_rss_mb)
                 w.stop(kill=not w.ready)
@@ -221,7 +221,7 @@ def run_inline(pipeline: Pipeline, work: Sequence[Work], batch: Recorder, timeou
             if alarm:
                 signal.setitimer(signal.ITIMER_REAL, timeout)
             try:
-                result = assess_one(pipeline, str(item[0]))
+                result = assess_one(pipeline, str(item[0]), item[2])
             except _TimeLimit:
                 result = ("failed", f"timed out after {timeout:g} s")
             finally:

@@ -3,13 +3,11 @@ transaction), each failure logged with its one-line reason, each outcome reporte
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evaluator.errors import WorkspaceError
+from evaluator.files import atomic_write
 from evaluator.types import Assessment
 from evaluator.workspace.progress import ProgressBar, Work
 from evaluator.workspace.store import StoredAssessment, Workspace
@@ -50,7 +48,7 @@ class Recorder:
     def skip(self, path: Path, current: StoredAssessment) -> None:
         json_path = _json_path(self.ws, path, current.sha256)
         if not json_path.exists():  # the file went missing: restore it from the database
-            _atomic_write(json_path, current.assessment.model_dump_json(indent=2))
+            atomic_write(json_path, current.assessment.model_dump_json(indent=2))
         self.add(_outcome(str(path), "skipped", current.assessment, current.id, "unchanged"))
 
     def fail(self, path: str, reason: str) -> None:
@@ -63,7 +61,7 @@ class Recorder:
         pages = estimate
         if kind == "ok":
             assessment = Assessment.model_validate_json(payload[0])
-            _atomic_write(_json_path(self.ws, path, assessment.document.sha256),
+            atomic_write(_json_path(self.ws, path, assessment.document.sha256),
                           assessment.model_dump_json(indent=2))
             new_id = self.ws.save_assessment(assessment, cache_key=payload[1], run_id=self.run_id)
             pages = assessment.document.pages
@@ -83,15 +81,3 @@ def _outcome(path: str, status: str, assessment: Assessment, assessment_id: int,
 
 def _json_path(ws: Workspace, path: Path, sha256: str) -> Path:
     return ws.folder("assessments") / f"{path.stem}-{sha256[:12]}.json"
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:  # a full disk or a read-only folder: no half-written file, a one-line error
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise WorkspaceError(f"Cannot write {path}: {exc.strerror or exc}. Free disk space or make the workspace "
-                             "folder writable, then run the same command to continue.") from None

@@ -15,12 +15,12 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from io import BytesIO
 from pathlib import Path
 
 from evaluator.errors import InputError
+from evaluator.files import atomic_write, file_sha256
 from evaluator.limits import run_isolated
 from evaluator.types import BBox
 
@@ -66,11 +66,7 @@ def page_image(
     png = run_isolated(_render, (path, page_number, boxes), {"resolution": resolution, "crop": crop},
                        subject=str(path))
     if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(png)
-        os.replace(tmp, cached)  # atomic: concurrent renders of the same key never see half a file
+        atomic_write(cached, png)  # concurrent renders of the same key never see half a file
         evict(cached.parent, PAGE_CACHE_BYTES)
     return png
 
@@ -128,11 +124,7 @@ def _clip(box: BBox, bounds: tuple[float, float, float, float]) -> BBox:
 def _file_sha256(path: Path) -> str:
     if not path.is_file():
         raise InputError(f"The PDF {path} is no longer there. Put it back, or re-screen it from its new place.")
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 def parse_box(value: str) -> BBox:

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from evaluator.errors import WorkspaceError
+from evaluator.files import atomic_write
 from evaluator.rubric import load_rubric
 from evaluator.types import Assessment, Rubric
 
@@ -361,9 +362,7 @@ class Workspace:
         path = self.root / RUBRIC_NAME
         if self.read_only or (path.exists() and path.read_text(encoding="utf-8") == rubric.model_dump_json()):
             return
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(rubric.model_dump_json(), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, rubric.model_dump_json())
 
     def rubric(self) -> Rubric:
         """The rubric of the latest screen into this workspace; the shipped one before any."""

@@ -34,16 +34,17 @@ _SOURCES = sorted(str(p) for p in Path(__file__).parent.glob("*.py"))
 EXTRACTOR_VERSION = f"pdfplumber-{pdfplumber.__version__}+extract-{source_digest(*_SOURCES)}"
 
 
-def extract(path: str | os.PathLike[str], *, max_pages: int | None = None) -> Document:
+def extract(path: str | os.PathLike[str], *, max_pages: int | None = None, sha256: str | None = None) -> Document:
     """Read a ``.pdf``, ``.txt``, ``.md`` or ``.markdown`` file into a ``Document``.
 
-    ``max_pages`` stops a PDF after that many pages (a warning says so). Raises ``InputError``
+    ``max_pages`` stops a PDF after that many pages (a warning says so); ``sha256``, when the caller has
+    hashed the file already, is not computed again. Raises ``InputError``
     with a one-line message for anything that cannot be read as a document.
     """
     if max_pages is not None and max_pages < 1:
         raise ValueError("max_pages must be at least 1")
     shown = os.fspath(path)
-    file, data_head, sha256 = check_file(path)
+    file, data_head, sha256 = check_file(path, sha256)
     suffix = file.suffix.lower()
     if suffix in TEXT_SUFFIXES:
         return read_text_file(file, shown, sha256)

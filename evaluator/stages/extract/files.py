@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
 
 from evaluator.errors import InputError
+from evaluator.files import file_sha256
 from evaluator.stages.extract.text import clean_text
 from evaluator.types import Block, Document, Line, Page
 
@@ -17,9 +17,10 @@ _ZERO_BOX = (0.0, 0.0, 0.0, 0.0)
 _MD_HEADING = re.compile(r"#{1,6}\s+(.*?)(\s+#+)?")
 
 
-def check_file(path: str | os.PathLike[str]) -> tuple[Path, bytes, str]:
+def check_file(path: str | os.PathLike[str], sha256: str | None = None) -> tuple[Path, bytes, str]:
     """The file, its first 1 KiB and its sha256, or an ``InputError`` saying why it cannot be a document
-    (missing, a folder, an unsupported type, unreadable, empty)."""
+    (missing, a folder, an unsupported type, unreadable, empty). A known ``sha256`` (the caller hashed the
+    file already) is taken as it is: each file is hashed once per document."""
     shown = os.fspath(path)
     file = Path(shown)
     if not file.exists():
@@ -31,24 +32,15 @@ def check_file(path: str | os.PathLike[str]) -> tuple[Path, bytes, str]:
         kind = f"'{file.suffix}'" if file.suffix else "(no extension)"
         raise InputError(f"{shown} has an unsupported file type {kind}; use a .pdf, .txt or .md file.")
     try:
-        head, sha256, size = _head_and_hash(file)
+        with file.open("rb") as handle:
+            head = handle.read(1024)
+        size = file.stat().st_size
+        sha256 = sha256 or file_sha256(file)
     except OSError as e:
         raise InputError(f"{shown} cannot be read ({e.strerror or e}); check the file permissions.") from None
     if size == 0:
         raise InputError(f"{shown} is empty (0 bytes); re-download or re-export it.")
     return file, head, sha256
-
-
-def _head_and_hash(file: Path) -> tuple[bytes, str, int]:
-    digest, size = hashlib.sha256(), 0
-    with file.open("rb") as fh:
-        head = fh.read(1024)
-        digest.update(head)
-        size += len(head)
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return head, digest.hexdigest(), size
 
 
 def read_text_file(file: Path, shown: str, sha256: str) -> Document:
