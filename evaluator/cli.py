@@ -72,8 +72,8 @@ def assess(file: Path, json_out: Path | None, fmt: str, rubric_path: Path | None
       evaluator assess strategy.pdf --json strategy.assessment.json
       evaluator assess strategy.pdf --format markdown > strategy.md
     """
+    from evaluator.assessment_report import assessment_markdown, print_table
     from evaluator.pipeline import Pipeline
-    from evaluator.report import print_table, to_markdown
     from evaluator.rubric import load_rubric
     from evaluator.stages.judge import load_judge
 
@@ -91,7 +91,7 @@ def assess(file: Path, json_out: Path | None, fmt: str, rubric_path: Path | None
     if fmt == "json":
         click.echo(assessment.model_dump_json(indent=2))
     elif fmt == "markdown":
-        click.echo(to_markdown(assessment, rubric))
+        click.echo(assessment_markdown(assessment, rubric))
     else:
         print_table(assessment, rubric)
 

@@ -64,7 +64,7 @@ def _context_for_children():
     global _context
     if _context is None:
         _context = multiprocessing.get_context("forkserver")
-        _context.set_forkserver_preload(["evaluator.stages.extract", "evaluator.workspace.render"])
+        _context.set_forkserver_preload(["evaluator.stages.extract", "evaluator.workspace.page_images"])
     return _context
 
 

@@ -26,7 +26,7 @@ from evaluator.review.security import CSRF_COOKIE
 from evaluator.stages.embed import HashingEncoder
 from evaluator.workspace import decisions as dec
 from evaluator.workspace.export import export
-from evaluator.workspace.render import MAX_PIXELS
+from evaluator.workspace.page_images import MAX_PIXELS
 
 TESTS = Path(__file__).resolve().parent
 PDFS = TESTS / "fixtures" / "pdfs"
@@ -171,12 +171,12 @@ def test_another_site_cannot_make_the_app_render_or_probe_documents(app, headers
 def test_the_page_image_cache_stays_within_its_size_limit(app, monkeypatch):
     """Many distinct box parameters never grow the rendered-page cache past its limit; the oldest
     images go first and the newest stays cached."""
-    import evaluator.workspace.render
+    import evaluator.workspace.page_images
 
     ws, sha, client = app
     first = client.get(png_url(sha))
     limit = 3 * len(first.content)
-    monkeypatch.setattr(evaluator.workspace.render, "PAGE_CACHE_BYTES", limit, raising=False)
+    monkeypatch.setattr(evaluator.workspace.page_images, "PAGE_CACHE_BYTES", limit, raising=False)
     for i in range(8):
         assert client.get(png_url(sha, f"72,{60 + i},300,90")).status_code == 200
     cache = ws.root / "cache" / "pages"

@@ -30,7 +30,7 @@ from evaluator.errors import EvaluatorError, InputError
 from evaluator.review import views
 from evaluator.review.security import check_csrf, check_token, make_guard
 from evaluator.workspace import decisions as dec
-from evaluator.workspace.render import MAX_BOXES, page_image, parse_box
+from evaluator.workspace.page_images import MAX_BOXES, page_image, parse_box
 from evaluator.workspace.store import StoredAssessment, Workspace
 
 HERE = Path(__file__).parent

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from evaluator.rubric import descriptor_info, hallmark_title
 from evaluator.types import HALLMARK_IDS, LEVELS, RUBRIC_LEVELS, HallmarkResult, Rubric
 from evaluator.workspace import decisions as dec
-from evaluator.workspace.render import box_param
+from evaluator.workspace.page_images import box_param
 from evaluator.workspace.store import StoredAssessment, Workspace
 
 Verdicts = dict[tuple[str, str], list[Row]]

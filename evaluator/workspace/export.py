@@ -17,7 +17,7 @@ from evaluator.rubric import descriptor_info, hallmark_title
 from evaluator.sanitize import append_row, write_csv_rows
 from evaluator.types import RUBRIC_LEVELS, Rubric
 from evaluator.workspace import decisions as dec
-from evaluator.workspace.render import page_image
+from evaluator.workspace.page_images import page_image
 from evaluator.workspace.store import StoredAssessment, Workspace, utc_now
 
 FORMATS = ("json", "csv", "xlsx", "html")
@@ -94,7 +94,7 @@ def export_records(ws: Workspace) -> list[dict]:
 # -------------------------------------------------------------------- writers
 
 
-def write_json(records: list[dict], out: Path) -> None:
+def write_json(out: Path, records: list[dict]) -> None:
     payload = {"exported_at": utc_now(), "tool_version": __version__, "documents": records}
     out.write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
 
@@ -117,7 +117,7 @@ def csv_rows(records: list[dict]) -> list[dict]:
     return rows
 
 
-def write_csv(records: list[dict], out: Path) -> None:
+def write_csv(out: Path, records: list[dict]) -> None:
     write_csv_rows(out, CSV_FIELDS, csv_rows(records))
 
 
@@ -143,7 +143,7 @@ def _grid_cell(descriptors: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_xlsx(records: list[dict], out: Path) -> None:
+def write_xlsx(out: Path, records: list[dict]) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
@@ -213,7 +213,7 @@ def _thumbnails(ws: Workspace, records: list[dict], stored: dict[str, StoredAsse
     return images
 
 
-def write_html(ws: Workspace, records: list[dict], out: Path) -> None:
+def write_html(out: Path, records: list[dict], ws: Workspace) -> None:
     import jinja2
 
     env = jinja2.Environment(
@@ -237,11 +237,11 @@ def export(ws: Workspace, fmt: str, out: str | Path) -> int:
         raise EvaluatorError(f"Folder {out.parent} does not exist. Create it or choose another --out.")
     records = export_records(ws)
     if fmt == "json":
-        write_json(records, out)
+        write_json(out, records)
     elif fmt == "csv":
-        write_csv(records, out)
+        write_csv(out, records)
     elif fmt == "xlsx":
-        write_xlsx(records, out)
+        write_xlsx(out, records)
     else:
-        write_html(ws, records, out)
+        write_html(out, records, ws)
     return len(records)

@@ -58,7 +58,7 @@ def print_table(assessment: Assessment, rubric: Rubric, console: Console | None 
         console.print(f"[yellow]warning:[/yellow] {warning}")
 
 
-def to_markdown(assessment: Assessment, rubric: Rubric) -> str:
+def assessment_markdown(assessment: Assessment, rubric: Rubric) -> str:
     doc = assessment.document
     prov = assessment.provenance
     lines = [
