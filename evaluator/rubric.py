@@ -101,7 +101,7 @@ def descriptor_info(rubric: Rubric | None, descriptor_id: str) -> tuple[str, str
         except KeyError:
             pass
     parts = descriptor_id.split(".")
-    return LEVEL_OF_LETTER.get(parts[1] if len(parts) == 3 else "", "assuring"), ""
+    return LEVEL_OF_LETTER.get(parts[1] if len(parts) == 3 else "", RUBRIC_LEVELS[0]), ""
 
 
 def hallmark_title(rubric: Rubric | None, hallmark_id: str) -> str:

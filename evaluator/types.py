@@ -87,7 +87,7 @@ class Document(_Model):
 class Passage(_Model):
     """A window of sentences inside one block: the unit that is cited as evidence."""
 
-    id: str  # "p{page}-b{block}-s{first sentence}"
+    id: str  # "p{page position, 1-based}-b{block index on the page}-s{window index in the block}"
     page: int | None = Field(default=None, ge=1)
     text: str  # exact text, as it appears on the page (whitespace normalised)
     boxes: list[BBox] = Field(default_factory=list)  # the lines it spans

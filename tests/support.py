@@ -6,12 +6,14 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
 SHARED = REPO.parent / "shared"
 SHARED_CORPUS = SHARED / "corpus"
 SHARED_GOLD = SHARED / "gold"
 SAMPLE_CORPUS = REPO / "corpus"
-FIXTURE_PDFS = Path(__file__).parent / "fixtures" / "pdfs"
+FIXTURES = TESTS / "fixtures"
+FIXTURE_PDFS = FIXTURES / "pdfs"
 
 
 def shared_file(name: str) -> Path:

@@ -90,7 +90,7 @@ def test_assess_works_with_networking_disabled(tmp_path):
         ("html-saved-as.pdf", "not a PDF"),
         ("password.pdf", "password-protected"),
         ("truncated.pdf", "could not be parsed"),
-        ("empty.pdf", ""),
+        ("empty.pdf", "is empty (0 bytes)"),
     ],
 )
 def test_bad_input_gets_one_line_error_and_nonzero_exit(name, message):

@@ -7,11 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support import FIXTURE_PDFS as PDFS
 
 from evaluator.errors import InputError
 from evaluator.stages.extract import extract
-
-PDFS = Path(__file__).resolve().parent / "fixtures" / "pdfs"
 
 
 def _message(path: Path | str) -> str:

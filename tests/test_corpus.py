@@ -9,13 +9,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from support import SAMPLE_CORPUS as CORPUS
 
 from evaluator.rubric import load_rubric
 from evaluator.stages.judge import level_from_statuses
 from evaluator.types import HALLMARK_IDS, LEVELS, RUBRIC_LEVELS, STATUSES
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "corpus"
 SOURCES = CORPUS / "sources"
 HALLMARKS = list(HALLMARK_IDS)
 

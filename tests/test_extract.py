@@ -16,14 +16,13 @@ import time
 from pathlib import Path
 
 import pytest
+from support import FIXTURES, SHARED
 
 from evaluator.stages.extract import EXTRACTOR_VERSION, extract
 from evaluator.types import Document
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PDFS = FIXTURES / "pdfs"
 GOLDEN = FIXTURES / "golden"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 JSNA = SHARED / "corpus" / "ws-jsna-summary-2018.pdf"
 
 sys.path.insert(0, str(FIXTURES))

@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from support import SHARED
 
 from evaluator.errors import EvaluatorError
 from evaluator.evaluation.gold import GoldLabel, find_document, load_gold
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 VALID = {
     "doc_id": "tiny",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from sklearn.metrics import cohen_kappa_score
+from support import SHARED
 
 from evaluator.evaluation.metrics import (
     DocPrediction,
@@ -20,8 +20,6 @@ from evaluator.evaluation.metrics import (
     score,
 )
 from evaluator.types import LEVELS, STATUSES
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
 def test_kappa_of_identical_ratings_is_one():

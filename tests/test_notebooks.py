@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest
+from support import REPO, SHARED_CORPUS, SHARED_GOLD
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_GOLD = REPO.parent / "shared" / "gold"
-SHARED_CORPUS = REPO.parent / "shared" / "corpus"
 NOTEBOOKS = REPO / "notebooks"
 NAMES = ["corpus-overview.ipynb", "agreement.ipynb"]
 CELL_TIMEOUT = 600  # seconds; the agreement notebook analyses ~250 pages on a cold cache

@@ -37,6 +37,8 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import FIXTURE_PDFS as PDFS
+from support import TESTS
 
 import evaluator.workspace.batch
 from evaluator.cli import main
@@ -48,8 +50,6 @@ from evaluator.types import Assessment, Block, Document, Line, Page
 from evaluator.workspace import decisions as dec
 from evaluator.workspace.store import Workspace
 
-TESTS = Path(__file__).resolve().parent
-PDFS = TESTS / "fixtures" / "pdfs"
 sys.path.insert(0, str(TESTS / "fixtures"))
 from make_pdfs import make_many_pages  # noqa: E402
 

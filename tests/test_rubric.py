@@ -16,14 +16,13 @@ import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
+from support import REPO, SHARED
 
 from evaluator.cli import main
 from evaluator.errors import RubricError
 from evaluator.rubric import default_rubric_path, load_rubric, load_schema, rubric_hash, rubric_to_dict
 from evaluator.types import HALLMARK_IDS, RUBRIC_LEVELS
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 TSV = SHARED / "rubric-descriptors.tsv"
 GOLD = SHARED / "gold"
 

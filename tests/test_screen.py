@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support import FIXTURE_PDFS as PDFS
+from support import SHARED_CORPUS as SHARED
 
 import evaluator.pipeline
 import evaluator.workspace.batch
@@ -31,8 +33,6 @@ from evaluator.types import Assessment
 from evaluator.workspace.batch import find_documents, screen
 from evaluator.workspace.store import Workspace
 
-PDFS = Path(__file__).parent / "fixtures" / "pdfs"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 GOOD = ["heading.pdf", "two-columns.pdf", "table.pdf"]
 
 
@@ -85,9 +85,10 @@ def test_find_documents_sorted_deduplicated_hidden_skipped(tmp_path: Path) -> No
     (tmp_path / ".git" / "d.pdf").write_bytes(b"x")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "e.md").write_text("x")
+    (tmp_path / "sub" / "f.markdown").write_text("x")  # assess reads .markdown: so does screen
     (tmp_path / "README.md").write_text("about this folder")
     found = find_documents([tmp_path, tmp_path / "b.pdf", tmp_path / "sub"])
-    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a.TXT", "b.pdf", "sub/e.md"]
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a.TXT", "b.pdf", "sub/e.md", "sub/f.markdown"]
 
 
 def test_a_folder_with_a_manifest_is_screened_as_listed(tmp_path: Path) -> None:

@@ -17,6 +17,8 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from PIL import Image
 from review_helpers import make_workspace, sha256_of
+from support import FIXTURE_PDFS as PDFS
+from support import TESTS
 
 import evaluator.workspace.batch
 from evaluator.cli import main
@@ -28,8 +30,6 @@ from evaluator.workspace import decisions as dec
 from evaluator.workspace.export import export
 from evaluator.workspace.page_images import MAX_PIXELS
 
-TESTS = Path(__file__).resolve().parent
-PDFS = TESTS / "fixtures" / "pdfs"
 sys.path.insert(0, str(TESTS / "fixtures"))
 from make_pdfs import FORMULAS, TRAVERSAL_IDS, make_bomb, make_many_pages  # noqa: E402
 

@@ -88,7 +88,7 @@ def chunk_pages(pages: Iterable[tuple[int | None, str]], size: int = 500) -> lis
 
 @dataclass
 class DocScores:
-    """Per descriptor: the best chunk score (normalised per document) and the top chunks' pages."""
+    """Per descriptor: the best chunk score (raw unless the scorer normalises) and the top chunks' pages."""
 
     scores: dict[str, float]
     pages: dict[str, list[int]] = field(default_factory=dict)
@@ -127,8 +127,6 @@ class BaselineScorer:
 class BM25Scorer(BaselineScorer):
     """Keyword-only: BM25Okapi over the document's chunks, query = tokenised descriptor text."""
 
-    name = "keyword-only (BM25)"
-
     def chunk_scores(self, chunks: list[Chunk]) -> np.ndarray:
         corpus = [tokenize(c.text) for c in chunks]
         if not any(corpus):
@@ -139,8 +137,6 @@ class BM25Scorer(BaselineScorer):
 
 class DenseScorer(BaselineScorer):
     """Dense-only: cosine between descriptor text and chunk embeddings from ``encoder``."""
-
-    name = "dense-only (MiniLM)"
 
     def __init__(
         self,

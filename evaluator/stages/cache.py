@@ -86,7 +86,9 @@ class CachedEncoder:
             buffer = io.BytesIO()
             np.savez(buffer, keys=np.array(list(known)), vectors=np.stack(list(known.values())).astype(np.float32))
             atomic_write(self.path, buffer.getvalue())
-        return np.stack([known[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, 0), np.float32)
+        if not keys:
+            return self.encoder.encode([])  # the encoder's own empty shape, (0, dim)
+        return np.stack([known[k] for k in keys]).astype(np.float32)
 
 
 def default_cache_dir() -> Path:

@@ -31,6 +31,7 @@ class Encoder(Protocol):
     name: str
     weights_hash: str
     precision: str
+    dim: int  # the vectors' length: ``encode([])`` is a (0, dim) array
 
     def encode(self, texts: list[str]) -> np.ndarray: ...
 
@@ -85,6 +86,7 @@ class MiniLMEncoder:
     """
 
     name = MODEL_NAME
+    dim = 384
 
     def __init__(self, batch_size: int = 16, precision: str | None = None):
         self.weights_hash = weights_hash()
@@ -108,7 +110,7 @@ class MiniLMEncoder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
+            return np.zeros((0, self.dim), dtype=np.float32)
         if self._model is None:
             self._model = self._load()
         import torch

@@ -15,7 +15,7 @@ from pathlib import Path
 from evaluator.errors import WorkspaceError
 from evaluator.files import replacing
 from evaluator.sanitize import append_row, write_csv_rows
-from evaluator.types import HALLMARK_IDS, LEVELS, Rubric
+from evaluator.types import HALLMARK_IDS, LEVELS, RUBRIC_LEVELS, Rubric
 from evaluator.workspace.store import StoredAssessment, Workspace
 
 LEVEL_COLOURS = ("#e8e8e8", "#c6dbef", "#4a98c9", "#08306b")  # none < assuring < optimising < maximising
@@ -116,7 +116,7 @@ def write_xlsx(path: Path, rows: list[Row], failures: list[Failure]) -> None:
             level = row.levels.get(hallmark)
             if level in fills:
                 sheet.cell(r, c).fill = fills[level]
-                if level in ("optimising", "maximising"):
+                if LEVELS.index(level) >= 2:  # dark fills
                     sheet.cell(r, c).font = Font(color="FFFFFF")
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -193,7 +193,7 @@ def _short(text: str, limit: int) -> str:
 
 
 WIDE_TABLE = 140  # columns needed to show full level names beside the document names
-SHORT_LEVEL = {"assuring": "ass", "optimising": "opt", "maximising": "max"}
+SHORT_LEVEL = {level: level[:3] for level in RUBRIC_LEVELS}  # ass, opt, max
 
 
 def print_summary(summary, console=None) -> None:

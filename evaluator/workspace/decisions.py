@@ -24,7 +24,6 @@ from evaluator.workspace.store import StoredAssessment, Workspace, utc_now
 
 ACTIONS = ("accept", "override")
 VERDICTS = ("confirm", "reject")
-SOURCES = ("reviewed", "consensus", "suggested")
 MAX_NAME = 100  # characters in a reviewer's name
 MAX_TEXT = 2000  # characters in a reason or a note
 

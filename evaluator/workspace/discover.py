@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from evaluator.errors import EvaluatorError
+from evaluator.stages.extract import TEXT_SUFFIXES
 
-SUFFIXES = (".pdf", ".txt", ".md")
+SUFFIXES = (".pdf", *TEXT_SUFFIXES)  # every type evaluator.stages.extract reads
 MANIFEST = "MANIFEST.tsv"
 
 
@@ -18,8 +19,9 @@ def find_documents(paths: Iterable[str | os.PathLike[str]],
     """The documents to screen: sorted, deduplicated.
 
     A file is taken as given. A folder with a MANIFEST.tsv (a ``doc_id`` column) holds the documents it
-    lists (``<doc_id>.pdf``, ``.txt`` or ``.md``; a listed document that is missing is reported as a
-    failure). Any other folder is searched for .pdf/.txt/.md files, skipping hidden files and READMEs. A manifest entry that is not a plain file name (``../x``) is appended to ``problems``
+    lists (``<doc_id>`` with one of those suffixes; a listed document that is missing is reported as a
+    failure). Any other folder is searched for .pdf, .txt, .md and .markdown files, skipping hidden files
+    and READMEs. A manifest entry that is not a plain file name (``../x``) is appended to ``problems``
     as (path, reason), or raised as an ``EvaluatorError`` without ``problems``.
     """
     found: set[Path] = set()
