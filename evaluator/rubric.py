@@ -339,7 +339,7 @@ def _article(expected: Any) -> str:
         "null": "null",
     }
     if isinstance(expected, list):
-        return " or ".join(names.get(e, e) for e in expected)
+        return " or ".join(names.get(e) or str(e) for e in expected)
     return names.get(expected, str(expected))
 
 

@@ -65,7 +65,7 @@ def _host_name(request: Request) -> str:
 
 
 def _same(a: str | None, b: str | None) -> bool:
-    return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
+    return a is not None and b is not None and bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
 
 
 def cross_site(request: Request) -> bool:

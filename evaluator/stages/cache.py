@@ -11,12 +11,16 @@ import io
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from evaluator.files import atomic_write
 from evaluator.types import Document, Passage
+
+if TYPE_CHECKING:
+    from evaluator.stages.embed import Encoder
 
 _PASSAGES = TypeAdapter(list[Passage])
 _PACKAGE_FOLDERS = re.compile(rb"\bevaluator\.(?:stages|workspace|evaluation|review)\.")
@@ -68,9 +72,9 @@ class CachedEncoder:
     """Wraps an encoder so texts it has embedded before (the rubric's queries) come from the cache:
     a rubric edit embeds only the new texts, and re-scoring loads no model at all."""
 
-    def __init__(self, encoder, cache: Cache):
+    def __init__(self, encoder: Encoder, cache: Cache):
         self.encoder, self.name, self.weights_hash = encoder, encoder.name, encoder.weights_hash
-        self.precision = encoder.precision
+        self.precision, self.dim = encoder.precision, encoder.dim
         self.path = cache.root / f"text-vectors-{encoder.weights_hash[:16]}-{encoder.precision}.npz"
 
     def encode(self, texts: list[str]) -> np.ndarray:

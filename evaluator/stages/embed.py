@@ -16,7 +16,7 @@ import functools
 import importlib.resources
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -94,7 +94,7 @@ class MiniLMEncoder:
         self.precision = precision or default_precision()
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision {self.precision!r}; use one of {', '.join(PRECISIONS)}")
-        self._model = None
+        self._model: Any = None  # a SentenceTransformer, on the first encode
 
     def _load(self):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

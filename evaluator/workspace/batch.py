@@ -184,7 +184,8 @@ def _worth_a_pool(work: list[Work], workers: int, pipeline: Pipeline) -> bool:
         return False
     from evaluator.stages.extract import EXTRACTOR_VERSION
 
-    return any(not pipeline.cache.has_document(sha, EXTRACTOR_VERSION) for _, _, sha in work)
+    cache = pipeline.cache
+    return cache is None or any(not cache.has_document(sha, EXTRACTOR_VERSION) for _, _, sha in work)
 
 
 def _terminate_as_interrupt() -> Callable[[], None]:
@@ -196,4 +197,8 @@ def _terminate_as_interrupt() -> Callable[[], None]:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, interrupt)
-    return lambda: signal.signal(signal.SIGTERM, previous)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore

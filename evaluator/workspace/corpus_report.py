@@ -62,7 +62,7 @@ class Failure:
 def collect(ws: Workspace) -> tuple[list[Row], list[Failure]]:
     stored = sorted(ws.current_assessments(), key=lambda s: (s.path, s.sha256))
     rows = [Row(s, f"documents/{Path(s.path).stem}-{s.sha256[:12]}.html") for s in stored]
-    assessed = {}
+    assessed: dict[str, str] = {}
     for s in stored:
         assessed[s.path] = max(assessed.get(s.path, ""), s.created_at)
     latest: dict[str, Failure] = {}

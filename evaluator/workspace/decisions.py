@@ -159,6 +159,7 @@ def record_decision(
             "created_at": utc_now(),
         })
     decision = get_decision(ws, new_id)
+    assert decision is not None  # just appended
     return RecordedDecision(decision, conflicts_of(ws, decision))
 
 

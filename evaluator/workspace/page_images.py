@@ -49,7 +49,7 @@ def page_image(
 ) -> bytes:
     """PNG of one page (1-based) with ``boxes`` highlighted; ``crop`` keeps only the band around them."""
     path = Path(pdf_path)
-    boxes = [tuple(float(v) for v in b) for b in boxes][:MAX_BOXES]
+    boxes = [(float(b[0]), float(b[1]), float(b[2]), float(b[3])) for b in boxes][:MAX_BOXES]
     cached = None
     if cache_dir is not None:
         key = cache_key(sha256 or _file_sha256(path), page_number, boxes, resolution=resolution, crop=crop)

@@ -180,7 +180,7 @@ class Workspace:
                 "INSERT INTO runs (started_at, tool_version, settings) VALUES (?, ?, ?)",
                 (utc_now(), tool_version, json.dumps(settings, sort_keys=True)),
             )
-            return int(cur.lastrowid)
+            return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, ok: int, failed: int) -> None:
         with self.connect() as conn:
@@ -219,7 +219,7 @@ class Workspace:
                 "INSERT INTO assessments (document_id, run_id, cache_key, created_at, json) VALUES (?, ?, ?, ?, ?)",
                 (document_id, run_id, cache_key, now, assessment.model_dump_json()),
             )
-            new_id = int(cur.lastrowid)
+            new_id = int(cur.lastrowid or 0)
             conn.execute(
                 "UPDATE assessments SET superseded_by = ? WHERE document_id = ? AND superseded_by IS NULL AND id != ?",
                 (new_id, document_id, new_id),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from evaluator.stages.extract.layout import PageData, RawLine
 from evaluator.types import Block, Line, Page
@@ -15,6 +16,7 @@ def to_page(data: PageData) -> Page:
     groups = _group_lines(data.lines)
     blocks = []
     for group in groups:
+        kind: Literal["text", "heading", "table_row"]
         if group[0].kind == "table_row":
             kind = "table_row"
         else:

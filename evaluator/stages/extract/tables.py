@@ -10,7 +10,7 @@ from evaluator.stages.extract.text import clean_text
 
 def table_rows(page: Any, x_min: float, y_min: float) -> list[tuple[tuple[float, ...], list[RawLine]]]:
     """Ruled data tables -> (table bbox, one line per row with the cells joined by ' | ')."""
-    out = []
+    out: list[tuple[tuple[float, ...], list[RawLine]]] = []
     for table in page.find_tables():
         cells_text = table.extract()
         if not _is_data_table(cells_text):
