@@ -1,4 +1,4 @@
-"""Calibration: fit the judge (two logistic heads) on labelled documents.
+"""Calibration: fit the judge (two logistic heads) and the evidence ranker on labelled documents.
 
 Labels come from gold files (``../shared/gold/<doc_id>.json``) and from reviewers' decisions in
 workspaces (``reviewer_labels``). Figures are only ever reported leave-one-document-out: no document
@@ -15,9 +15,12 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
+from evaluator.gold import GoldLabel, relied_on
 from evaluator.judge import JUDGE_FEATURES, STATUS_VALUE, JudgeModel, LogisticHead
-from evaluator.match import DescriptorMatch
+from evaluator.match import DescriptorMatch, RubricIndex, signals
+from evaluator.rank import RankingExample, citable, passage_features
 from evaluator.store import Workspace
+from evaluator.types import Passage
 
 REGULARISATION_C = 0.5  # inverse L2 strength: small data (hundreds of rows), keep the heads smooth
 PRIOR_WEIGHT = 10  # a descriptor's prior counts as many pseudo-documents at its level's mean
@@ -39,6 +42,21 @@ def training_set(
                 labels.append(doc_labels[m.descriptor.id])
                 docs.append(doc_id)
     return matches, labels, docs
+
+
+def ranking_example(
+    doc_id: str, passages: list[Passage], vectors: np.ndarray, index: RubricIndex, label: GoldLabel | None
+) -> RankingExample:
+    """A document's ranking features, and the passages its reviewers quoted (none without a label)."""
+    s = signals(passages, vectors, index)
+    position = {d.id: j for j, d in enumerate(index.descriptors)}
+    quoted = relied_on(passages, label) if label else {}
+    return RankingExample(
+        doc_id=doc_id,
+        features=passage_features(passages, s, index.descriptors),
+        citable=citable(passages, s),
+        relied_on={position[k]: v for k, v in quoted.items() if k in position},
+    )
 
 
 def fit_judge(

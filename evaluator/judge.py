@@ -26,7 +26,10 @@ from evaluator.match import FEATURES, DescriptorMatch
 from evaluator.types import LEVELS, RUBRIC_LEVELS, DescriptorResult, Evidence, Hallmark, HallmarkResult
 
 LEVEL_THRESHOLD = 0.75
-REVIEW_CONFIDENCE = 0.6  # below this the hallmark is flagged for review
+# Below this the hallmark is flagged for review. Chosen from the needs-review table of `evaluator evaluate`
+# (16 gold documents, leave-one-out): at 0.8 a fifth of hallmarks are flagged and the unflagged ones
+# agree exactly with gold 0.91 of the time (0.86 at 0.6).
+REVIEW_CONFIDENCE = 0.8
 STATUS_VALUE = {"not_met": 0.0, "partial": 0.5, "met": 1.0}
 
 

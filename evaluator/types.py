@@ -188,6 +188,7 @@ class Provenance(_Model):
     model_precision: str = "float32"  # arithmetic of the embedding model: float32 or bfloat16
     extractor: str
     judge: str  # the judging model's id/version
+    ranker: str = ""  # the evidence ranker's version ("" when evidence was ranked by similarity)
     created_at: str  # ISO 8601, UTC
 
 
