@@ -60,11 +60,13 @@ def _cache(no_cache: bool):
               help="A custom rubric YAML (default: the shipped maturity model).")
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A judge model written by `evaluator calibrate` (default: the shipped one).")
+@click.option("--ranker", "ranker_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An evidence ranker written by `evaluator calibrate --ranker-out` (default: the shipped one).")
 @click.option("--max-pages", type=click.IntRange(min=1), help="Assess only the first N pages.")
 @no_cache_option
 @user_errors
 def assess(file: Path, json_out: Path | None, fmt: str, rubric_path: Path | None, model_path: Path | None,
-           max_pages: int | None, no_cache: bool) -> None:
+           ranker_path: Path | None, max_pages: int | None, no_cache: bool) -> None:
     """Assess one strategy (PDF, .txt or .md): a level per hallmark with cited evidence.
 
     \b
@@ -73,15 +75,15 @@ def assess(file: Path, json_out: Path | None, fmt: str, rubric_path: Path | None
       evaluator assess strategy.pdf --format markdown > strategy.md
     """
     from evaluator.assessment_report import assessment_markdown, print_table
+    from evaluator.limits import extract_isolated
     from evaluator.pipeline import Pipeline
     from evaluator.rubric import load_rubric
     from evaluator.stages.judge import load_judge
+    from evaluator.stages.rank import load_ranker
 
     rubric = load_rubric(rubric_path)
-    from evaluator.limits import extract_isolated
-
-    pipeline = Pipeline(rubric=rubric, judge=load_judge(model_path), max_pages=max_pages, cache=_cache(no_cache),
-                        extractor=extract_isolated)
+    pipeline = Pipeline(rubric=rubric, judge=load_judge(model_path), ranker=load_ranker(ranker_path),
+                        max_pages=max_pages, cache=_cache(no_cache), extractor=extract_isolated)
     assessment = pipeline.assess(file)
     if json_out:
         try:
@@ -131,7 +133,7 @@ def evaluate(gold_dir: Path, docs_dir: Path, report_out: Path | None, no_baselin
     from evaluator.pipeline import Pipeline
 
     progress = None if quiet else (lambda doc_id: click.echo(f"analysing {doc_id}", err=True))
-    report = run_evaluation(gold_dir, docs_dir, pipeline=Pipeline(judge=None, cache=_cache(no_cache)),
+    report = run_evaluation(gold_dir, docs_dir, pipeline=Pipeline(judge=None, ranker=None, cache=_cache(no_cache)),
                             baselines=not no_baselines, progress=progress)
     click.echo(to_markdown(report))
     if report_out:
@@ -145,10 +147,14 @@ def evaluate(gold_dir: Path, docs_dir: Path, report_out: Path | None, no_baselin
               help="Also learn from reviewers' decisions in this workspace (repeatable).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("judge.json"),
               show_default=True, help="Where to write the fitted judge model (JSON).")
+@click.option("--ranker-out", type=click.Path(dir_okay=False, path_type=Path), default=Path("ranker.json"),
+              show_default=True, help="Where to write the fitted evidence ranker (JSON).")
 @no_cache_option
 @user_errors
-def calibrate(gold_dir: Path, docs_dir: Path, workspaces: tuple[Path, ...], out: Path, no_cache: bool) -> None:
-    """Fit the judge on labelled documents; `assess --model OUT` then uses it.
+def calibrate(gold_dir: Path, docs_dir: Path, workspaces: tuple[Path, ...], out: Path, ranker_out: Path,
+              no_cache: bool) -> None:
+    """Fit the judge and the evidence ranker on labelled documents; `assess --model OUT --ranker
+    RANKER_OUT` then uses them.
 
     Labels: the gold files, plus reviewers' decisions in any --workspace (accepted hallmarks endorse
     their descriptors' statuses; confirmed or rejected evidence marks a descriptor evidenced or not).
@@ -158,18 +164,22 @@ def calibrate(gold_dir: Path, docs_dir: Path, workspaces: tuple[Path, ...], out:
     Example:
       evaluator calibrate --gold ../shared/gold --docs ../shared/corpus --out judge.json
       evaluator calibrate --gold ../shared/gold --docs ../shared/corpus --workspace demo --out judge.json
-      evaluator assess strategy.pdf --model judge.json
+      evaluator assess strategy.pdf --model judge.json --ranker ranker.json
+      # refit the shipped models on every labelled document:
+      evaluator calibrate --gold ../shared/gold --docs ../shared/corpus \\
+        --out evaluator/models/judge.json --ranker-out evaluator/models/ranker.json
     """
     from evaluator.evaluation import TOOL
     from evaluator.evaluation import calibrate as run_calibration
     from evaluator.pipeline import Pipeline
 
     result = run_calibration(gold_dir, docs_dir, workspaces=workspaces,
-                             pipeline=Pipeline(judge=None, cache=_cache(no_cache)))  # the judge is what we fit
-    try:
-        out.write_text(result.model.model_dump_json(indent=1) + "\n")
-    except OSError as exc:
-        raise click.ClickException(f"Cannot write {out}: {exc.strerror}. Choose a writable path.") from None
+                             pipeline=Pipeline(judge=None, ranker=None, cache=_cache(no_cache)))  # what we fit
+    for path, fitted in ((out, result.model), (ranker_out, result.ranker)):
+        try:
+            path.write_text(fitted.model_dump_json(indent=1) + "\n")
+        except OSError as exc:
+            raise click.ClickException(f"Cannot write {path}: {exc.strerror}. Choose a writable path.") from None
     s = result.scores
     click.echo(f"{TOOL} leave-one-document-out on {len(result.gold_documents)} gold documents: "
                f"hallmark kappa {s.hallmarks.kappa_quadratic:.2f}, descriptor kappa {s.descriptors.kappa:.2f}, "
@@ -178,6 +188,7 @@ def calibrate(gold_dir: Path, docs_dir: Path, workspaces: tuple[Path, ...], out:
         click.echo(f"not found or unreadable: {', '.join(result.missing)}", err=True)
     click.echo(f"wrote {out} ({result.model.version}; {result.model.notes}; "
                f"{result.reviewer_documents} reviewer-labelled documents)")
+    click.echo(f"wrote {ranker_out} ({result.ranker.version}; {result.ranker.notes})")
 
 
 @main.command()

@@ -24,6 +24,7 @@ from evaluator.stages.embed import Encoder, load_encoder
 from evaluator.stages.extract import EXTRACTOR_VERSION, check_file, extract
 from evaluator.stages.judge import JudgeModel, judge_descriptors, judge_hallmark, load_judge
 from evaluator.stages.match import MATCHER_VERSION, DescriptorMatch, RubricIndex, index_rubric, match
+from evaluator.stages.rank import RankerModel, load_ranker
 from evaluator.stages.segment import SEGMENTER_VERSION, is_substantive, segment
 from evaluator.types import Assessment, Document, DocumentInfo, Passage, Provenance, Rubric
 
@@ -43,6 +44,7 @@ class Pipeline:
     rubric: Rubric = field(default_factory=load_rubric)
     encoder: Encoder = field(default_factory=load_encoder)
     judge: JudgeModel | None = field(default_factory=load_judge)  # None: analyse only (calibration)
+    ranker: RankerModel | None = field(default_factory=load_ranker)  # None: cite by similarity and cues
     cache: Cache | None = None
     max_pages: int | None = None
     extractor: Callable[..., Document] = extract  # evaluator.limits.extract_isolated: in a memory-capped child
@@ -67,7 +69,8 @@ class Pipeline:
     def cache_key(self, sha256: str) -> str:
         """Identifies a suggestion: same file, same components -> same key (used to resume batches)."""
         parts = [sha256, __version__, EXTRACTOR_VERSION, SEGMENTER_VERSION, MATCHER_VERSION,
-                 self.encoder.weights_hash[:16], self.encoder.precision, rubric_hash(self.rubric), self.judge.version if self.judge else "", str(self.max_pages)]
+                 self.encoder.weights_hash[:16], self.encoder.precision, rubric_hash(self.rubric), self.judge.version if self.judge else "", str(self.max_pages),
+                 self.ranker.version if self.ranker else ""]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
     def analyse(self, path: str | os.PathLike, sha256: str | None = None) -> Analysis:
@@ -89,7 +92,7 @@ class Pipeline:
                 self.cache.put_passages(sha, passages_key, passages, vectors)
         else:
             passages, vectors = cached
-        return Analysis(document, passages, vectors, match(passages, vectors, self.index))
+        return Analysis(document, passages, vectors, match(passages, vectors, self.index, self.ranker))
 
     def assess(self, path: str | os.PathLike, sha256: str | None = None) -> Assessment:
         analysis = self.analyse(path, sha256)
@@ -124,6 +127,7 @@ class Pipeline:
             model_precision=self.encoder.precision,
             extractor=EXTRACTOR_VERSION,
             judge=self.judge.version if self.judge else "",
+            ranker=self.ranker.version if self.ranker else "",
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             rubric_hash=rubric_hash(self.rubric),
             segmenter=SEGMENTER_VERSION,

@@ -21,7 +21,7 @@ RubricLevel = Literal["assuring", "optimising", "maximising"]
 Status = Literal["met", "partial", "not_met"]
 
 LEVELS: tuple[str, ...] = ("none", "assuring", "optimising", "maximising")
-RUBRIC_LEVELS: tuple[str, ...] = ("assuring", "optimising", "maximising")
+RUBRIC_LEVELS: tuple[RubricLevel, ...] = ("assuring", "optimising", "maximising")
 STATUSES: tuple[str, ...] = ("not_met", "partial", "met")
 HALLMARK_IDS: tuple[str, ...] = ("1", "2", "3a", "3b", "4", "5", "6")
 
@@ -188,6 +188,7 @@ class Provenance(_Model):
     model_precision: str = "float32"  # arithmetic of the embedding model: float32 or bfloat16
     extractor: str
     judge: str  # the judging model's id/version
+    ranker: str = ""  # the evidence ranker's version ("" when evidence was ranked by similarity)
     created_at: str  # ISO 8601, UTC
     # Since schema 1.1; empty in assessments made before (they still load).
     rubric_hash: str = ""  # evaluator.rubric.rubric_hash: any edit to the rubric, even to a cue, changes it

@@ -17,6 +17,7 @@ from evaluator.evaluation.calibrate import fit_judge, reviewer_labels
 from evaluator.rubric import load_rubric
 from evaluator.stages.judge import JUDGE_FEATURES, load_judge
 from evaluator.stages.match import FEATURES, DescriptorMatch
+from evaluator.stages.rank import load_ranker
 from evaluator.workspace.decisions import record_decision, record_evidence_verdict
 
 
@@ -75,15 +76,20 @@ def test_judge_file_is_rejected_with_a_one_line_error(tmp_path):
 def test_calibrate_writes_a_model_that_assess_uses(tmp_path):
     if not SHARED_GOLD.exists():
         pytest.skip("../shared/gold not available")
-    out = tmp_path / "judge.json"
+    out, ranker_out = tmp_path / "judge.json", tmp_path / "ranker.json"
     result = CliRunner().invoke(main, ["calibrate", "--gold", str(SHARED_GOLD), "--docs", str(SHARED_CORPUS),
-                                       "--out", str(out)])
+                                       "--out", str(out), "--ranker-out", str(ranker_out)])
     assert result.exit_code == 0, result.output
-    assert "leave-one-document-out on 10 gold documents" in result.output
-    model = json.loads(out.read_text())
+    n_gold = len(list(SHARED_GOLD.glob("*.json")))  # the set grows: every labelled document is used
+    assert f"leave-one-document-out on {n_gold} gold documents" in result.output
+    model, ranker = json.loads(out.read_text()), json.loads(ranker_out.read_text())
+    # the shipped judge and ranker are the ones fitted on every document in ../shared/gold
     shipped = load_judge()
-    for head in ("any_head", "met_head"):  # the shipped judge is the one fitted on ../shared/gold
+    for head in ("any_head", "met_head"):
         assert np.allclose(model[head]["coef"], getattr(shipped, head).coef, atol=0.02), "re-run calibrate"
+    assert np.allclose(ranker["coef"], load_ranker().coef, atol=0.02), "re-run calibrate"
+    assert sorted(ranker["trained_on"]) == sorted(p.stem for p in SHARED_GOLD.glob("*.json"))
     result = CliRunner().invoke(main, ["assess", str(SAMPLE_CORPUS / "northmoor-hws-2024.pdf"), "--model", str(out),
-                                       "--format", "json"])
-    assert json.loads(result.output)["provenance"]["judge"] == model["version"]
+                                       "--ranker", str(ranker_out), "--format", "json"])
+    provenance = json.loads(result.output)["provenance"]
+    assert (provenance["judge"], provenance["ranker"]) == (model["version"], ranker["version"])

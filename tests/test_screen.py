@@ -145,8 +145,9 @@ def test_rerun_skips_unchanged_documents(folder: Path, tmp_path: Path) -> None:
 def test_rubric_change_rescores_without_re_extracting(folder: Path, tmp_path: Path, monkeypatch) -> None:
     first = screen([folder], tmp_path / "ws", workers=1, quiet=True, pipeline_factory=fake_pipeline)
     calls: list[str] = []
-    real_extract = evaluator.pipeline.extract
-    monkeypatch.setattr(evaluator.pipeline, "extract", lambda path, **kw: calls.append(str(path)) or real_extract(path, **kw))
+    real_extract = evaluator.batch.extract_isolated  # the screen parses untrusted files in a capped child
+    monkeypatch.setattr(evaluator.batch, "extract_isolated",
+                        lambda path, **kw: calls.append(str(path)) or real_extract(path, **kw))
     factory = functools.partial(fake_pipeline, str(edited_rubric(tmp_path)))
     second = screen([folder], tmp_path / "ws", workers=1, quiet=True, pipeline_factory=factory)
     assert len(second.ok) == 4 and not second.skipped

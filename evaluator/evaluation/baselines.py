@@ -206,7 +206,7 @@ def predict(doc: DocScores, thresholds: Thresholds, descriptors: Sequence[Descri
     by_hallmark: dict[str, dict[str, list[str]]] = {}
     for d in descriptors:
         by_hallmark.setdefault(d.hallmark, {}).setdefault(d.level, []).append(statuses[d.id])
-    levels = {h: level_from_statuses(by_level) for h, by_level in by_hallmark.items()}
+    levels: dict[str, str] = {h: level_from_statuses(by_level) for h, by_level in by_hallmark.items()}
     return DocPrediction(
         levels=levels, statuses=statuses, pages={d.id: list(doc.pages.get(d.id, [])) for d in descriptors}
     )

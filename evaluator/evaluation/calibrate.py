@@ -1,4 +1,4 @@
-"""Calibration: fit the judge (two logistic heads) on labelled documents.
+"""Calibration: fit the judge (two logistic heads) and the evidence ranker on labelled documents.
 
 Labels come from gold files (``../shared/gold/<doc_id>.json``) and from reviewers' decisions in
 workspaces (``reviewer_labels``). Figures are only ever reported leave-one-document-out: no document
@@ -10,13 +10,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
+from evaluator.evaluation.gold import GoldLabel, relied_on
 from evaluator.stages.judge import JUDGE_FEATURES, STATUS_VALUE, JudgeModel, LogisticHead
-from evaluator.stages.match import DescriptorMatch
+from evaluator.stages.match import DescriptorMatch, RubricIndex, signals
+from evaluator.stages.rank import RankingExample, citable, passage_features
+from evaluator.types import Passage
+from evaluator.workspace.decisions import Decision
 from evaluator.workspace.store import Workspace
 
 REGULARISATION_C = 0.5  # inverse L2 strength: small data (hundreds of rows), keep the heads smooth
@@ -41,11 +46,25 @@ def training_set(
     return matches, labels, docs
 
 
+def ranking_example(
+    doc_id: str, passages: list[Passage], vectors: np.ndarray, index: RubricIndex, label: GoldLabel | None
+) -> RankingExample:
+    """A document's ranking features, and the passages its reviewers quoted (none without a label)."""
+    s = signals(passages, vectors, index)
+    position = {d.id: j for j, d in enumerate(index.descriptors)}
+    quoted = relied_on(passages, label) if label else {}
+    return RankingExample(
+        doc_id=doc_id,
+        features=passage_features(passages, s, index.descriptors),
+        citable=citable(passages, s),
+        relied_on={position[k]: v for k, v in quoted.items() if k in position},
+    )
+
+
 def fit_judge(
     matches: Sequence[DescriptorMatch], labels: Sequence[str], *, trained_on: Sequence[str], c: float = REGULARISATION_C
 ) -> JudgeModel:
     """Fit P(met-or-partial) and P(met) on standardised features plus each descriptor's prior."""
-    labels = np.asarray(labels)
     values: dict[str, list[float]] = {}
     for m, label in zip(matches, labels, strict=True):
         values.setdefault(m.descriptor.id, []).append(STATUS_VALUE[label])
@@ -68,7 +87,7 @@ def fit_judge(
         weight = {0: 1.0, 1: MET_WEIGHT} if positive == {"met"} else None
         clf = LogisticRegression(C=c, max_iter=2000, class_weight=weight).fit(x, y)
         heads.append(LogisticHead(coef=[_r(v) for v in clf.coef_[0]], intercept=_r(clf.intercept_[0])))
-    payload = {
+    payload: dict[str, Any] = {
         "features": JUDGE_FEATURES,
         "mean": [_r(v) for v in scaler.mean_],
         "scale": [_r(v) if v > 0 else 1.0 for v in scaler.scale_],
@@ -94,7 +113,7 @@ def _shrunk_priors(values: dict[str, list[float]], level_of: dict[str, str]) -> 
     }
 
 
-def _r(value: float) -> float:
+def _r(value: float | np.floating) -> float:
     """Fitted numbers rounded so that refitting on the same labels gives the same file and version."""
     return round(float(value), 5)
 
@@ -113,7 +132,7 @@ def reviewer_labels(ws: Workspace) -> dict[str, tuple[str, dict[str, str]]]:
     out: dict[str, tuple[str, dict[str, str]]] = {}
     for stored in ws.current_assessments():
         labels: dict[str, str] = {}
-        latest: dict[str, object] = {}
+        latest: dict[str, Decision] = {}
         for decision in decisions_for(ws, stored.sha256):
             latest[decision.hallmark_id] = decision
         for hallmark_id, decision in latest.items():

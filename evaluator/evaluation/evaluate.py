@@ -1,8 +1,9 @@
 """Evaluation against reviewer labels, leave-one-document-out, with two baselines in the same run.
 
 For every gold document that has a file in the docs folder, the pipeline analyses it once (cached);
-then for each held-out document the judge is fitted on the other documents only, and the held-out
-one is judged. The keyword (BM25) and dense (MiniLM) baselines score 500-character chunks with their
+then for each held-out document the evidence ranker and the judge are fitted on the other documents
+only, and the held-out one is ranked and judged. The previous method (evidence ranked by similarity
+and cues, the same judge) is refitted and scored in the same run, so every gain is visible. The keyword (BM25) and dense (MiniLM) baselines score 500-character chunks with their
 thresholds fitted on the same training folds. Every figure is chance-corrected as well as raw.
 """
 
@@ -13,21 +14,26 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from pydantic import BaseModel
 
 from evaluator import __version__
 from evaluator.errors import EvaluatorError
 from evaluator.evaluation.baselines import BM25Scorer, DenseScorer, loo_predictions
-from evaluator.evaluation.calibrate import fit_judge, reviewer_labels, training_set
+from evaluator.evaluation.calibrate import fit_judge, ranking_example, reviewer_labels, training_set
 from evaluator.evaluation.gold import GoldLabel, find_document, load_gold
 from evaluator.evaluation.metrics import DocPrediction, Scores, score
 from evaluator.pipeline import Analysis, Pipeline
 from evaluator.stages.cache import Cache, default_cache_dir
 from evaluator.stages.judge import JudgeModel
+from evaluator.stages.match import match
+from evaluator.stages.rank import RankerModel, RankingExample, fit_ranker
 from evaluator.types import Assessment
 from evaluator.workspace.store import Workspace
 
 TOOL = "evaluator"
+TOOL_PREVIOUS = "similarity-cited"  # the method before the learned ranker: evidence by similarity and cues
+LENGTH_BANDS = ((1, 15, "1-15 pages"), (16, 30, "16-30 pages"), (31, 10_000, "over 30 pages"))
 BASELINE_KEYWORD = "keyword-bm25"
 BASELINE_DENSE = "dense-minilm"
 
@@ -42,19 +48,38 @@ class EvaluationReport(BaseModel):
     systems: dict[str, Scores]  # system name -> leave-one-document-out scores
     predictions: dict[str, dict[str, DocPrediction]]  # system -> doc_id -> prediction
     gold_levels: dict[str, dict[str, str]]  # doc_id -> hallmark -> reviewers' level
+    pages: dict[str, int] = {}  # doc_id -> page count
+    bands: dict[str, dict[str, Scores]] = {}  # system -> length band -> scores
+    page_hits: dict[str, dict[str, float | None]] = {}  # system -> doc_id -> evidence page hit rate
 
 
 def _analysis_pipeline() -> Pipeline:
-    """No judge (each fold fits its own) and the user's extraction/embedding cache ($EVALUATOR_CACHE)."""
-    return Pipeline(judge=None, cache=Cache(default_cache_dir()))
+    """No judge or ranker (each fold fits its own) and the user's extraction/embedding cache."""
+    return Pipeline(judge=None, ranker=None, cache=Cache(default_cache_dir()))
 
 
-def prediction_of(assessment: Assessment) -> DocPrediction:
+def prediction_of(assessment: Assessment, quote_ranks: Mapping[str, int] | None = None) -> DocPrediction:
     return DocPrediction(
         levels={h.id: h.level for h in assessment.hallmarks},
         statuses={d.id: d.status for h in assessment.hallmarks for d in h.descriptors},
         pages={d.id: [e.page for e in d.evidence] for h in assessment.hallmarks for d in h.descriptors},
+        quote_ranks=dict(quote_ranks or {}),
+        probabilities={d.id: d.probability for h in assessment.hallmarks for d in h.descriptors},
+        confidence={h.id: h.confidence for h in assessment.hallmarks},
     )
+
+
+def quote_ranks(analysis: Analysis, example: RankingExample) -> dict[str, int]:
+    """Descriptor id -> 1-based rank of the first passage its reviewers quoted, among the passages in
+    the order the document's matches would cite them (0: that passage cannot be cited at all)."""
+    out = {}
+    for j, passages in example.relied_on.items():
+        m = analysis.matches[j]
+        scores = np.where(example.citable, m.citation_scores, -np.inf)
+        order = np.argsort(-scores, kind="stable")
+        position = {int(i): r + 1 for r, i in enumerate(order) if np.isfinite(scores[i])}
+        out[m.descriptor.id] = min((position.get(i, 0) for i in passages if position.get(i)), default=0)
+    return out
 
 
 def gold_labels(gold: Mapping[str, GoldLabel]) -> dict[str, dict[str, str]]:
@@ -81,24 +106,40 @@ def analyse_gold(
     return analyses, missing
 
 
+def ranking_examples(
+    analyses: Mapping[str, Analysis], gold: Mapping[str, GoldLabel], pipeline: Pipeline
+) -> dict[str, RankingExample]:
+    return {doc_id: ranking_example(doc_id, a.passages, a.vectors, pipeline.index, gold.get(doc_id))
+            for doc_id, a in analyses.items()}
+
+
 def loo_tool_predictions(
     analyses: Mapping[str, Analysis],
     gold: Mapping[str, GoldLabel],
     pipeline: Pipeline,
     extra: Mapping[str, tuple[Analysis, dict[str, str]]] | None = None,
+    examples: Mapping[str, RankingExample] | None = None,
 ) -> dict[str, DocPrediction]:
     """Judge each document with a judge fitted on every other document's labels (plus ``extra``
-    reviewer-labelled documents, which are always training data)."""
+    reviewer-labelled documents, which are always training data). With ranking ``examples``, its
+    evidence is ranked by a ranker fitted on the other documents' quotes; without, by similarity."""
     labels = {**gold_labels(gold), **{k: v[1] for k, v in (extra or {}).items()}}
     matches = {doc_id: a.matches for doc_id, a in analyses.items()}
     matches.update({k: v[0].matches for k, v in (extra or {}).items()})
     predictions = {}
     for held_out, analysis in analyses.items():
         train = {k: v for k, v in matches.items() if k != held_out}
-        fold = Pipeline(rubric=pipeline.rubric, encoder=pipeline.encoder,
+        ranker: RankerModel | None = None
+        if examples is not None:
+            ranker = fit_ranker([e for k, e in examples.items() if k != held_out])
+            analysis = Analysis(analysis.document, analysis.passages, analysis.vectors,
+                                match(analysis.passages, analysis.vectors, pipeline.index, ranker))
+        fold = Pipeline(rubric=pipeline.rubric, encoder=pipeline.encoder, ranker=ranker,
                         judge=fit_judge(*training_set(train, labels)[:2], trained_on=list(train)))
         fold.index = pipeline.index
-        predictions[held_out] = prediction_of(fold.judge_analysis(analysis))
+        example = (examples or {}).get(held_out) or ranking_example(
+            held_out, analysis.passages, analysis.vectors, pipeline.index, gold.get(held_out))
+        predictions[held_out] = prediction_of(fold.judge_analysis(analysis), quote_ranks(analysis, example))
     return predictions
 
 
@@ -120,6 +161,7 @@ def reviewer_analyses(
 
 class Calibration(BaseModel):
     model: JudgeModel
+    ranker: RankerModel
     scores: Scores  # leave-one-document-out on the gold documents
     gold_documents: list[str]
     reviewer_documents: int
@@ -142,9 +184,11 @@ def calibrate(
     labels = {**gold_labels(scored), **{k: v[1] for k, v in extra.items()}}
     matches = {**{k: a.matches for k, a in analyses.items()}, **{k: v[0].matches for k, v in extra.items()}}
     train, statuses, _ = training_set(matches, labels)
+    examples = ranking_examples(analyses, scored, pipeline)
     return Calibration(
         model=fit_judge(train, statuses, trained_on=sorted(matches)),
-        scores=score(loo_tool_predictions(analyses, scored, pipeline, extra), scored),
+        ranker=fit_ranker(list(examples.values())),
+        scores=score(loo_tool_predictions(analyses, scored, pipeline, extra, examples), scored),
         gold_documents=sorted(analyses),
         reviewer_documents=len(extra),
         missing=missing + unreadable,
@@ -179,9 +223,12 @@ def evaluate(
     pipeline = pipeline or _analysis_pipeline()
     analyses, missing = analyse_gold(gold, docs_dir, pipeline, progress)
     scored = {doc_id: gold[doc_id] for doc_id in analyses}
-    predictions = {TOOL: loo_tool_predictions(analyses, scored, pipeline)}
+    examples = ranking_examples(analyses, scored, pipeline)
+    predictions = {TOOL: loo_tool_predictions(analyses, scored, pipeline, examples=examples),
+                   TOOL_PREVIOUS: loo_tool_predictions(analyses, scored, pipeline)}
     if baselines:
         predictions.update(baseline_predictions(analyses, scored, pipeline))
+    pages = {doc_id: a.document.page_count for doc_id, a in analyses.items()}
     return EvaluationReport(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         tool_version=__version__,
@@ -192,7 +239,30 @@ def evaluate(
         systems={name: score(preds, scored) for name, preds in predictions.items()},
         predictions=predictions,
         gold_levels={d: {h: v.level for h, v in scored[d].hallmarks.items()} for d in scored},
+        pages=pages,
+        bands={name: _band_scores(preds, scored, pages) for name, preds in predictions.items()
+               if name in (TOOL, TOOL_PREVIOUS)},
+        page_hits={name: _page_hits(preds, scored) for name, preds in predictions.items()
+                   if name in (TOOL, TOOL_PREVIOUS)},
     )
+
+
+def _page_hits(predictions: Mapping[str, DocPrediction], gold: Mapping[str, GoldLabel]) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for doc_id in gold:
+        evidence = score({doc_id: predictions[doc_id]}, {doc_id: gold[doc_id]}).evidence
+        out[doc_id] = evidence.page_hit_rate if evidence.n else None
+    return out
+
+
+def _band_scores(predictions: Mapping[str, DocPrediction], gold: Mapping[str, GoldLabel],
+                 pages: Mapping[str, int]) -> dict[str, Scores]:
+    out = {}
+    for low, high, name in LENGTH_BANDS:
+        docs = [d for d in gold if low <= pages[d] <= high]
+        if docs:
+            out[name] = score({d: predictions[d] for d in docs}, {d: gold[d] for d in docs})
+    return out
 
 
 # ---------------------------------------------------------------------- reports
@@ -205,7 +275,47 @@ _HEADLINE = [
     ("Descriptor met-or-partial kappa", lambda s: s.descriptors.kappa_binary),
     ("Descriptor met-or-partial F1", lambda s: s.descriptors.f1),
     ("Evidence page hit rate (top 3)", lambda s: s.evidence.page_hit_rate),
+    ("Quoted passage, mean reciprocal rank", lambda s: s.ranking.mrr if s.ranking else None),
+    ("Quoted passage among the top 10", lambda s: s.ranking.recall_at_10 if s.ranking else None),
+    ("Descriptor probability, expected calibration error", lambda s: s.calibration.ece if s.calibration else None),
 ]
+
+
+def _cell(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _band_lines(report: EvaluationReport) -> list[str]:
+    systems = list(report.bands)
+    lines = ["", "## By document length", "",
+             "| Length | documents | " + " | ".join(f"{s}: {f}" for s in systems
+                                                  for f in ("page hit", "MRR", "descriptor kappa", "hallmark exact"))
+             + " |", "|---|---:|" + "---:|" * 4 * len(systems)]
+    for _, _, band in LENGTH_BANDS:
+        if band not in report.bands.get(TOOL, {}):
+            continue
+        cells = []
+        for system in systems:
+            b = report.bands[system][band]
+            cells += [_cell(b.evidence.page_hit_rate), _cell(b.ranking.mrr if b.ranking else None),
+                      _cell(b.descriptors.kappa), _cell(b.hallmarks.exact)]
+        lines.append(f"| {band} | {len(report.bands[TOOL][band].documents)} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _calibration_lines(tool: Scores) -> list[str]:
+    lines: list[str] = []
+    if tool.calibration:
+        lines += ["", f"## {TOOL}: reliability of P(met-or-partial) (ECE {tool.calibration.ece:.3f})", "",
+                  "| Probability | calls | mean probability | credited by reviewers |", "|---|---:|---:|---:|"]
+        lines += [f"| {b.low:.1f}-{b.high:.1f} | {b.n} | {b.mean_probability:.2f} | {b.observed:.2f} |"
+                  for b in tool.calibration.bins]
+    if tool.review:
+        lines += ["", f"## {TOOL}: needs-review threshold (hallmarks below it are flagged)", "",
+                  "| Threshold | flagged | exact agreement when not flagged | not flagged |", "|---:|---:|---:|---:|"]
+        lines += [f"| {r.threshold:.2f} | {r.flagged:.2f} | {r.exact_unflagged:.2f} | {r.n_unflagged} |"
+                  for r in tool.review]
+    return lines
 
 
 def to_markdown(report: EvaluationReport) -> str:
@@ -220,8 +330,9 @@ def to_markdown(report: EvaluationReport) -> str:
         "|---|" + "---:|" * len(systems),
     ]
     for label, get in _HEADLINE:
-        lines.append(f"| {label} | " + " | ".join(f"{get(report.systems[s]):.2f}" for s in systems) + " |")
+        lines.append(f"| {label} | " + " | ".join(_cell(get(report.systems[s])) for s in systems) + " |")
     tool = report.systems[TOOL]
+    lines += _band_lines(report) + _calibration_lines(tool)
     lines += ["", f"## {TOOL}: per hallmark", "", "| Hallmark | n | exact | within one | kappa (quadratic) |",
               "|---|---:|---:|---:|---:|"]
     for hallmark_id, s in tool.per_hallmark.items():
@@ -237,15 +348,22 @@ def to_markdown(report: EvaluationReport) -> str:
     for label, row in zip(tool.descriptors.labels, tool.descriptors.confusion, strict=True):
         lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
     hallmarks = list(tool.per_hallmark)
-    lines += ["", "## Levels per document (suggested / gold)", "",
-              "| Document | " + " | ".join(hallmarks) + " |", "|---|" + "---|" * len(hallmarks)]
+    lines += ["", "## Levels per document (suggested / gold), and the document's evidence page hit", "",
+              "| Document | pages | " + " | ".join(hallmarks) + " | page hit | before |",
+              "|---|---:|" + "---|" * len(hallmarks) + "---:|---:|"]
     for doc_id in report.documents:
         pred, gold = report.predictions[TOOL][doc_id].levels, report.gold_levels[doc_id]
         cells = [f"{pred[h][:3]} / {gold[h][:3]}" if pred[h] != gold[h] else pred[h][:3] for h in hallmarks]
-        lines.append(f"| {doc_id} | " + " | ".join(cells) + " |")
+        hits = [_doc_page_hit(report, system, doc_id) for system in (TOOL, TOOL_PREVIOUS)]
+        lines.append(f"| {doc_id} | {report.pages.get(doc_id, '')} | " + " | ".join(cells) + " | "
+                     + " | ".join(hits) + " |")
     if report.missing:
         lines += ["", f"Gold documents not found in the docs folder: {', '.join(report.missing)}"]
     return "\n".join(lines) + "\n"
+
+
+def _doc_page_hit(report: EvaluationReport, system: str, doc_id: str) -> str:
+    return _cell(report.page_hits.get(system, {}).get(doc_id))
 
 
 def write_report(report: EvaluationReport, out: str | os.PathLike) -> list[Path]:

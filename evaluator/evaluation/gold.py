@@ -8,12 +8,15 @@ the levels none < assuring < optimising < maximising.
 from __future__ import annotations
 
 import json
+import os
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from evaluator.errors import EvaluatorError
-from evaluator.types import HALLMARK_IDS, Level, Status
+from evaluator.types import HALLMARK_IDS, Level, Passage, Status
 
 DOCUMENT_SUFFIXES: tuple[str, ...] = (".pdf", ".txt", ".md")
 
@@ -79,7 +82,7 @@ def load_gold_file(path: Path) -> GoldLabel:
     return label
 
 
-def load_gold(directory: Path | str) -> dict[str, GoldLabel]:
+def load_gold(directory: str | os.PathLike) -> dict[str, GoldLabel]:
     """Every ``*.json`` gold file in ``directory``, keyed by doc_id (sorted)."""
     directory = Path(directory)
     if not directory.is_dir():
@@ -87,10 +90,52 @@ def load_gold(directory: Path | str) -> dict[str, GoldLabel]:
     return {label.doc_id: label for label in map(load_gold_file, sorted(directory.glob("*.json")))}
 
 
-def find_document(docs_dir: Path | str, doc_id: str) -> Path | None:
+def find_document(docs_dir: str | os.PathLike, doc_id: str) -> Path | None:
     """The document for ``doc_id`` in ``docs_dir``: ``doc_id.pdf``, then ``.txt``, then ``.md``."""
     for suffix in DOCUMENT_SUFFIXES:
         candidate = Path(docs_dir) / f"{doc_id}{suffix}"
         if candidate.is_file():
             return candidate
     return None
+
+
+# ------------------------------------------------------------ quotes -> passages
+
+_WORD = re.compile(r"[a-z0-9]+")
+QUOTE_OVERLAP = 0.5  # share of word trigrams a passage and a quote must share (either way round)
+
+
+def relied_on(passages: Sequence[Passage], label: GoldLabel) -> dict[str, list[int]]:
+    """The passages the reviewers' quotes point at: descriptor id -> passage indices, for every credited
+    (met or partial) descriptor whose quote or alternative quote is found in the passages.
+
+    Quotes are matched on word trigrams, not character for character: reviewers trim, re-join
+    hyphenated lines and fix spacing when they copy a quote. A passage is relied on when at least half
+    the quote's trigrams are in it (a long quote spans several passages) or half its own are in the
+    quote (a short passage inside a long quote), and the pages agree where the label gives pages."""
+    grams = [_trigrams(p.text) for p in passages]
+    out: dict[str, list[int]] = {}
+    for descriptor_id, gold in label.descriptors.items():
+        if gold.judgement == "not_met":
+            continue
+        quotes = [q for q in (_trigrams(gold.quote), _trigrams(gold.alt_quote)) if q]
+        hits = [
+            i for i, (p, g) in enumerate(zip(passages, grams, strict=True))
+            if g and (not gold.pages or p.page is None or p.page in gold.pages)
+            and any(_overlaps(g, q) for q in quotes)
+        ]
+        if hits:
+            out[descriptor_id] = hits
+    return out
+
+
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    words = _WORD.findall(text.lower().replace("\u2019", "'"))
+    if len(words) < 3:
+        return {tuple(words)} if words else set()
+    return {tuple(words[i:i + 3]) for i in range(len(words) - 2)}
+
+
+def _overlaps(passage: set[tuple[str, ...]], quote: set[tuple[str, ...]]) -> bool:
+    shared = len(passage & quote)
+    return shared >= 2 and (shared >= QUOTE_OVERLAP * len(quote) or shared >= QUOTE_OVERLAP * len(passage))

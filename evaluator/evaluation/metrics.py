@@ -5,7 +5,13 @@ within-one agreement, quadratic-weighted Cohen's kappa and a confusion matrix in
 pooled over all (document, hallmark) pairs and per hallmark.
 Descriptor statuses (not_met=0 < partial=1 < met=2): precision/recall/F1 of "met-or-partial"
 against not_met, 3-class Cohen's kappa (unweighted and linear-weighted) and binary kappa.
-Evidence: the share of evidenced gold descriptors whose top-3 cited pages include a gold page.
+Evidence: the share of evidenced gold descriptors whose top-3 cited pages include a gold page; where
+the prediction ranks passages, the reciprocal rank of the first passage a reviewer quoted (MRR) and
+how often one is among the top 10.
+Calibration: a reliability table of descriptor probabilities (P(met-or-partial) in 10 bins: how often
+calls made at that probability were right) and its expected calibration error.
+Routing: for each needs-review threshold, the share of hallmarks flagged and the exact agreement on
+the ones not flagged.
 
 Kappa is undefined when a rater is constant (expected agreement 1); those cases return 0.0,
 so an all-"none" predictor scores kappa 0 however high its exact agreement.
@@ -111,12 +117,42 @@ class EvidenceScores(BaseModel):
     page_hit_rate: float
 
 
+class RankingScores(BaseModel):
+    n: int  # evidenced gold descriptors whose quote was found among the document's passages
+    mrr: float  # mean reciprocal rank of the first quoted passage (0 when not ranked)
+    recall_at_10: float  # share with a quoted passage among the top 10
+
+
+class ReliabilityBin(BaseModel):
+    low: float
+    high: float
+    n: int
+    mean_probability: float
+    observed: float  # share of these calls where the reviewers credited the descriptor
+
+
+class CalibrationScores(BaseModel):
+    n: int
+    ece: float  # expected calibration error of P(met-or-partial), 10 equal-width bins
+    bins: list[ReliabilityBin]
+
+
+class ReviewThreshold(BaseModel):
+    threshold: float
+    flagged: float  # share of hallmarks flagged needs_review
+    exact_unflagged: float  # exact agreement on the others
+    n_unflagged: int
+
+
 class DocPrediction(BaseModel):
     levels: dict[str, str]  # hallmark id -> level
     statuses: dict[str, str]  # descriptor id -> status
     pages: dict[str, list[int | None]] = Field(
         default_factory=dict
     )  # descriptor id -> cited pages, top first
+    quote_ranks: dict[str, int] = Field(default_factory=dict)  # descriptor -> rank of first quoted passage, 0 = none
+    probabilities: dict[str, float] = Field(default_factory=dict)  # descriptor -> P(met-or-partial)
+    confidence: dict[str, float] = Field(default_factory=dict)  # hallmark -> confidence in its level
 
 
 class Scores(BaseModel):
@@ -125,6 +161,9 @@ class Scores(BaseModel):
     per_hallmark: dict[str, LevelScores]
     descriptors: DescriptorScores
     evidence: EvidenceScores
+    ranking: RankingScores | None = None  # systems that rank passages
+    calibration: CalibrationScores | None = None  # systems with descriptor probabilities
+    review: list[ReviewThreshold] = Field(default_factory=list)  # systems with level confidences
 
 
 def level_scores(y_true: Sequence[str], y_pred: Sequence[str]) -> LevelScores:
@@ -174,10 +213,11 @@ def score(
     status_pred: list[str] = []
     gold_pages: list[list[int]] = []
     cited_pages: list[list[int | None]] = []
+    preds: dict[str, DocPrediction] = {}
     for doc_id, label in sorted(gold.items()):
         if doc_id not in predictions:
             raise ValueError(f"no prediction for document {doc_id}")
-        pred = DocPrediction.model_validate(predictions[doc_id])
+        pred = preds[doc_id] = DocPrediction.model_validate(predictions[doc_id])
         for hallmark_id, hallmark in label.hallmarks.items():
             if hallmark_id not in pred.levels:
                 raise ValueError(f"{doc_id}: no predicted level for hallmark {hallmark_id}")
@@ -191,6 +231,11 @@ def score(
             if descriptor.judgement != "not_met" and descriptor.pages:
                 gold_pages.append(descriptor.pages)
                 cited_pages.append(pred.pages.get(descriptor_id, []))
+    ranks = [pred.quote_ranks[d] for doc_id, pred in preds.items() for d in pred.quote_ranks]
+    probabilities = [(pred.probabilities[d], gold[doc_id].descriptors[d].judgement != "not_met")
+                     for doc_id, pred in preds.items() for d in pred.probabilities if d in gold[doc_id].descriptors]
+    confident = [(pred.confidence[h], pred.levels[h] == gold[doc_id].hallmarks[h].level)
+                 for doc_id, pred in preds.items() for h in pred.confidence if h in gold[doc_id].hallmarks]
     pooled_true = [y for h in sorted(level_true) for y in level_true[h]]
     pooled_pred = [y for h in sorted(level_true) for y in level_pred[h]]
     return Scores(
@@ -201,4 +246,44 @@ def score(
         evidence=EvidenceScores(
             n=len(gold_pages), k=k, page_hit_rate=page_hit_rate(gold_pages, cited_pages, k)
         ),
+        ranking=ranking_scores(ranks) if ranks else None,
+        calibration=(calibration_scores([q for q, _ in probabilities], [o for _, o in probabilities])
+                     if probabilities else None),
+        review=review_thresholds(confident) if confident else [],
     )
+
+
+def ranking_scores(ranks: Sequence[int]) -> RankingScores:
+    """From the 1-based rank of the first quoted passage per item (0: not ranked at all)."""
+    r = np.asarray(ranks, dtype=float)
+    return RankingScores(n=len(r), mrr=float(np.mean(np.where(r > 0, 1.0 / np.maximum(r, 1), 0.0))),
+                         recall_at_10=float(np.mean((r > 0) & (r <= 10))))
+
+
+def calibration_scores(probabilities: Sequence[float], outcomes: Sequence[bool], n_bins: int = 10) -> CalibrationScores:
+    """Reliability bins of equal width and the expected calibration error (bin-size weighted gap)."""
+    p, y = np.asarray(probabilities, dtype=float), np.asarray(outcomes, dtype=float)
+    which = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    bins, ece = [], 0.0
+    for b in range(n_bins):
+        inside = which == b
+        if not inside.any():
+            continue
+        mean_p, observed = float(p[inside].mean()), float(y[inside].mean())
+        ece += inside.sum() / len(p) * abs(mean_p - observed)
+        bins.append(ReliabilityBin(low=b / n_bins, high=(b + 1) / n_bins, n=int(inside.sum()),
+                                   mean_probability=mean_p, observed=observed))
+    return CalibrationScores(n=len(p), ece=float(ece), bins=bins)
+
+
+REVIEW_THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+
+
+def review_thresholds(confident: Sequence[tuple[float, bool]]) -> list[ReviewThreshold]:
+    """Per threshold: hallmarks below it are flagged; how right are the levels of the rest?"""
+    out = []
+    for t in REVIEW_THRESHOLDS:
+        kept = [right for confidence, right in confident if confidence >= t]
+        out.append(ReviewThreshold(threshold=t, flagged=1 - len(kept) / len(confident),
+                                   exact_unflagged=float(np.mean(kept)) if kept else 0.0, n_unflagged=len(kept)))
+    return out

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from evaluator.stages import rank
 from evaluator.stages.cache import source_digest
 from evaluator.stages.embed import Encoder
+from evaluator.stages.rank import RankerModel, Signals, citable, passage_features
 from evaluator.stages.segment import is_substantive
 from evaluator.types import Descriptor, Passage, Rubric
 
-MATCHER_VERSION = f"match-{source_digest(__file__)}"
+# the ranker's features and boilerplate rules choose the evidence: their source is part of the version
+MATCHER_VERSION = f"match-{source_digest(__file__, str(rank.__file__))}"
 
 CUE_WEIGHT = 0.04  # added to the similarity per distinct cue in the passage, up to MAX_CUES
 CITE_CUE_WEIGHT = 0.12  # the same, when choosing which passages to cite: cues point at the right page
@@ -65,6 +68,7 @@ class DescriptorMatch:
     descriptor: Descriptor
     features: dict[str, float]
     evidence: list[tuple[Passage, float]]  # best passages, best first, with a score in 0..1
+    citation_scores: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))  # (n_passages,)
 
     def vector(self) -> list[float]:
         return [self.features[name] for name in FEATURES]
@@ -113,46 +117,79 @@ def _cue_pattern(cues: tuple[str, ...]) -> re.Pattern | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(c) for c in folded) + r")(?!\w)")
 
 
-def similarity(index: RubricIndex, passage_vectors: np.ndarray) -> np.ndarray:
-    """(n_passages, n_descriptors): best cosine between each passage and any query of each descriptor."""
+def similarity(index: RubricIndex, passage_vectors: np.ndarray, reduce: str = "max") -> np.ndarray:
+    """(n_passages, n_descriptors): the best (or mean) cosine between each passage and the wording and
+    queries of each descriptor."""
     n_desc = len(index.descriptors)
     if len(passage_vectors) == 0:
         return np.zeros((0, n_desc), dtype=np.float32)
     raw = passage_vectors @ index.query_vectors.T  # (n_passages, n_queries)
     best = np.full((len(passage_vectors), n_desc), -1.0, dtype=np.float32)
     for j in range(n_desc):
-        best[:, j] = raw[:, index.query_owner == j].max(axis=1)
+        own = raw[:, index.query_owner == j]
+        best[:, j] = own.max(axis=1) if reduce == "max" else own.mean(axis=1)
     return np.clip(best, 0.0, 1.0)
 
 
-def match(passages: list[Passage], passage_vectors: np.ndarray, index: RubricIndex) -> list[DescriptorMatch]:
-    """Features and best evidence for every descriptor of the rubric, in rubric order.
+def signals(passages: list[Passage], passage_vectors: np.ndarray, index: RubricIndex) -> Signals:
+    """Similarities, cue counts and framing of every passage, computed once per document.
 
     Only substantive passages have a similarity (the others are not embedded: their vector rows are
     ignored and their similarity is 0); all passages count for lexical cues."""
+    n, n_desc = len(passages), len(index.descriptors)
     substantive = np.array([is_substantive(p) for p in passages], dtype=bool)
-    sims = np.zeros((len(passages), len(index.descriptors)), dtype=np.float32)
+    sims = np.zeros((n, n_desc), dtype=np.float32)
+    wording = np.zeros_like(sims)
+    query_mean = np.zeros_like(sims)
     if substantive.any():  # hubness: a passage close to every descriptor ("wellbeing services...") says little
         real = similarity(index, passage_vectors[substantive])
         sims[substantive] = np.clip(real - HUB_PENALTY * (real.mean(axis=1, keepdims=True) - real.mean()), 0.0, 1.0)
-    framed = np.array([_is_framed(p) for p in passages], dtype=bool)
+        first_query = np.array([np.flatnonzero(index.query_owner == j)[0] for j in range(n_desc)])
+        wording[substantive] = np.clip(passage_vectors[substantive] @ index.query_vectors[first_query].T, 0.0, 1.0)
+        query_mean[substantive] = similarity(index, passage_vectors[substantive], reduce="mean")
     folded = [normalise_for_cues(p.text) for p in passages]
-    committed = np.array([bool(COMMITMENT.search(p.text)) for p in passages], dtype=bool)
-    doc_mean_max = float(sims[substantive].max(axis=0).mean()) if substantive.any() else 0.0
+    cue_counts = np.zeros((n, n_desc), dtype=np.float32)
+    for j, pattern in enumerate(index.cue_patterns):
+        cue_counts[:, j] = [min(len(c), MAX_CUES) for c in _cue_counts(pattern, folded)]
+    return Signals(
+        similarity=sims,
+        wording_similarity=wording,
+        query_similarity=query_mean,
+        cue_counts=cue_counts,
+        framed=np.array([bool(WELLBEING_FRAMING.search(p.text)) for p in passages], dtype=bool),
+        heading_framed=np.array([bool(p.headings) and bool(WELLBEING_FRAMING.search(p.headings[-1]))
+                                 for p in passages], dtype=bool),
+        committed=np.array([bool(COMMITMENT.search(p.text)) for p in passages], dtype=bool),
+        substantive=substantive,
+    )
+
+
+def match(
+    passages: list[Passage], passage_vectors: np.ndarray, index: RubricIndex, ranker: RankerModel | None = None
+) -> list[DescriptorMatch]:
+    """Features and cited evidence for every descriptor of the rubric, in rubric order.
+
+    With a ranker, evidence is the ranker's best citable passages; without one, the similarity-and-cue
+    score of earlier versions (kept as the comparison `evaluator evaluate` reports)."""
+    s = signals(passages, passage_vectors, index)
+    framed = s.framed | s.heading_framed
+    if ranker is not None:
+        cite = np.where(citable(passages, s)[:, None],
+                        ranker.scores(passage_features(passages, s, index.descriptors)), 0.0)
+    else:  # framed passages first: a health-only passage never outranks a wellbeing one
+        cite = np.where(s.substantive[:, None],
+                        s.similarity + CITE_CUE_WEIGHT * s.cue_counts + FRAMED_BONUS * framed[:, None], 0.0)
+    sims = s.similarity
+    doc_mean_max = float(sims[s.substantive].max(axis=0).mean()) if s.substantive.any() else 0.0
+    folded = [normalise_for_cues(p.text) for p in passages]
     results = []
     for j, descriptor in enumerate(index.descriptors):
         cue_counts = _cue_counts(index.cue_patterns[j], folded)
         results.append(
-            _describe(descriptor, passages, sims[:, j], cue_counts, framed & substantive, substantive, committed,
-                      doc_mean_max)
+            _describe(descriptor, passages, sims[:, j], cue_counts, framed & s.substantive, s.substantive,
+                      s.committed, doc_mean_max, cite[:, j] if len(passages) else np.zeros(0))
         )
     return results
-
-
-def _is_framed(passage: Passage) -> bool:
-    return bool(WELLBEING_FRAMING.search(passage.text)) or any(
-        WELLBEING_FRAMING.search(h) for h in passage.headings
-    )
 
 
 def _cue_counts(pattern: re.Pattern | None, folded: list[str]) -> list[set[str]]:
@@ -170,6 +207,7 @@ def _describe(
     substantive: np.ndarray,
     committed: np.ndarray,
     doc_mean_max: float,
+    cite_scores: np.ndarray,
 ) -> DescriptorMatch:
     n_cues = np.array([min(len(c), MAX_CUES) for c in cue_counts], dtype=np.float32)
     score = np.clip(sim + CUE_WEIGHT * n_cues, 0.0, 1.0) if len(passages) else np.zeros(0)
@@ -194,12 +232,9 @@ def _describe(
         "level": float(("assuring", "optimising", "maximising").index(descriptor.level)),
         "requires_wellbeing": float(descriptor.requires_wellbeing),
     }
-    # Cite the best substantive passages, framed ones first: a health-only passage is still the place a
-    # reviewer should look (it often explains a "partial"), but it never outranks a wellbeing one.
-    cite_scores = np.where(substantive, sim + CITE_CUE_WEIGHT * n_cues + FRAMED_BONUS * framed, 0.0)
     cite_order = np.argsort(-cite_scores, kind="stable")
     evidence = [(passages[i], float(min(cite_scores[i], 1.0))) for i in _spread(cite_order, cite_scores, passages)]
-    return DescriptorMatch(descriptor=descriptor, features=features, evidence=evidence)
+    return DescriptorMatch(descriptor=descriptor, features=features, evidence=evidence, citation_scores=cite_scores)
 
 
 def _spread(order: np.ndarray, scores: np.ndarray, passages: list[Passage]) -> list[int]:

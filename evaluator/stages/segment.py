@@ -22,6 +22,9 @@ MAX_CHARS = 400  # a window stops growing past this many characters
 MAX_SENTENCES = 2
 MIN_CHARS = 40  # shorter sentences are merged into their neighbour
 MAX_BLOCK_CHARS = 20_000  # longer "blocks" (garbage text layers) are cut before spaCy sees them
+MAX_HEADING_DEPTH = 4  # deeper paths are cut from the outside: the innermost headings say the most
+MAX_HEADING_CHARS = 160
+HEADING_SIZE_TOLERANCE = 0.5  # points: headings within this of each other are the same rank
 MIN_WORDS = 6  # shorter passages (headings, labels, fragments) are never embedded, cited or counted
 
 _LETTER = re.compile(r"[A-Za-z]")
@@ -48,15 +51,15 @@ def segment(document: Document, nlp: Language | None = None) -> list[Passage]:
     """Split every block of every page into passages, in reading order."""
     nlp = nlp or load_nlp()
     located: list[tuple[int | None, int, int, Block, list[str]]] = []
+    path = HeadingPath()
     for page_index, page in enumerate(document.pages):
         if page.image_only:
             continue
-        headings: list[str] = []
         for block_index, block in enumerate(page.blocks):
             if block.kind == "heading":
-                headings = [block.text.strip()][:1]
+                path.enter(block)
                 continue
-            located.append((page.number, page_index, block_index, block, list(headings)))
+            located.append((page.number, page_index, block_index, block, path.headings()))
 
     texts = (block.text[:MAX_BLOCK_CHARS] for _, _, _, block, _ in located)
     passages: list[Passage] = []
@@ -84,6 +87,34 @@ def segment(document: Document, nlp: Language | None = None) -> list[Passage]:
     return passages
 
 
+class HeadingPath:
+    """The headings enclosing the current block, outermost first, carried across pages.
+
+    A heading's rank is its type size (the mean height of its lines): a new heading closes every open
+    heading set no larger than itself, so "Priority 2" under "Our priorities" replaces "Priority 1"
+    and keeps "Our priorities". Text inputs have no sizes: each heading then replaces the last."""
+
+    def __init__(self) -> None:
+        self._open: list[tuple[float, str]] = []
+
+    def enter(self, block: Block) -> None:
+        text = " ".join(block.text.split())[:MAX_HEADING_CHARS]
+        if not text:
+            return
+        size = _type_size(block)
+        while self._open and self._open[-1][0] <= size + HEADING_SIZE_TOLERANCE:
+            self._open.pop()
+        self._open = [*self._open[-(MAX_HEADING_DEPTH - 1):], (size, text)]
+
+    def headings(self) -> list[str]:
+        return [text for _, text in self._open]
+
+
+def _type_size(block: Block) -> float:
+    heights = [line.bbox[3] - line.bbox[1] for line in block.lines if any(line.bbox)]
+    return float(sum(heights) / len(heights)) if heights else 0.0
+
+
 def is_substantive(passage: Passage) -> bool:
     """Long enough to be evidence: shorter passages keep their lexical cues but get no embedding."""
     return len(passage.text.split()) >= MIN_WORDS
@@ -92,23 +123,21 @@ def is_substantive(passage: Passage) -> bool:
 def _windows(sentences: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
     """Group consecutive sentence spans into windows of up to MAX_SENTENCES / MAX_CHARS."""
     windows: list[tuple[int, int]] = []
-    start = end = None
-    count = 0
-    for s, e in sentences:
-        if start is None:
-            start, end, count = s, e, 1
-            continue
+    if not sentences:
+        return windows
+    start, end = sentences[0]
+    count = 1
+    for s, e in sentences[1:]:
         too_long = count >= MAX_SENTENCES or (e - start) > MAX_CHARS
         if too_long and (end - start) >= MIN_CHARS:
             windows.append((start, end))
             start, end, count = s, e, 1
         else:
             end, count = e, count + 1
-    if start is not None:
-        if windows and (end - start) < MIN_CHARS and (end - windows[-1][0]) <= MAX_CHARS * 1.5:
-            windows[-1] = (windows[-1][0], end)
-        else:
-            windows.append((start, end))
+    if windows and (end - start) < MIN_CHARS and (end - windows[-1][0]) <= MAX_CHARS * 1.5:
+        windows[-1] = (windows[-1][0], end)
+    else:
+        windows.append((start, end))
     return windows
 
 

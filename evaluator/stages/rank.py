@@ -1,0 +1,242 @@
+"""Ranking: which passages would a reviewer cite for a descriptor? Learned from reviewers' quotes.
+
+Every met or partial gold label names the passage a reviewer relied on (its quote and pages). The
+ranker is a logistic model over (descriptor, passage) features a policy reviewer would recognise: how
+close the passage is to the descriptor's wording and to its queries, the descriptor's cue terms,
+wellbeing framing, commitment and target language, where the passage sits (front matter, appendix,
+table row), and what the rest of its page is about. Boilerplate (disclaimers, contents pages,
+glossaries, reference lists) is never cited, whatever it scores.
+
+The shipped model (``evaluator/models/ranker.json``) is plain JSON like the judge's, fitted by
+``evaluator calibrate``; its version is part of every assessment's provenance and cache key.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.resources
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from evaluator.errors import EvaluatorError
+from evaluator.types import Descriptor, Passage
+
+REGULARISATION_C = 0.1  # inverse L2 strength; 0.03-1 gave the same leave-one-document-out hit rate
+FRONT_MATTER_PAGES = 2  # cover and foreword: often a vision statement, seldom the evidence itself
+
+# Never cited. Deliberately narrow: a URL or the word "reference" in body text is not boilerplate.
+_DISCLAIMER = re.compile(
+    r"\b(?:fictional|sample) document\b|\bdisclaimer\b|all rights reserved|\u00a9|\bcopyright\b|"
+    r"\balternative formats?\b|\blarge print\b|\bbraille\b|\beasy read version\b|\bisbn\b|printed on recycled",
+    re.IGNORECASE,
+)
+_DOT_LEADER = re.compile(r"(?:\.\s?){4,}\s*\d|(?:\u2026\s?){2,}\s*\d")
+_CITATION = re.compile(r"\bdoi\s*:|\bdoi\.org\b|\[online\]|\baccessed (?:on )?\d", re.IGNORECASE)
+# A reference-list entry opens with its authors ("Marmot M, Allen J (2020)", "Smith, J. et al. 2019."); a
+# body sentence that cites a study ("a review by Smith et al. (2019) found") is evidence and stays citable.
+_REFERENCE_ENTRY = re.compile(r"^(?:\d+\.?\s+)?[A-Z][\w'\-]+,?\s+(?:[A-Z]\.?\s?){1,3}(?:,|\.|\(|et al\b).{0,120}?"
+                              r"\(?(?:19|20)\d\d\)?")
+_BOILERPLATE_HEADING = re.compile(
+    r"^\W*(?:\d+\.?\s*)?(?:contents|table of contents|references|bibliography|sources|end ?notes|footnotes|"
+    r"glossary|abbreviations|acronyms|glossary of terms)\b",
+    re.IGNORECASE,
+)
+_APPENDIX_HEADING = re.compile(r"^\W*(?:appendix|appendices|annex)\b", re.IGNORECASE)
+_TARGET = re.compile(
+    r"\b(?:by|in|until|before)\s+(?:20\d\d|the end of)\b|\d+(?:\.\d+)?\s?%|\bper ?cent\b|\btargets?\b|"
+    r"\b(?:increase|reduce|decrease|improve|halve|double)\w*\b[^.]{0,60}\b(?:from|to)\s+\d",
+    re.IGNORECASE,
+)
+
+
+def is_boilerplate(passage: Passage) -> bool:
+    """A disclaimer, a contents entry, a reference-list entry, or anything under such a heading."""
+    innermost = passage.headings[-1] if passage.headings else ""
+    return bool(
+        _DISCLAIMER.search(passage.text)
+        or _DOT_LEADER.search(passage.text)
+        or _CITATION.search(passage.text)
+        or _REFERENCE_ENTRY.match(passage.text)
+        or _BOILERPLATE_HEADING.search(innermost)
+    )
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the matcher already knows about a document's passages; the ranker's raw material.
+
+    Arrays are (n_passages, n_descriptors) unless noted; similarities are 0 for passages too short to
+    be embedded."""
+
+    similarity: np.ndarray  # best cosine to the descriptor's wording or queries, less the hub penalty
+    wording_similarity: np.ndarray  # cosine to the descriptor's own wording
+    query_similarity: np.ndarray  # mean cosine over the descriptor's wording and queries
+    cue_counts: np.ndarray  # distinct cue terms of the descriptor in the passage, capped
+    framed: np.ndarray  # (n,) the passage speaks of wellbeing
+    heading_framed: np.ndarray  # (n,) its innermost heading does
+    committed: np.ndarray  # (n,) "we will", "our priority"...
+    substantive: np.ndarray  # (n,) long enough to be evidence
+
+
+RANK_FEATURES: tuple[str, ...] = (
+    "similarity",
+    "wording_similarity",
+    "query_similarity",
+    "gap_to_best",  # similarity minus the document's best passage for this descriptor
+    "log_rank",  # log(1 + rank by similarity within the document)
+    "cues",
+    "framed",
+    "framed_required",  # framed (text or heading) and the descriptor requires wellbeing framing
+    "unframed_required",
+    "commitment",
+    "target",
+    "table_row",
+    "heading_framed",
+    "position",  # page / pages: where in the document
+    "front_matter",
+    "appendix",
+    "log_words",
+    "page_best",  # the best similarity on the same page: a page about the topic
+    "page_cues",  # log(1 + passages with a cue term on the same page)
+)
+
+
+def passage_features(passages: Sequence[Passage], signals: Signals, descriptors: Sequence[Descriptor]) -> np.ndarray:
+    """(n_passages, n_descriptors, len(RANK_FEATURES)) features of every (passage, descriptor) pair."""
+    n, nd = len(passages), len(descriptors)
+    if n == 0:
+        return np.zeros((0, nd, len(RANK_FEATURES)), dtype=np.float32)
+    sim = signals.similarity
+    pages = np.array([p.page or 0 for p in passages])
+    n_pages = max(int(pages.max()), 1)
+    requires = np.array([float(d.requires_wellbeing) for d in descriptors])
+    framed_any = np.maximum(signals.framed, signals.heading_framed).astype(float)
+    has_cue = (signals.cue_counts > 0).astype(float)
+    page_best = np.zeros_like(sim)
+    page_cues = np.zeros_like(sim)
+    for page in np.unique(pages):
+        on_page = pages == page
+        page_best[on_page] = sim[on_page].max(axis=0)
+        page_cues[on_page] = np.log1p(has_cue[on_page].sum(axis=0))
+    rank = np.argsort(np.argsort(-sim, axis=0, kind="stable"), axis=0)
+
+    def per_passage(values: Sequence[float] | np.ndarray) -> np.ndarray:
+        return np.repeat(np.asarray(values, dtype=float)[:, None], nd, axis=1)
+
+    columns = {
+        "similarity": sim,
+        "wording_similarity": signals.wording_similarity,
+        "query_similarity": signals.query_similarity,
+        "gap_to_best": sim - sim.max(axis=0, keepdims=True),
+        "log_rank": np.log1p(rank),
+        "cues": signals.cue_counts,
+        "framed": per_passage(signals.framed),
+        "framed_required": np.outer(framed_any, requires),
+        "unframed_required": np.outer(1.0 - framed_any, requires),
+        "commitment": per_passage(signals.committed),
+        "target": per_passage([bool(_TARGET.search(p.text)) for p in passages]),
+        "table_row": per_passage([p.block_kind == "table_row" for p in passages]),
+        "heading_framed": per_passage(signals.heading_framed),
+        "position": per_passage((np.maximum(pages, 1) - 1) / n_pages),
+        "front_matter": per_passage(pages <= FRONT_MATTER_PAGES),
+        "appendix": per_passage([any(_APPENDIX_HEADING.search(h) for h in p.headings) for p in passages]),
+        "log_words": per_passage([np.log1p(len(p.text.split())) for p in passages]),
+        "page_best": page_best,
+        "page_cues": page_cues,
+    }
+    return np.stack([columns[name] for name in RANK_FEATURES], axis=-1).astype(np.float32)
+
+
+def citable(passages: Sequence[Passage], signals: Signals) -> np.ndarray:
+    """(n,) passages that may be cited at all: embedded, and not boilerplate."""
+    return signals.substantive & ~np.array([is_boilerplate(p) for p in passages], dtype=bool)
+
+
+class RankerModel(BaseModel):
+    """A fitted ranker: feature scaling, one logistic layer, and where it came from."""
+
+    version: str
+    features: list[str]
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+    trained_on: list[str] = Field(default_factory=list)
+    notes: str = ""
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        """P(a reviewer would cite this passage for this descriptor), same shape as features[..., 0]."""
+        x = (features - np.asarray(self.mean)) / np.asarray(self.scale)
+        return 1.0 / (1.0 + np.exp(-(x @ np.asarray(self.coef) + self.intercept)))
+
+
+@dataclass(frozen=True)
+class RankingExample:
+    """One labelled document for the ranker: its features, what may be cited, and the passages the
+    reviewers' quotes point at, per descriptor index."""
+
+    doc_id: str
+    features: np.ndarray  # (n, nd, f)
+    citable: np.ndarray  # (n,)
+    relied_on: dict[int, list[int]]  # descriptor index -> passage indices
+
+
+def fit_ranker(examples: Sequence[RankingExample], c: float = REGULARISATION_C) -> RankerModel:
+    """Logistic regression of "a reviewer relied on this passage" over every citable passage of every
+    descriptor that reviewers credited with a quote; classes balanced (one passage in hundreds)."""
+    rows, targets = [], []
+    for example in examples:
+        candidates = np.flatnonzero(example.citable)
+        for j, relied_on in example.relied_on.items():
+            rows.append(example.features[candidates, j])
+            targets.append(np.isin(candidates, relied_on))
+    if not rows or not np.concatenate(targets).any():
+        raise EvaluatorError("No reviewer quote could be found in the documents: cannot fit the ranker.")
+    x, y = np.concatenate(rows), np.concatenate(targets).astype(int)
+    scaler = StandardScaler().fit(x)
+    clf = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(scaler.transform(x), y)
+    payload: dict[str, Any] = {
+        "features": list(RANK_FEATURES),
+        "mean": [_r(v) for v in scaler.mean_],
+        "scale": [_r(v) if v > 0 else 1.0 for v in scaler.scale_],
+        "coef": [_r(v) for v in clf.coef_[0]],
+        "intercept": _r(clf.intercept_[0]),
+        "trained_on": sorted({e.doc_id for e in examples}),
+    }
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:10]
+    return RankerModel(version=f"ranker-{digest}", notes=f"logistic, C={c}, {int(y.sum())} relied-on passages",
+                       **payload)
+
+
+def _r(value: float) -> float:
+    return round(float(value), 5)
+
+
+def default_ranker_path() -> Path:
+    return Path(str(importlib.resources.files("evaluator") / "models" / "ranker.json"))
+
+
+@functools.lru_cache(maxsize=8)
+def load_ranker(path: str | os.PathLike | None = None) -> RankerModel:
+    path = Path(path) if path else default_ranker_path()
+    try:
+        model = RankerModel.model_validate(json.loads(path.read_text()))
+    except FileNotFoundError:
+        raise EvaluatorError(f"No ranker model at {path}. Run `evaluator calibrate`.") from None
+    except (ValueError, TypeError) as exc:
+        first = str(exc).splitlines()[0]
+        raise EvaluatorError(f"{path} is not a ranker model file ({first}). Re-run `evaluator calibrate`.") from None
+    if model.features != list(RANK_FEATURES):
+        raise EvaluatorError(f"{path} was fitted for other ranking features. Re-run `evaluator calibrate`.")
+    return model
