@@ -22,7 +22,13 @@ from evaluator.rubric import load_rubric, rubric_hash
 from evaluator.stages.cache import Cache, CachedEncoder
 from evaluator.stages.embed import Encoder, load_encoder
 from evaluator.stages.extract import EXTRACTOR_VERSION, check_file, extract
-from evaluator.stages.judge import JudgeModel, judge_descriptors, judge_hallmark, load_judge
+from evaluator.stages.judge import (
+    JUDGE_SETTINGS_VERSION,
+    JudgeModel,
+    judge_descriptors,
+    judge_hallmark,
+    load_judge,
+)
 from evaluator.stages.match import MATCHER_VERSION, DescriptorMatch, RubricIndex, index_rubric, match
 from evaluator.stages.rank import RankerModel, load_ranker
 from evaluator.stages.segment import SEGMENTER_VERSION, is_substantive, segment
@@ -69,7 +75,8 @@ class Pipeline:
     def cache_key(self, sha256: str) -> str:
         """Identifies a suggestion: same file, same components -> same key (used to resume batches)."""
         parts = [sha256, __version__, EXTRACTOR_VERSION, SEGMENTER_VERSION, MATCHER_VERSION,
-                 self.encoder.weights_hash[:16], self.encoder.precision, rubric_hash(self.rubric), self.judge.version if self.judge else "", str(self.max_pages),
+                 self.encoder.weights_hash[:16], self.encoder.precision, rubric_hash(self.rubric),
+                 self.judge.version if self.judge else "", JUDGE_SETTINGS_VERSION, str(self.max_pages),
                  self.ranker.version if self.ranker else ""]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
@@ -127,6 +134,7 @@ class Pipeline:
             model_precision=self.encoder.precision,
             extractor=EXTRACTOR_VERSION,
             judge=self.judge.version if self.judge else "",
+            judge_settings=JUDGE_SETTINGS_VERSION,
             ranker=self.ranker.version if self.ranker else "",
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             rubric_hash=rubric_hash(self.rubric),

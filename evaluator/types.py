@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = "1.1"  # 1.1: provenance names the rubric hash, segmenter and matcher
+SCHEMA_VERSION = "1.1"  # 1.1: provenance names the rubric hash, segmenter, matcher, ranker and judge settings
 
 Level = Literal["none", "assuring", "optimising", "maximising"]
 RubricLevel = Literal["assuring", "optimising", "maximising"]
@@ -188,6 +188,7 @@ class Provenance(_Model):
     model_precision: str = "float32"  # arithmetic of the embedding model: float32 or bfloat16
     extractor: str
     judge: str  # the judging model's id/version
+    judge_settings: str = ""  # evaluator.stages.judge.JUDGE_SETTINGS_VERSION: level threshold, review confidence
     ranker: str = ""  # the evidence ranker's version ("" when evidence was ranked by similarity)
     created_at: str  # ISO 8601, UTC
     # Since schema 1.1; empty in assessments made before (they still load).

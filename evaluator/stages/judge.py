@@ -13,9 +13,11 @@ so the suggested level comes with a confidence and a needs-review flag when the 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.resources
 import json
 import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,11 +36,27 @@ from evaluator.types import (
     Status,
 )
 
-LEVEL_THRESHOLD = 0.75
-# Below this the hallmark is flagged for review. Chosen from the needs-review table of `evaluator evaluate`
-# (16 gold documents, leave-one-out): at 0.8 a fifth of hallmarks are flagged and the unflagged ones
-# agree exactly with gold 0.91 of the time (0.86 at 0.6).
-REVIEW_CONFIDENCE = 0.8
+
+@dataclass(frozen=True)
+class JudgeSettings:
+    """The judge's fixed values (the fitted ones are in models/judge.json). Their digest is recorded in
+    every assessment's provenance (``judge_settings``) and is part of the cache key."""
+
+    # the model's cumulative rule with met = 1, partial = 0.5: at 0.75 the gold hallmark levels follow
+    # from the gold descriptor statuses in 101 of 112 hallmarks (16 documents), more than at 0.5 or 1.0
+    level_threshold: float = 0.75
+    # below this confidence a hallmark is flagged for review. From the needs-review table of `evaluator
+    # evaluate` (16 gold documents, leave-one-out): at 0.8 a fifth of hallmarks are flagged and the
+    # unflagged ones agree exactly with gold 0.91 of the time (0.86 at 0.6)
+    review_confidence: float = 0.8
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:8]
+
+
+JUDGE = JudgeSettings()
+JUDGE_SETTINGS_VERSION = f"judge-settings-{JUDGE.digest()}"
+LEVEL_THRESHOLD = JUDGE.level_threshold  # the name the evaluation and baselines use for the cumulative rule
 STATUS_VALUE = {"not_met": 0.0, "partial": 0.5, "met": 1.0}
 
 
@@ -214,6 +232,6 @@ def judge_hallmark(
         id=hallmark.id,
         level=level,
         confidence=round(confidence, 4),
-        needs_review=confidence < REVIEW_CONFIDENCE,
+        needs_review=confidence < JUDGE.review_confidence,
         descriptors=[by_id[d.id] for d in hallmark.descriptors],
     )

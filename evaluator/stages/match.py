@@ -10,8 +10,10 @@ wellbeing evidence, so for descriptors that require it, evidence must be framed 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -22,16 +24,38 @@ from evaluator.stages.rank import RankerModel, Signals, citable, passage_feature
 from evaluator.stages.segment import is_substantive
 from evaluator.types import Descriptor, Passage, Rubric
 
-# the ranker's features and boilerplate rules choose the evidence: their source is part of the version
-MATCHER_VERSION = f"match-{source_digest(__file__, str(rank.__file__))}"
 
-CUE_WEIGHT = 0.04  # added to the similarity per distinct cue in the passage, up to MAX_CUES
-CITE_CUE_WEIGHT = 0.12  # the same, when choosing which passages to cite: cues point at the right page
-MAX_CUES = 3
-STRONG_SIMILARITY = 0.5
-FRAMED_BONUS = 0.05
-HUB_PENALTY = 0.5
-TOP_EVIDENCE = 3
+@dataclass(frozen=True)
+class MatchSettings:
+    """The matcher's tuning values, set by hand and checked with `evaluator evaluate` (leave-one-document-out
+    on ../shared/gold). They are part of MATCHER_VERSION: changing one changes the version recorded in
+    every assessment made with it, and invalidates cached matches."""
+
+    # similarity added per distinct cue term: breaks ties between near passages, never outranks a clearly closer one
+    cue_weight: float = 0.04
+    # the same when choosing evidence without the ranker (`match(..., ranker=None)`): cue terms point at the cited page
+    cite_cue_weight: float = 0.12
+    # cue terms counted per passage at most: a long list of terms is not better evidence than a sentence with three
+    max_cues: int = 3
+    # a "strong" passage for the n_strong feature: about where MiniLM paraphrases of a descriptor begin
+    strong_similarity: float = 0.5
+    # without the ranker, wellbeing-framed passages win ties against health-only ones (reviewers' rule)
+    framed_bonus: float = 0.05
+    # share of a passage's mean similarity to all descriptors taken off: generic passages close to every
+    # descriptor ("hubs") stop outranking specific ones
+    hub_penalty: float = 0.5
+    # passages cited per descriptor: reviewers cite 1-3 pages, and page hit is measured over the top 3
+    top_evidence: int = 3
+    # the judge's window features (mean similarity, framing, commitment) are over the best this-many passages
+    top_window: int = 5
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:8]
+
+
+MATCH = MatchSettings()
+# the ranker's features and boilerplate rules choose the evidence: their source is part of the version too
+MATCHER_VERSION = f"match-{source_digest(__file__, str(rank.__file__))}-{MATCH.digest()}"
 
 WELLBEING_FRAMING = re.compile(
     r"well[- ]?being|happiness|happier|life satisfaction|satisfied with (?:their|your) li(?:fe|ves)|"
@@ -143,14 +167,14 @@ def signals(passages: list[Passage], passage_vectors: np.ndarray, index: RubricI
     query_mean = np.zeros_like(sims)
     if substantive.any():  # hubness: a passage close to every descriptor ("wellbeing services...") says little
         real = similarity(index, passage_vectors[substantive])
-        sims[substantive] = np.clip(real - HUB_PENALTY * (real.mean(axis=1, keepdims=True) - real.mean()), 0.0, 1.0)
+        sims[substantive] = np.clip(real - MATCH.hub_penalty * (real.mean(axis=1, keepdims=True) - real.mean()), 0.0, 1.0)
         first_query = np.array([np.flatnonzero(index.query_owner == j)[0] for j in range(n_desc)])
         wording[substantive] = np.clip(passage_vectors[substantive] @ index.query_vectors[first_query].T, 0.0, 1.0)
         query_mean[substantive] = similarity(index, passage_vectors[substantive], reduce="mean")
     folded = [normalise_for_cues(p.text) for p in passages]
     cue_counts = np.zeros((n, n_desc), dtype=np.float32)
     for j, pattern in enumerate(index.cue_patterns):
-        cue_counts[:, j] = [min(len(c), MAX_CUES) for c in _cue_counts(pattern, folded)]
+        cue_counts[:, j] = [min(len(c), MATCH.max_cues) for c in _cue_counts(pattern, folded)]
     return Signals(
         similarity=sims,
         wording_similarity=wording,
@@ -178,7 +202,7 @@ def match(
                         ranker.scores(passage_features(passages, s, index.descriptors)), 0.0)
     else:  # framed passages first: a health-only passage never outranks a wellbeing one
         cite = np.where(s.substantive[:, None],
-                        s.similarity + CITE_CUE_WEIGHT * s.cue_counts + FRAMED_BONUS * framed[:, None], 0.0)
+                        s.similarity + MATCH.cite_cue_weight * s.cue_counts + MATCH.framed_bonus * framed[:, None], 0.0)
     sims = s.similarity
     doc_mean_max = float(sims[s.substantive].max(axis=0).mean()) if s.substantive.any() else 0.0
     folded = [normalise_for_cues(p.text) for p in passages]
@@ -209,12 +233,12 @@ def _describe(
     doc_mean_max: float,
     cite_scores: np.ndarray,
 ) -> DescriptorMatch:
-    n_cues = np.array([min(len(c), MAX_CUES) for c in cue_counts], dtype=np.float32)
-    score = np.clip(sim + CUE_WEIGHT * n_cues, 0.0, 1.0) if len(passages) else np.zeros(0)
+    n_cues = np.array([min(len(c), MATCH.max_cues) for c in cue_counts], dtype=np.float32)
+    score = np.clip(sim + MATCH.cue_weight * n_cues, 0.0, 1.0) if len(passages) else np.zeros(0)
     eligible = framed if descriptor.requires_wellbeing else substantive
     eligible_scores = np.where(eligible, score, 0.0)
     order = np.argsort(-eligible_scores, kind="stable")
-    top5 = order[:5]
+    top5 = order[:MATCH.top_window]
     has_cue = n_cues > 0
     cue_found: set[str] = set().union(*cue_counts) if cue_counts else set()
     features = {
@@ -223,11 +247,11 @@ def _describe(
         "sim_max_framed": _top_mean(sim[eligible], 1),
         "score_top3_framed": _top_mean(score[eligible], 3),
         "sim_rel": _top_mean(sim[substantive], 1) - doc_mean_max,
-        "n_strong": float(np.log1p((sim[eligible] >= STRONG_SIMILARITY).sum())),
+        "n_strong": float(np.log1p((sim[eligible] >= MATCH.strong_similarity).sum())),
         "cue_passages": float(np.log1p((has_cue & eligible).sum())),
         "cue_distinct": len(cue_found) / max(len(descriptor.cues), 1),
         "cue_pages": float(np.log1p(len({passages[i].page for i in np.flatnonzero(has_cue)}))),
-        "framed_share_top5": float(framed[np.argsort(-score, kind="stable")[:5]].mean()) if len(passages) else 0.0,
+        "framed_share_top5": float(framed[np.argsort(-score, kind="stable")[:MATCH.top_window]].mean()) if len(passages) else 0.0,
         "commitment_top5": float(committed[top5].mean()) if len(passages) else 0.0,
         "level": float(("assuring", "optimising", "maximising").index(descriptor.level)),
         "requires_wellbeing": float(descriptor.requires_wellbeing),
@@ -242,7 +266,7 @@ def _spread(order: np.ndarray, scores: np.ndarray, passages: list[Passage]) -> l
     chosen: list[int] = []
     pages: set[int | None] = set()
     for i in order:
-        if scores[i] <= 0 or len(chosen) == TOP_EVIDENCE:
+        if scores[i] <= 0 or len(chosen) == MATCH.top_evidence:
             break
         if passages[i].page in pages and passages[i].page is not None:
             continue
