@@ -41,9 +41,11 @@ def main() -> None:
         passages += segment(document)
     substantive = [p.text for p in passages if is_substantive(p)]
     texts = list(dict.fromkeys(substantive))
-    print(f"{len(passages)} passages: {len(passages) - len(substantive)} "
-          f"({100 * (1 - len(substantive) / len(passages)):.0f}%) under 6 words and "
-          f"{len(substantive) - len(texts)} repeats are not embedded")
+    print(
+        f"{len(passages)} passages: {len(passages) - len(substantive)} "
+        f"({100 * (1 - len(substantive) / len(passages)):.0f}%) under 6 words and "
+        f"{len(substantive) - len(texts)} repeats are not embedded"
+    )
     rubric = load_rubric()
     descriptors = [d.text for d in rubric.descriptors]
     native = native_bfloat16() or ["none"]
@@ -62,8 +64,10 @@ def main() -> None:
     (exact, exact_d), (fast, fast_d) = results["float32"], results["bfloat16"]
     cosine = (exact * fast).sum(axis=1)
     same_best = ((exact @ exact_d.T).argmax(axis=1) == (fast @ fast_d.T).argmax(axis=1)).mean()
-    print(f"cosine(float32, bfloat16) per passage: min {cosine.min():.5f}, 1st percentile "
-          f"{np.percentile(cosine, 1):.5f}, median {np.median(cosine):.5f}")
+    print(
+        f"cosine(float32, bfloat16) per passage: min {cosine.min():.5f}, 1st percentile "
+        f"{np.percentile(cosine, 1):.5f}, median {np.median(cosine):.5f}"
+    )
     print(f"same best-matching descriptor for {100 * same_best:.1f}% of passages")
 
 

@@ -64,8 +64,12 @@ def floor(files: list[Path], cache_dir: Path, workers: int) -> tuple[float, floa
 
     cache = Cache(cache_dir)
     key = Pipeline(encoder=MiniLMEncoder(), judge=None).passages_key()
-    texts = [p.text for f in files for p in (cache.passages(file_sha256(f), key) or ([], None))[0]
-             if is_substantive(p)]
+    texts = [
+        p.text
+        for f in files
+        for p in (cache.passages(file_sha256(f), key) or ([], None))[0]
+        if is_substantive(p)
+    ]
     halves = [texts[i::workers] for i in range(workers)]
     started = time.perf_counter()
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
@@ -78,8 +82,11 @@ def edited_rubric(folder: Path) -> Path:
     from evaluator.rubric import default_rubric_path
 
     text = default_rubric_path().read_text(encoding="utf-8")
-    text = text.replace("        queries:\n",
-                        '        queries:\n          - "We ask residents every year how satisfied they are with life."\n', 1)
+    text = text.replace(
+        "        queries:\n",
+        '        queries:\n          - "We ask residents every year how satisfied they are with life."\n',
+        1,
+    )
     out = folder / "edited-rubric.yaml"
     out.write_text(text, encoding="utf-8")
     return out
@@ -96,8 +103,18 @@ def kill_and_resume(files: list[Path], folder: Path, workers: int) -> None:
     for f in subset:
         shutil.copy(f, docs / f.name)
     ws_dir = folder / "ws-resume"
-    cmd = [sys.executable, "-m", "evaluator.cli", "screen", str(docs), "--workspace", str(ws_dir), "--workers",
-           str(workers), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "evaluator.cli",
+        "screen",
+        str(docs),
+        "--workspace",
+        str(ws_dir),
+        "--workers",
+        str(workers),
+        "--quiet",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db, done = ws_dir / "evaluator.sqlite", 0
     while proc.poll() is None and done < 2:
@@ -119,8 +136,10 @@ def kill_and_resume(files: list[Path], folder: Path, workers: int) -> None:
     summary = screen([docs], ws_dir, workers=workers, quiet=True)
     after = {s.sha256: s.id for s in Workspace(ws_dir).current_assessments()}
     kept = all(after.get(sha) == id_ for sha, id_ in before.items())
-    print(f"kill-and-resume: killed after {len(before)}/{len(subset)} saved; integrity {integrity}; re-run: "
-          f"{summary.line()}; finished documents kept (not redone): {kept}")
+    print(
+        f"kill-and-resume: killed after {len(before)}/{len(subset)} saved; integrity {integrity}; re-run: "
+        f"{summary.line()}; finished documents kept (not redone): {kept}"
+    )
     assert integrity == "ok" and kept and len(after) == len(subset) and not summary.failed
     assert len(summary.skipped) == len(before) and len(summary.ok) == len(subset) - len(before)
 
@@ -128,16 +147,22 @@ def kill_and_resume(files: list[Path], folder: Path, workers: int) -> None:
 def main() -> None:
     parser = corpus_parser(__doc__)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="cold runs, each with its floor measured right after it (this machine has neighbours)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="cold runs, each with its floor measured right after it (this machine has neighbours)",
+    )
     parser.add_argument("--skip-resume", action="store_true")
     args = parser.parse_args()
 
     from evaluator.workspace.batch import find_documents, screen
 
     files = find_documents([args.corpus])
-    print(f"corpus {args.corpus}: {len(files)} documents; {os.cpu_count()} CPUs; load average "
-          f"{os.getloadavg()[0]:.1f} at start (other jobs share this machine)")
+    print(
+        f"corpus {args.corpus}: {len(files)} documents; {os.cpu_count()} CPUs; load average "
+        f"{os.getloadavg()[0]:.1f} at start (other jobs share this machine)"
+    )
     with tempfile.TemporaryDirectory(prefix="bench-screen-") as tmp:
         folder = Path(tmp)
         ratios, colds = [], []
@@ -146,26 +171,35 @@ def main() -> None:
             cold = screen(files, ws, workers=args.workers, quiet=True)
             assert not cold.failed, [(o.path, o.reason) for o in cold.failed]
             pages = cold.pages
-            print(f"run {run} cold: {cold.seconds:.1f} s wall, {pages} pages, {pages / cold.seconds:.1f} pages/s, "
-                  f"{60 * len(cold.ok) / cold.seconds:.1f} documents/min, peak RSS per worker "
-                  f"{', '.join(f'{r:.0f}' for r in cold.worker_peak_rss_mb)} MB")
+            print(
+                f"run {run} cold: {cold.seconds:.1f} s wall, {pages} pages, {pages / cold.seconds:.1f} pages/s, "
+                f"{60 * len(cold.ok) / cold.seconds:.1f} documents/min, peak RSS per worker "
+                f"{', '.join(f'{r:.0f}' for r in cold.worker_peak_rss_mb)} MB"
+            )
             extract_s, embed_s, passages, precision = floor(files, ws / "cache", args.workers)
             total = extract_s + embed_s
-            print(f"run {run} floor: extraction alone {extract_s:.1f} s ({args.workers} processes) + MiniLM embedding "
-                  f"alone of {passages} passages {embed_s:.1f} s ({args.workers} processes x 1 thread, {precision}, "
-                  f"model load included) = {total:.1f} s; ratio cold/floor {cold.seconds / total:.2f}")
+            print(
+                f"run {run} floor: extraction alone {extract_s:.1f} s ({args.workers} processes) + MiniLM embedding "
+                f"alone of {passages} passages {embed_s:.1f} s ({args.workers} processes x 1 thread, {precision}, "
+                f"model load included) = {total:.1f} s; ratio cold/floor {cold.seconds / total:.2f}"
+            )
             colds.append(cold.seconds)
             ratios.append(cold.seconds / total)
         warm = screen(files, ws, workers=args.workers, quiet=True, rubric=edited_rubric(folder))
-        print(f"warm (rubric edited: {len(warm.ok)} re-scored, {len(warm.skipped)} skipped): {warm.seconds:.1f} s wall")
+        print(
+            f"warm (rubric edited: {len(warm.ok)} re-scored, {len(warm.skipped)} skipped): {warm.seconds:.1f} s wall"
+        )
         same = screen(files, ws, workers=args.workers, quiet=True, rubric=edited_rubric(folder))
         print(f"unchanged re-run: {same.line()} in {same.seconds:.1f} s")
         if args.repeat > 1:
-            print(f"over {args.repeat} runs: cold median {statistics.median(colds):.1f} s (max {max(colds):.1f}); "
-                  f"ratio median {statistics.median(ratios):.2f} (max {max(ratios):.2f})")
+            print(
+                f"over {args.repeat} runs: cold median {statistics.median(colds):.1f} s (max {max(colds):.1f}); "
+                f"ratio median {statistics.median(ratios):.2f} (max {max(ratios):.2f})"
+            )
         print("targets: cold <= 60 s; ratio cold/floor <= 1.3; warm <= 10 s; peak RSS per worker <= 1.5 GB")
         if not args.skip_resume:
             kill_and_resume(files, folder, args.workers)
+
 
 if __name__ == "__main__":
     main()

@@ -36,8 +36,10 @@ def main() -> None:
     load_nlp()
     pipeline.index  # noqa: B018  (loads the model and embeds the rubric's queries)
     ready = time.perf_counter()
-    print(f"start-up: imports {imported - started:.1f} s, spaCy + model + rubric queries {ready - imported:.1f} s "
-          f"({pipeline.encoder.precision})")
+    print(
+        f"start-up: imports {imported - started:.1f} s, spaCy + model + rubric queries {ready - imported:.1f} s "
+        f"({pipeline.encoder.precision})"
+    )
 
     totals: Counter[str] = Counter()
     pages = 0

@@ -12,5 +12,7 @@ SHARED = ROOT.parent / "shared"
 def corpus_parser(doc: str) -> argparse.ArgumentParser:
     """A command line described by the script's first docstring line, with --corpus (default ../shared/corpus)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=SHARED / "corpus", help="folder of PDFs (../shared/corpus)")
+    parser.add_argument(
+        "--corpus", type=Path, default=SHARED / "corpus", help="folder of PDFs (../shared/corpus)"
+    )
     return parser

@@ -21,13 +21,17 @@ CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workspace", type=Path, help="screen into this workspace (default: a temporary one)")
+    parser.add_argument(
+        "--workspace", type=Path, help="screen into this workspace (default: a temporary one)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workspace = args.workspace or Path(tmp) / "ws"
         evaluator.screen([CORPUS], workspace, workers=2, quiet=True, reports=False)
-        suggested = {Path(s.path).stem: {h.id: h.level for h in s.assessment.hallmarks}
-                     for s in evaluator.Workspace(workspace).current_assessments()}
+        suggested = {
+            Path(s.path).stem: {h.id: h.level for h in s.assessment.hallmarks}
+            for s in evaluator.Workspace(workspace).current_assessments()
+        }
     with open(CORPUS / "MANIFEST.tsv", newline="", encoding="utf-8") as handle:
         intended = {r["doc_id"]: r for r in csv.DictReader(handle, delimiter="\t")}
     same = lower = higher = 0

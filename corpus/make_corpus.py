@@ -21,6 +21,7 @@ Source format (a small Markdown subset):
     **bold**, *italic*
 Text must be Latin-1 (the standard Helvetica font is used); anything else is rejected.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -178,33 +179,80 @@ def inline(text: str) -> str:
 
 def make_styles(two_column: bool) -> dict[str, ParagraphStyle]:
     size = 9.5 if two_column else 10.5
-    body = ParagraphStyle("body", fontName="Helvetica", fontSize=size, leading=size * 1.38,
-                          spaceAfter=size * 0.6, alignment=TA_LEFT)
+    body = ParagraphStyle(
+        "body",
+        fontName="Helvetica",
+        fontSize=size,
+        leading=size * 1.38,
+        spaceAfter=size * 0.6,
+        alignment=TA_LEFT,
+    )
     return {
         "body": body,
-        "h1": ParagraphStyle("h1", parent=body, fontName="Helvetica-Bold", fontSize=17 if not two_column else 15,
-                             leading=21 if not two_column else 18, textColor=ACCENT, spaceBefore=14,
-                             spaceAfter=8, keepWithNext=1),
-        "h2": ParagraphStyle("h2", parent=body, fontName="Helvetica-Bold", fontSize=13 if not two_column else 12,
-                             leading=16 if not two_column else 15, textColor=ACCENT, spaceBefore=10,
-                             spaceAfter=5, keepWithNext=1),
-        "h3": ParagraphStyle("h3", parent=body, fontName="Helvetica-Bold", fontSize=size + 0.5,
-                             leading=(size + 0.5) * 1.3, spaceBefore=6, spaceAfter=3, keepWithNext=1),
-        "li": ParagraphStyle("li", parent=body, leftIndent=14, bulletIndent=3, spaceAfter=size * 0.3,
-                             bulletFontName="Helvetica"),
-        "cell": ParagraphStyle("cell", parent=body, fontSize=size - 1.5, leading=(size - 1.5) * 1.25,
-                               spaceAfter=0),
-        "cellhead": ParagraphStyle("cellhead", parent=body, fontName="Helvetica-Bold", fontSize=size - 1.5,
-                                   leading=(size - 1.5) * 1.25, spaceAfter=0),
-        "t_place": ParagraphStyle("t_place", fontName="Helvetica-Bold", fontSize=15, leading=19,
-                                  textColor=colors.white),
-        "t_title": ParagraphStyle("t_title", fontName="Helvetica-Bold", fontSize=28, leading=34,
-                                  textColor=ACCENT, spaceAfter=14),
-        "t_sub": ParagraphStyle("t_sub", fontName="Helvetica", fontSize=16, leading=21, textColor=GREY,
-                                spaceAfter=40),
+        "h1": ParagraphStyle(
+            "h1",
+            parent=body,
+            fontName="Helvetica-Bold",
+            fontSize=17 if not two_column else 15,
+            leading=21 if not two_column else 18,
+            textColor=ACCENT,
+            spaceBefore=14,
+            spaceAfter=8,
+            keepWithNext=1,
+        ),
+        "h2": ParagraphStyle(
+            "h2",
+            parent=body,
+            fontName="Helvetica-Bold",
+            fontSize=13 if not two_column else 12,
+            leading=16 if not two_column else 15,
+            textColor=ACCENT,
+            spaceBefore=10,
+            spaceAfter=5,
+            keepWithNext=1,
+        ),
+        "h3": ParagraphStyle(
+            "h3",
+            parent=body,
+            fontName="Helvetica-Bold",
+            fontSize=size + 0.5,
+            leading=(size + 0.5) * 1.3,
+            spaceBefore=6,
+            spaceAfter=3,
+            keepWithNext=1,
+        ),
+        "li": ParagraphStyle(
+            "li",
+            parent=body,
+            leftIndent=14,
+            bulletIndent=3,
+            spaceAfter=size * 0.3,
+            bulletFontName="Helvetica",
+        ),
+        "cell": ParagraphStyle(
+            "cell", parent=body, fontSize=size - 1.5, leading=(size - 1.5) * 1.25, spaceAfter=0
+        ),
+        "cellhead": ParagraphStyle(
+            "cellhead",
+            parent=body,
+            fontName="Helvetica-Bold",
+            fontSize=size - 1.5,
+            leading=(size - 1.5) * 1.25,
+            spaceAfter=0,
+        ),
+        "t_place": ParagraphStyle(
+            "t_place", fontName="Helvetica-Bold", fontSize=15, leading=19, textColor=colors.white
+        ),
+        "t_title": ParagraphStyle(
+            "t_title", fontName="Helvetica-Bold", fontSize=28, leading=34, textColor=ACCENT, spaceAfter=14
+        ),
+        "t_sub": ParagraphStyle(
+            "t_sub", fontName="Helvetica", fontSize=16, leading=21, textColor=GREY, spaceAfter=40
+        ),
         "t_meta": ParagraphStyle("t_meta", fontName="Helvetica", fontSize=12, leading=17, textColor=GREY),
-        "t_note": ParagraphStyle("t_note", fontName="Helvetica-Oblique", fontSize=8.5, leading=11,
-                                 textColor=GREY),
+        "t_note": ParagraphStyle(
+            "t_note", fontName="Helvetica-Oblique", fontSize=8.5, leading=11, textColor=GREY
+        ),
     }
 
 
@@ -219,7 +267,9 @@ class BulletParagraph(Paragraph):
         super().draw()
         fs = self.style.fontSize
         # where Paragraph.draw puts the first baseline
-        baseline = self.height - (fs if rl_config.paraFontSizeHeightOffset else getAscent(self.style.fontName, fs))
+        baseline = self.height - (
+            fs if rl_config.paraFontSizeHeightOffset else getAscent(self.style.fontName, fs)
+        )
         c = self.canv
         c.saveState()
         c.setFillColor(colors.black)
@@ -245,19 +295,25 @@ def table_flowable(rows: list[list[str]], width: float, styles: dict[str, Paragr
         spare = width - sum(min_w)
         extra = [p - m for p, m in zip(pref_w, min_w, strict=True)]
         col_widths = [m + spare * e / sum(extra) for m, e in zip(min_w, extra, strict=True)]
-    data = [[Paragraph(inline(cell), styles["cellhead" if r == 0 else "cell"]) for cell in row]
-            for r, row in enumerate(rows)]
+    data = [
+        [Paragraph(inline(cell), styles["cellhead" if r == 0 else "cell"]) for cell in row]
+        for r, row in enumerate(rows)
+    ]
     t = Table(data, colWidths=col_widths, repeatRows=1, hAlign="LEFT")
-    t.setStyle(TableStyle([
-        ("GRID", (0, 0), (-1, -1), 0.5, RULE),
-        ("LINEBELOW", (0, 0), (-1, 0), 1.0, ACCENT),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#E4EEF2")),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 4),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 4),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-    ]))
+    t.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.5, RULE),
+                ("LINEBELOW", (0, 0), (-1, 0), 1.0, ACCENT),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#E4EEF2")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 4),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+                ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
     return t
 
 
@@ -268,28 +324,77 @@ class StrategyDoc(BaseDocTemplate):
     def __init__(self, filename: str, src: Source):
         self.src = src
         super().__init__(
-            filename, pagesize=A4, leftMargin=MARGIN_X, rightMargin=MARGIN_X, topMargin=MARGIN_TOP,
-            bottomMargin=MARGIN_BOTTOM, title=src.meta["title"], author=src.meta["publisher"],
+            filename,
+            pagesize=A4,
+            leftMargin=MARGIN_X,
+            rightMargin=MARGIN_X,
+            topMargin=MARGIN_TOP,
+            bottomMargin=MARGIN_BOTTOM,
+            title=src.meta["title"],
+            author=src.meta["publisher"],
             subject="Fictional sample Health and Wellbeing Strategy (wellbeing-evaluator corpus)",
-            creator="wellbeing-evaluator corpus/make_corpus.py", invariant=1, pageCompression=1,
+            creator="wellbeing-evaluator corpus/make_corpus.py",
+            invariant=1,
+            pageCompression=1,
         )
-        full = Frame(MARGIN_X, MARGIN_BOTTOM, PAGE_W - 2 * MARGIN_X, PAGE_H - MARGIN_TOP - MARGIN_BOTTOM,
-                     id="full", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
-        title_frame = Frame(MARGIN_X, MARGIN_BOTTOM, PAGE_W - 2 * MARGIN_X, PAGE_H - 95 * mm,
-                            id="title", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+        full = Frame(
+            MARGIN_X,
+            MARGIN_BOTTOM,
+            PAGE_W - 2 * MARGIN_X,
+            PAGE_H - MARGIN_TOP - MARGIN_BOTTOM,
+            id="full",
+            leftPadding=0,
+            rightPadding=0,
+            topPadding=0,
+            bottomPadding=0,
+        )
+        title_frame = Frame(
+            MARGIN_X,
+            MARGIN_BOTTOM,
+            PAGE_W - 2 * MARGIN_X,
+            PAGE_H - 95 * mm,
+            id="title",
+            leftPadding=0,
+            rightPadding=0,
+            topPadding=0,
+            bottomPadding=0,
+        )
         col_w = (PAGE_W - 2 * MARGIN_X - GUTTER) / 2
         col_h = PAGE_H - MARGIN_TOP - MARGIN_BOTTOM
-        left = Frame(MARGIN_X, MARGIN_BOTTOM, col_w, col_h, id="left",
-                     leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
-        right = Frame(MARGIN_X + col_w + GUTTER, MARGIN_BOTTOM, col_w, col_h, id="right",
-                      leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+        left = Frame(
+            MARGIN_X,
+            MARGIN_BOTTOM,
+            col_w,
+            col_h,
+            id="left",
+            leftPadding=0,
+            rightPadding=0,
+            topPadding=0,
+            bottomPadding=0,
+        )
+        right = Frame(
+            MARGIN_X + col_w + GUTTER,
+            MARGIN_BOTTOM,
+            col_w,
+            col_h,
+            id="right",
+            leftPadding=0,
+            rightPadding=0,
+            topPadding=0,
+            bottomPadding=0,
+        )
         self.two_column = src.meta["layout"] == "two-column"
         self.body_width = col_w if self.two_column else PAGE_W - 2 * MARGIN_X
-        self.addPageTemplates([
-            PageTemplate(id="title", frames=[title_frame], onPage=self.draw_title_page),
-            PageTemplate(id="body", frames=[left, right] if self.two_column else [full],
-                         onPage=self.draw_running_furniture),
-        ])
+        self.addPageTemplates(
+            [
+                PageTemplate(id="title", frames=[title_frame], onPage=self.draw_title_page),
+                PageTemplate(
+                    id="body",
+                    frames=[left, right] if self.two_column else [full],
+                    onPage=self.draw_running_furniture,
+                ),
+            ]
+        )
 
     def draw_title_page(self, canvas, doc) -> None:
         canvas.saveState()
@@ -332,8 +437,11 @@ def build_story(doc: StrategyDoc) -> list:
         Paragraph(escape(src.meta["publisher"]), st["t_meta"]),
         Paragraph(escape(src.meta["date"]), st["t_meta"]),
         Spacer(1, 70 * mm),
-        Paragraph("This is a fictional sample document written for the wellbeing-evaluator project. "
-                  "The place, the organisations, the people and all figures in it are invented.", st["t_note"]),
+        Paragraph(
+            "This is a fictional sample document written for the wellbeing-evaluator project. "
+            "The place, the organisations, the people and all figures in it are invented.",
+            st["t_note"],
+        ),
         NextPageTemplate("body"),
         PageBreak(),
     ]

@@ -51,8 +51,13 @@ def print_table(assessment: Assessment, rubric: Rubric, console: Console | None 
             d, quote = best
             evidence = f"{d.id} {_page(d.evidence[0].page)}: “{_short(quote)}”"
         level = h.level + (" (review)" if h.needs_review else "")
-        table.add_row(f"{h.id} {_short(titles.get(h.id, ''), 34)}", level, f"{h.confidence:.2f}",
-                      f"{met}/{partial}", evidence)
+        table.add_row(
+            f"{h.id} {_short(titles.get(h.id, ''), 34)}",
+            level,
+            f"{h.confidence:.2f}",
+            f"{met}/{partial}",
+            evidence,
+        )
     console.print(table)
     for warning in assessment.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
@@ -72,7 +77,9 @@ def assessment_markdown(assessment: Assessment, rubric: Rubric) -> str:
     ]
     titles = {h.id: h.title for h in rubric.hallmarks}
     for h in assessment.hallmarks:
-        lines.append(f"| {h.id} {titles.get(h.id, '')} | {h.level} | {h.confidence:.2f} | {'yes' if h.needs_review else ''} |")
+        lines.append(
+            f"| {h.id} {titles.get(h.id, '')} | {h.level} | {h.confidence:.2f} | {'yes' if h.needs_review else ''} |"
+        )
     for h in assessment.hallmarks:
         lines += ["", f"## {h.id} {titles.get(h.id, '')}: {h.level}", ""]
         for d in h.descriptors:

@@ -52,21 +52,51 @@ def _cache(no_cache: bool):
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              help="Write the assessment JSON (the contract other tools read) to this file.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
-              show_default=True, help="What to print on standard output.")
-@click.option("--rubric", "rubric_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A custom rubric YAML (default: the shipped maturity model).")
-@click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A judge model written by `evaluator calibrate` (default: the shipped one).")
-@click.option("--ranker", "ranker_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="An evidence ranker written by `evaluator calibrate --ranker-out` (default: the shipped one).")
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the assessment JSON (the contract other tools read) to this file.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "markdown"]),
+    default="table",
+    show_default=True,
+    help="What to print on standard output.",
+)
+@click.option(
+    "--rubric",
+    "rubric_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A custom rubric YAML (default: the shipped maturity model).",
+)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A judge model written by `evaluator calibrate` (default: the shipped one).",
+)
+@click.option(
+    "--ranker",
+    "ranker_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An evidence ranker written by `evaluator calibrate --ranker-out` (default: the shipped one).",
+)
 @click.option("--max-pages", type=click.IntRange(min=1), help="Assess only the first N pages.")
 @no_cache_option
 @user_errors
-def assess(file: Path, json_out: Path | None, fmt: str, rubric_path: Path | None, model_path: Path | None,
-           ranker_path: Path | None, max_pages: int | None, no_cache: bool) -> None:
+def assess(
+    file: Path,
+    json_out: Path | None,
+    fmt: str,
+    rubric_path: Path | None,
+    model_path: Path | None,
+    ranker_path: Path | None,
+    max_pages: int | None,
+    no_cache: bool,
+) -> None:
     """Assess one strategy (PDF, .txt or .md): a level per hallmark with cited evidence.
 
     \b
@@ -82,14 +112,22 @@ def assess(file: Path, json_out: Path | None, fmt: str, rubric_path: Path | None
     from evaluator.stages.rank import load_ranker
 
     rubric = load_rubric(rubric_path)
-    pipeline = Pipeline(rubric=rubric, judge=load_judge(model_path), ranker=load_ranker(ranker_path),
-                        max_pages=max_pages, cache=_cache(no_cache), extractor=extract_isolated)
+    pipeline = Pipeline(
+        rubric=rubric,
+        judge=load_judge(model_path),
+        ranker=load_ranker(ranker_path),
+        max_pages=max_pages,
+        cache=_cache(no_cache),
+        extractor=extract_isolated,
+    )
     assessment = pipeline.assess(file)
     if json_out:
         try:
             json_out.write_text(assessment.model_dump_json(indent=2))
         except OSError as exc:
-            raise click.ClickException(f"Cannot write {json_out}: {exc.strerror}. Choose a writable path.") from None
+            raise click.ClickException(
+                f"Cannot write {json_out}: {exc.strerror}. Choose a writable path."
+            ) from None
     if fmt == "json":
         click.echo(assessment.model_dump_json(indent=2))
     elif fmt == "markdown":
@@ -99,10 +137,20 @@ def assess(file: Path, json_out: Path | None, fmt: str, rubric_path: Path | None
 
 
 gold_options = [
-    click.option("--gold", "gold_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-                 help="Folder of gold label files <doc_id>.json."),
-    click.option("--docs", "docs_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-                 help="Folder with the labelled documents <doc_id>.pdf (or .txt/.md)."),
+    click.option(
+        "--gold",
+        "gold_dir",
+        required=True,
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="Folder of gold label files <doc_id>.json.",
+    ),
+    click.option(
+        "--docs",
+        "docs_dir",
+        required=True,
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="Folder with the labelled documents <doc_id>.pdf (or .txt/.md).",
+    ),
 ]
 
 
@@ -114,14 +162,19 @@ def with_gold_options(func):
 
 @main.command()
 @with_gold_options
-@click.option("--report", "report_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write REPORT.json, REPORT.md and REPORT.html.")
+@click.option(
+    "--report",
+    "report_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write REPORT.json, REPORT.md and REPORT.html.",
+)
 @click.option("--no-baselines", is_flag=True, help="Score the tool only.")
 @no_cache_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 @user_errors
-def evaluate(gold_dir: Path, docs_dir: Path, report_out: Path | None, no_baselines: bool, no_cache: bool,
-             quiet: bool) -> None:
+def evaluate(
+    gold_dir: Path, docs_dir: Path, report_out: Path | None, no_baselines: bool, no_cache: bool, quiet: bool
+) -> None:
     """Score suggestions against reviewer labels, leave-one-document-out, beside two baselines.
 
     \b
@@ -133,8 +186,13 @@ def evaluate(gold_dir: Path, docs_dir: Path, report_out: Path | None, no_baselin
     from evaluator.pipeline import Pipeline
 
     progress = None if quiet else (lambda doc_id: click.echo(f"analysing {doc_id}", err=True))
-    report = run_evaluation(gold_dir, docs_dir, pipeline=Pipeline(judge=None, ranker=None, cache=_cache(no_cache)),
-                            baselines=not no_baselines, progress=progress)
+    report = run_evaluation(
+        gold_dir,
+        docs_dir,
+        pipeline=Pipeline(judge=None, ranker=None, cache=_cache(no_cache)),
+        baselines=not no_baselines,
+        progress=progress,
+    )
     click.echo(to_markdown(report))
     if report_out:
         for path in write_report(report, report_out):
@@ -143,16 +201,32 @@ def evaluate(gold_dir: Path, docs_dir: Path, report_out: Path | None, no_baselin
 
 @main.command()
 @with_gold_options
-@click.option("--workspace", "workspaces", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Also learn from reviewers' decisions in this workspace (repeatable).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("judge.json"),
-              show_default=True, help="Where to write the fitted judge model (JSON).")
-@click.option("--ranker-out", type=click.Path(dir_okay=False, path_type=Path), default=Path("ranker.json"),
-              show_default=True, help="Where to write the fitted evidence ranker (JSON).")
+@click.option(
+    "--workspace",
+    "workspaces",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Also learn from reviewers' decisions in this workspace (repeatable).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("judge.json"),
+    show_default=True,
+    help="Where to write the fitted judge model (JSON).",
+)
+@click.option(
+    "--ranker-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("ranker.json"),
+    show_default=True,
+    help="Where to write the fitted evidence ranker (JSON).",
+)
 @no_cache_option
 @user_errors
-def calibrate(gold_dir: Path, docs_dir: Path, workspaces: tuple[Path, ...], out: Path, ranker_out: Path,
-              no_cache: bool) -> None:
+def calibrate(
+    gold_dir: Path, docs_dir: Path, workspaces: tuple[Path, ...], out: Path, ranker_out: Path, no_cache: bool
+) -> None:
     """Fit the judge and the evidence ranker on labelled documents; `assess --model OUT --ranker
     RANKER_OUT` then uses them.
 
@@ -173,34 +247,55 @@ def calibrate(gold_dir: Path, docs_dir: Path, workspaces: tuple[Path, ...], out:
     from evaluator.evaluation import calibrate as run_calibration
     from evaluator.pipeline import Pipeline
 
-    result = run_calibration(gold_dir, docs_dir, workspaces=workspaces,
-                             pipeline=Pipeline(judge=None, ranker=None, cache=_cache(no_cache)))  # what we fit
+    result = run_calibration(
+        gold_dir,
+        docs_dir,
+        workspaces=workspaces,
+        pipeline=Pipeline(judge=None, ranker=None, cache=_cache(no_cache)),
+    )  # what we fit
     for path, fitted in ((out, result.model), (ranker_out, result.ranker)):
         try:
             path.write_text(fitted.model_dump_json(indent=1) + "\n")
         except OSError as exc:
-            raise click.ClickException(f"Cannot write {path}: {exc.strerror}. Choose a writable path.") from None
+            raise click.ClickException(
+                f"Cannot write {path}: {exc.strerror}. Choose a writable path."
+            ) from None
     s = result.scores
-    click.echo(f"{TOOL} leave-one-document-out on {len(result.gold_documents)} gold documents: "
-               f"hallmark kappa {s.hallmarks.kappa_quadratic:.2f}, descriptor kappa {s.descriptors.kappa:.2f}, "
-               f"met-or-partial kappa {s.descriptors.kappa_binary:.2f}, page hit rate {s.evidence.page_hit_rate:.2f}")
+    click.echo(
+        f"{TOOL} leave-one-document-out on {len(result.gold_documents)} gold documents: "
+        f"hallmark kappa {s.hallmarks.kappa_quadratic:.2f}, descriptor kappa {s.descriptors.kappa:.2f}, "
+        f"met-or-partial kappa {s.descriptors.kappa_binary:.2f}, page hit rate {s.evidence.page_hit_rate:.2f}"
+    )
     if result.missing:
         click.echo(f"not found or unreadable: {', '.join(result.missing)}", err=True)
-    click.echo(f"wrote {out} ({result.model.version}; {result.model.notes}; "
-               f"{result.reviewer_documents} reviewer-labelled documents)")
+    click.echo(
+        f"wrote {out} ({result.model.version}; {result.model.notes}; "
+        f"{result.reviewer_documents} reviewer-labelled documents)"
+    )
     click.echo(f"wrote {ranker_out} ({result.ranker.version}; {result.ranker.notes})")
 
 
 @main.command()
-@click.option("--workspace", "workspace", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Workspace folder made by `evaluator screen`.")
+@click.option(
+    "--workspace",
+    "workspace",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Workspace folder made by `evaluator screen`.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--token-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="File holding the access token (or set $EVALUATOR_REVIEW_TOKEN); at least 32 characters. "
-                   "Beyond loopback without one, a strong token is generated and printed.")
-@click.option("--read-only", is_flag=True,
-              help="Browse without saving decisions (automatic when the workspace folder is not writable).")
+@click.option(
+    "--token-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File holding the access token (or set $EVALUATOR_REVIEW_TOKEN); at least 32 characters. "
+    "Beyond loopback without one, a strong token is generated and printed.",
+)
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Browse without saving decisions (automatic when the workspace folder is not writable).",
+)
 @user_errors
 def review(workspace: Path, host: str, port: int, token_file: Path | None, read_only: bool) -> None:
     """Open the review app: accept or override suggested levels with the evidence on the page.
@@ -226,8 +321,13 @@ def review(workspace: Path, host: str, port: int, token_file: Path | None, read_
 
 
 @main.command("export")
-@click.option("--workspace", "workspace", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Workspace folder made by `evaluator screen`.")
+@click.option(
+    "--workspace",
+    "workspace",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Workspace folder made by `evaluator screen`.",
+)
 @click.option("--format", "fmt", required=True, type=click.Choice(["json", "csv", "xlsx", "html"]))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="File to write.")
 @user_errors
@@ -246,8 +346,13 @@ def export_command(workspace: Path, fmt: str, out: Path) -> None:
 
 
 @main.command()
-@click.option("--workspace", "workspace", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Workspace folder made by `evaluator screen`.")
+@click.option(
+    "--workspace",
+    "workspace",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Workspace folder made by `evaluator screen`.",
+)
 @user_errors
 def audit(workspace: Path) -> None:
     """Check that no reviewer decision was changed, removed or inserted outside the evaluator.
@@ -268,8 +373,10 @@ def audit(workspace: Path) -> None:
     if not report.ok:
         raise WorkspaceError(report.broken + ". Restore the workspace from a backup, or ask who changed it.")
     c = report.counts
-    click.echo(f"OK: {c['decisions']} decisions, {c['evidence_decisions']} evidence verdict(s), "
-               f"{c['consensus']} consensus record(s); every chain is intact.")
+    click.echo(
+        f"OK: {c['decisions']} decisions, {c['evidence_decisions']} evidence verdict(s), "
+        f"{c['consensus']} consensus record(s); every chain is intact."
+    )
     for table, last in report.last.items():
         click.echo(f"  last {table} hash {last}")
 
@@ -299,14 +406,23 @@ def rubric_validate_command(file: Path) -> None:
     from evaluator.rubric import load_rubric
 
     rubric = load_rubric(file)
-    click.echo(f"OK: {rubric.id} {rubric.version}: {len(rubric.hallmarks)} hallmarks, "
-               f"{len(rubric.descriptors)} descriptors")
+    click.echo(
+        f"OK: {rubric.id} {rubric.version}: {len(rubric.hallmarks)} hallmarks, "
+        f"{len(rubric.descriptors)} descriptors"
+    )
 
 
 @rubric_group.command("show")
-@click.option("--format", "fmt", type=click.Choice(["table", "yaml", "json"]), default="table", show_default=True)
-@click.option("--rubric", "rubric_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Rubric YAML file [default: the shipped maturity model].")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "yaml", "json"]), default="table", show_default=True
+)
+@click.option(
+    "--rubric",
+    "rubric_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Rubric YAML file [default: the shipped maturity model].",
+)
 @user_errors
 def rubric_show_command(fmt: str, rubric_file: Path | None) -> None:
     """List the hallmarks and descriptors (id, level, wellbeing framing, #queries, #cues, wording).
@@ -324,7 +440,9 @@ def rubric_show_command(fmt: str, rubric_file: Path | None) -> None:
 
     rubric = load_rubric(rubric_file)
     if fmt == "yaml":
-        click.echo(yaml.safe_dump(rubric_to_dict(rubric), sort_keys=False, allow_unicode=True, width=110), nl=False)
+        click.echo(
+            yaml.safe_dump(rubric_to_dict(rubric), sort_keys=False, allow_unicode=True, width=110), nl=False
+        )
         return
     if fmt == "json":
         click.echo(json.dumps(rubric_to_dict(rubric), indent=2, ensure_ascii=False))
@@ -341,21 +459,52 @@ def rubric_show_command(fmt: str, rubric_file: Path | None) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--workspace", default=Path("workspace"), show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Workspace folder to assess into.")
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1),
-              help="Worker processes (each loads the model once); 1 assesses in this process.")
-@click.option("--timeout", default=300.0, show_default=True, type=click.FloatRange(min=1),
-              help="Seconds allowed per document; a document that takes longer is recorded as failed.")
+@click.option(
+    "--workspace",
+    default=Path("workspace"),
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Workspace folder to assess into.",
+)
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Worker processes (each loads the model once); 1 assesses in this process.",
+)
+@click.option(
+    "--timeout",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds allowed per document; a document that takes longer is recorded as failed.",
+)
 @click.option("--max-pages", type=click.IntRange(min=1), help="Assess only the first N pages of each PDF.")
-@click.option("--rubric", "rubric_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A custom rubric YAML (default: the shipped maturity model).")
-@click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A judge model written by `evaluator calibrate` (default: the shipped one).")
+@click.option(
+    "--rubric",
+    "rubric_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A custom rubric YAML (default: the shipped maturity model).",
+)
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A judge model written by `evaluator calibrate` (default: the shipped one).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @user_errors
-def screen(paths: tuple[Path, ...], workspace: Path, workers: int, timeout: float, max_pages: int | None,
-           rubric_path: Path | None, model_path: Path | None, quiet: bool) -> None:
+def screen(
+    paths: tuple[Path, ...],
+    workspace: Path,
+    workers: int,
+    timeout: float,
+    max_pages: int | None,
+    rubric_path: Path | None,
+    model_path: Path | None,
+    quiet: bool,
+) -> None:
     """Assess every PDF, .txt and .md under PATHS into a workspace, then write the corpus reports.
 
     A folder with a MANIFEST.tsv (a doc_id column) is screened as listed; other folders are searched,
@@ -371,11 +520,21 @@ def screen(paths: tuple[Path, ...], workspace: Path, workers: int, timeout: floa
     from evaluator.workspace.corpus_report import print_summary
 
     try:
-        summary = run_screen(paths, workspace, workers=workers, timeout=timeout, max_pages=max_pages,
-                             rubric=rubric_path, judge=model_path, quiet=quiet)
+        summary = run_screen(
+            paths,
+            workspace,
+            workers=workers,
+            timeout=timeout,
+            max_pages=max_pages,
+            rubric=rubric_path,
+            judge=model_path,
+            quiet=quiet,
+        )
     except KeyboardInterrupt:
-        click.echo(f"Interrupted: finished documents are saved in {workspace}; run the same command to continue.",
-                   err=True)
+        click.echo(
+            f"Interrupted: finished documents are saved in {workspace}; run the same command to continue.",
+            err=True,
+        )
         sys.exit(130)
     print_summary(summary)
     if summary.failed:
@@ -383,10 +542,18 @@ def screen(paths: tuple[Path, ...], workspace: Path, workers: int, timeout: floa
 
 
 @main.command()
-@click.option("--workspace", default=Path("workspace"), show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Workspace folder made by `evaluator screen`.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Write the reports here instead of WORKSPACE/reports (e.g. for a read-only workspace).")
+@click.option(
+    "--workspace",
+    default=Path("workspace"),
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Workspace folder made by `evaluator screen`.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the reports here instead of WORKSPACE/reports (e.g. for a read-only workspace).",
+)
 @user_errors
 def report(workspace: Path, out: Path | None) -> None:
     """Write the corpus reports of a workspace: summary CSV/XLSX, level heatmap, HTML index.

@@ -40,15 +40,19 @@ def replacing(path: Path, *, then: str = "then run the same command to continue"
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        raise WorkspaceError(f"Cannot write {path}: {exc.strerror or exc}. Free disk space or make the folder "
-                             f"writable, {then}.") from None
+        raise WorkspaceError(
+            f"Cannot write {path}: {exc.strerror or exc}. Free disk space or make the folder "
+            f"writable, {then}."
+        ) from None
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
         raise
 
 
-def atomic_write(path: Path, data: str | bytes, *, then: str = "then run the same command to continue") -> None:
+def atomic_write(
+    path: Path, data: str | bytes, *, then: str = "then run the same command to continue"
+) -> None:
     """Write ``data`` (text as UTF-8) to ``path`` through a temporary file and a rename (see ``replacing``)."""
     with replacing(path, then=then) as tmp:
         if isinstance(data, str):

@@ -29,14 +29,18 @@ def memory_budget_mb() -> int:
     if not value:
         return DEFAULT_MEMORY_MB
     if not value.isascii() or not value.isdigit() or not 64 <= int(value) <= 1 << 20:
-        raise ConfigError(f"{MEMORY_ENV}={value!r} is not a size in MB between 64 and 1048576; unset it or fix it.")
+        raise ConfigError(
+            f"{MEMORY_ENV}={value!r} is not a size in MB between 64 and 1048576; unset it or fix it."
+        )
     return int(value)
 
 
 def out_of_memory(budget_mb: int | None = None) -> str:
     budget_mb = budget_mb or memory_budget_mb()
-    return (f"ran out of memory (over {budget_mb} MB while reading it; a decompression bomb or a very large file). "
-            f"Split the file, or raise {MEMORY_ENV} if it is genuine.")
+    return (
+        f"ran out of memory (over {budget_mb} MB while reading it; a decompression bomb or a very large file). "
+        f"Split the file, or raise {MEMORY_ENV} if it is genuine."
+    )
 
 
 def _address_space_bytes() -> int:
@@ -126,6 +130,8 @@ def run_isolated(func: Callable[..., T], args: tuple, kwargs: dict | None = None
     if kind == "error":
         raise InputError(payload)
     if kind == "died":
-        raise InputError(f"{subject}could not be read: the reader stopped unexpectedly (exit code {payload}); the file may be damaged or "
-                         f"too large. Re-export it, or raise {MEMORY_ENV}.")
+        raise InputError(
+            f"{subject}could not be read: the reader stopped unexpectedly (exit code {payload}); the file may be damaged or "
+            f"too large. Re-export it, or raise {MEMORY_ENV}."
+        )
     raise EvaluatorError(f"internal error: {payload}")

@@ -53,7 +53,9 @@ class Pipeline:
     ranker: RankerModel | None = field(default_factory=load_ranker)  # None: cite by similarity and cues
     cache: Cache | None = None
     max_pages: int | None = None
-    extractor: Callable[..., Document] = extract  # evaluator.limits.extract_isolated: in a memory-capped child
+    extractor: Callable[..., Document] = (
+        extract  # evaluator.limits.extract_isolated: in a memory-capped child
+    )
     _index: RubricIndex | None = field(default=None, init=False, repr=False)
 
     @property
@@ -74,10 +76,20 @@ class Pipeline:
 
     def cache_key(self, sha256: str) -> str:
         """Identifies a suggestion: same file, same components -> same key (used to resume batches)."""
-        parts = [sha256, __version__, EXTRACTOR_VERSION, SEGMENTER_VERSION, MATCHER_VERSION,
-                 self.encoder.weights_hash[:16], self.encoder.precision, rubric_hash(self.rubric),
-                 self.judge.version if self.judge else "", JUDGE_SETTINGS_VERSION, str(self.max_pages),
-                 self.ranker.version if self.ranker else ""]
+        parts = [
+            sha256,
+            __version__,
+            EXTRACTOR_VERSION,
+            SEGMENTER_VERSION,
+            MATCHER_VERSION,
+            self.encoder.weights_hash[:16],
+            self.encoder.precision,
+            rubric_hash(self.rubric),
+            self.judge.version if self.judge else "",
+            JUDGE_SETTINGS_VERSION,
+            str(self.max_pages),
+            self.ranker.version if self.ranker else "",
+        ]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
     def analyse(self, path: str | os.PathLike, sha256: str | None = None) -> Analysis:
@@ -116,8 +128,10 @@ class Pipeline:
         document = analysis.document
         return Assessment(
             document=DocumentInfo(
-                path=document.path, sha256=document.sha256, pages=document.page_count,
-                title=document.title or Path(document.path).stem
+                path=document.path,
+                sha256=document.sha256,
+                pages=document.page_count,
+                title=document.title or Path(document.path).stem,
             ),
             provenance=self.provenance(),
             hallmarks=hallmarks,

@@ -22,10 +22,16 @@ from evaluator.workspace.store import Workspace
 
 XSS = "<script>alert(1)</script>"
 LINES = {
-    1: ["Our strategy puts wellbeing first.", "Wellbeing is more than the absence of illness.",
-        "We will measure life satisfaction every year."],
-    2: ["Partners share one outcomes framework.", f"Residents told us {XSS} matters.",
-        "Community assets are mapped by every ward."],
+    1: [
+        "Our strategy puts wellbeing first.",
+        "Wellbeing is more than the absence of illness.",
+        "We will measure life satisfaction every year.",
+    ],
+    2: [
+        "Partners share one outcomes framework.",
+        f"Residents told us {XSS} matters.",
+        "Community assets are mapped by every ward.",
+    ],
 }
 
 
@@ -58,8 +64,14 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def make_assessment(pdf: Path, *, levels: dict[str, str] | None = None, title: str = "Northby HWB Strategy",
-                    sha256: str | None = None, confidence: float = 0.8) -> Assessment:
+def make_assessment(
+    pdf: Path,
+    *,
+    levels: dict[str, str] | None = None,
+    title: str = "Northby HWB Strategy",
+    sha256: str | None = None,
+    confidence: float = 0.8,
+) -> Assessment:
     levels = levels or {}
     cited = {
         "1.A.1": (1, LINES[1][1]),
@@ -75,18 +87,42 @@ def make_assessment(pdf: Path, *, levels: dict[str, str] | None = None, title: s
             evidence = []
             if did in cited:
                 page, text = cited[did]
-                evidence.append(Evidence(page=page, text=text, bbox=find_box(pdf, page, text), score=0.9,
-                                         passage_id=f"p{page}-b0-s0"))
+                evidence.append(
+                    Evidence(
+                        page=page,
+                        text=text,
+                        bbox=find_box(pdf, page, text),
+                        score=0.9,
+                        passage_id=f"p{page}-b0-s0",
+                    )
+                )
             status = "met" if evidence else ("partial" if letter == "A" else "not_met")
-            descriptors.append(DescriptorResult(id=did, status=status, probability=0.9 if evidence else 0.3,
-                                                evidence=evidence))
-        hallmarks.append(HallmarkResult(id=hid, level=levels.get(hid, "assuring"), confidence=confidence,
-                                        needs_review=n % 3 == 0, descriptors=descriptors))
+            descriptors.append(
+                DescriptorResult(
+                    id=did, status=status, probability=0.9 if evidence else 0.3, evidence=evidence
+                )
+            )
+        hallmarks.append(
+            HallmarkResult(
+                id=hid,
+                level=levels.get(hid, "assuring"),
+                confidence=confidence,
+                needs_review=n % 3 == 0,
+                descriptors=descriptors,
+            )
+        )
     return Assessment(
         document=DocumentInfo(path=str(pdf), sha256=sha256 or sha256_of(pdf), pages=len(LINES), title=title),
-        provenance=Provenance(tool_version="0.1.0", rubric_id="wwcw-maturity", rubric_version="1",
-                              model_name="fake-encoder", model_hash="0" * 64, extractor="pdfplumber",
-                              judge="test-judge", created_at="2024-01-01T00:00:00+00:00"),
+        provenance=Provenance(
+            tool_version="0.1.0",
+            rubric_id="wwcw-maturity",
+            rubric_version="1",
+            model_name="fake-encoder",
+            model_hash="0" * 64,
+            extractor="pdfplumber",
+            judge="test-judge",
+            created_at="2024-01-01T00:00:00+00:00",
+        ),
         hallmarks=hallmarks,
     )
 

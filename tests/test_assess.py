@@ -61,7 +61,9 @@ def test_finance_strategy_is_none_on_every_hallmark(real_pipeline):
 
 def test_cli_writes_the_json_contract(tmp_path):
     out = tmp_path / "out.json"
-    result = CliRunner().invoke(main, ["assess", str(shared_file("kent-devolution-2024.pdf")), "--json", str(out)])
+    result = CliRunner().invoke(
+        main, ["assess", str(shared_file("kent-devolution-2024.pdf")), "--json", str(out)]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert data["schema_version"] and len(data["hallmarks"]) == 7
@@ -72,8 +74,18 @@ def test_cli_writes_the_json_contract(tmp_path):
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare to cut the network")
 def test_assess_works_with_networking_disabled(tmp_path):
     out = tmp_path / "out.json"
-    cmd = ["unshare", "-rn", sys.executable, "-m", "evaluator.cli", "assess",
-           str(FIXTURE_PDFS / "two-columns.pdf"), "--json", str(out), "--no-cache"]
+    cmd = [
+        "unshare",
+        "-rn",
+        sys.executable,
+        "-m",
+        "evaluator.cli",
+        "assess",
+        str(FIXTURE_PDFS / "two-columns.pdf"),
+        "--json",
+        str(out),
+        "--no-cache",
+    ]
     probe = subprocess.run(["unshare", "-rn", "true"], capture_output=True)
     if probe.returncode != 0:
         pytest.skip("this kernel does not allow network namespaces")

@@ -55,7 +55,7 @@ def test_reviewer_decisions_become_descriptor_labels(tmp_path):
     record_decision(ws, sha, "2", reviewer="Ana", action="override", level="none", reason="health only")
     record_evidence_verdict(ws, sha, "2.A.1", passage_index=0, verdict="reject", reviewer="Ana")
     record_evidence_verdict(ws, sha, "3a.A.1", passage_index=0, verdict="confirm", reviewer="Ana")
-    (path, labels), = reviewer_labels(ws).values()
+    ((path, labels),) = reviewer_labels(ws).values()
     suggested = {d.id: d.status for d in assessment.hallmark("1").descriptors}
     assert {k: v for k, v in labels.items() if k.startswith("1.")} == suggested  # accepted: endorsed
     assert labels["2.A.1"] == "not_met"  # its only cited passage was rejected
@@ -67,7 +67,9 @@ def test_reviewer_decisions_become_descriptor_labels(tmp_path):
 def test_judge_file_is_rejected_with_a_one_line_error(tmp_path):
     bad = tmp_path / "judge.json"
     bad.write_text('{"version": "x"}')
-    result = CliRunner().invoke(main, ["assess", str(SAMPLE_CORPUS / "northmoor-hws-2024.pdf"), "--model", str(bad)])
+    result = CliRunner().invoke(
+        main, ["assess", str(SAMPLE_CORPUS / "northmoor-hws-2024.pdf"), "--model", str(bad)]
+    )
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and "Re-run `evaluator calibrate`" in result.output
 
@@ -77,8 +79,20 @@ def test_calibrate_writes_a_model_that_assess_uses(tmp_path):
     if not SHARED_GOLD.exists():
         pytest.skip("../shared/gold not available")
     out, ranker_out = tmp_path / "judge.json", tmp_path / "ranker.json"
-    result = CliRunner().invoke(main, ["calibrate", "--gold", str(SHARED_GOLD), "--docs", str(SHARED_CORPUS),
-                                       "--out", str(out), "--ranker-out", str(ranker_out)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "calibrate",
+            "--gold",
+            str(SHARED_GOLD),
+            "--docs",
+            str(SHARED_CORPUS),
+            "--out",
+            str(out),
+            "--ranker-out",
+            str(ranker_out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     n_gold = len(list(SHARED_GOLD.glob("*.json")))  # the set grows: every labelled document is used
     assert f"leave-one-document-out on {n_gold} gold documents" in result.output
@@ -89,7 +103,18 @@ def test_calibrate_writes_a_model_that_assess_uses(tmp_path):
         assert np.allclose(model[head]["coef"], getattr(shipped, head).coef, atol=0.02), "re-run calibrate"
     assert np.allclose(ranker["coef"], load_ranker().coef, atol=0.02), "re-run calibrate"
     assert sorted(ranker["trained_on"]) == sorted(p.stem for p in SHARED_GOLD.glob("*.json"))
-    result = CliRunner().invoke(main, ["assess", str(SAMPLE_CORPUS / "northmoor-hws-2024.pdf"), "--model", str(out),
-                                       "--ranker", str(ranker_out), "--format", "json"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "assess",
+            str(SAMPLE_CORPUS / "northmoor-hws-2024.pdf"),
+            "--model",
+            str(out),
+            "--ranker",
+            str(ranker_out),
+            "--format",
+            "json",
+        ],
+    )
     provenance = json.loads(result.output)["provenance"]
     assert (provenance["judge"], provenance["ranker"]) == (model["version"], ranker["version"])

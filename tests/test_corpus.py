@@ -1,4 +1,5 @@
 """The project's own sample corpus (corpus/): manifest, sources, PDFs and intended levels agree."""
+
 from __future__ import annotations
 
 import csv
@@ -104,8 +105,10 @@ def test_sources_are_latin1_structured_and_sized(make_corpus):
         kinds = {b.kind for b in src.blocks}
         assert {"h1", "h2", "p", "ul"} <= kinds, (path.name, kinds)
     assert any(make_corpus.parse_source(p).meta["layout"] == "two-column" for p in SOURCES.glob("*.md"))
-    assert sum(any(b.kind == "table" for b in make_corpus.parse_source(p).blocks)
-               for p in SOURCES.glob("*.md")) >= 3
+    assert (
+        sum(any(b.kind == "table" for b in make_corpus.parse_source(p).blocks) for p in SOURCES.glob("*.md"))
+        >= 3
+    )
 
 
 def _page_texts(pdf_path: Path) -> list[str]:
@@ -129,7 +132,8 @@ def test_pdfs_are_up_to_date(make_corpus):
             if committed.read_bytes() == fresh.read_bytes():
                 continue
             assert _page_texts(committed) == _page_texts(fresh), (
-                f"{committed.name} is out of date: run .venv/bin/python corpus/make_corpus.py")
+                f"{committed.name} is out of date: run .venv/bin/python corpus/make_corpus.py"
+            )
 
 
 def test_check_mode_reports_nothing_stale(make_corpus):

@@ -23,14 +23,27 @@ from evaluator.workspace.store import Workspace
 def assessment(title: str, sha: str, level: str, quote: str = "We will measure wellbeing.") -> Assessment:
     evidence = [Evidence(page=3, text=quote, score=0.8)]
     hallmarks = [
-        HallmarkResult(id=h, level=level, confidence=0.7, needs_review=h == "2",
-                       descriptors=[DescriptorResult(id=f"{h}.A.1", status="met", probability=0.9, evidence=evidence)])
+        HallmarkResult(
+            id=h,
+            level=level,
+            confidence=0.7,
+            needs_review=h == "2",
+            descriptors=[DescriptorResult(id=f"{h}.A.1", status="met", probability=0.9, evidence=evidence)],
+        )
         for h in HALLMARK_IDS
     ]
     return Assessment(
         document=DocumentInfo(path=f"/docs/{sha[:4]}.pdf", sha256=sha, pages=12, title=title),
-        provenance=Provenance(tool_version="0", rubric_id="r", rubric_version="1", model_name="m", model_hash="h",
-                              extractor="x", judge="j", created_at="2025-01-01T00:00:00+00:00"),
+        provenance=Provenance(
+            tool_version="0",
+            rubric_id="r",
+            rubric_version="1",
+            model_name="m",
+            model_hash="h",
+            extractor="x",
+            judge="j",
+            created_at="2025-01-01T00:00:00+00:00",
+        ),
         hallmarks=hallmarks,
     )
 
@@ -38,8 +51,16 @@ def assessment(title: str, sha: str, level: str, quote: str = "We will measure w
 def make_workspace(tmp_path: Path) -> Workspace:
     ws = Workspace(tmp_path / "ws")
     run = ws.start_run("0", {})
-    ws.save_assessment(assessment("Start Well <script>alert(1)</script>", "a" * 64, "optimising",
-                                  quote="Evidence with <b>markup</b> & ampersand"), cache_key="k1", run_id=run)
+    ws.save_assessment(
+        assessment(
+            "Start Well <script>alert(1)</script>",
+            "a" * 64,
+            "optimising",
+            quote="Evidence with <b>markup</b> & ampersand",
+        ),
+        cache_key="k1",
+        run_id=run,
+    )
     ws.save_assessment(assessment("Plain strategy", "b" * 64, "none"), cache_key="k2", run_id=run)
     ws.record_failure(run, "/docs/broken.pdf", "/docs/broken.pdf is not a PDF (no %PDF- header)")
     return ws
@@ -78,9 +99,14 @@ def test_html_escapes_document_text_and_links_pages(tmp_path: Path) -> None:
 
 def test_resolved_failure_is_not_listed(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path)
-    ws.save_assessment(assessment("Fixed", "c" * 64, "assuring").model_copy(
-        update={"document": DocumentInfo(path="/docs/broken.pdf", sha256="c" * 64, pages=2, title="Fixed")}),
-        cache_key="k3")
+    ws.save_assessment(
+        assessment("Fixed", "c" * 64, "assuring").model_copy(
+            update={
+                "document": DocumentInfo(path="/docs/broken.pdf", sha256="c" * 64, pages=2, title="Fixed")
+            }
+        ),
+        cache_key="k3",
+    )
     out = write_reports(ws)
     assert "is not a PDF" not in (out / "index.html").read_text(encoding="utf-8")
 
@@ -99,9 +125,16 @@ def test_screen_table_stays_readable_in_an_80_column_terminal() -> None:
     from evaluator.workspace.corpus_report import print_summary
 
     levels = ["none", "assuring", "optimising", "maximising", "none", "assuring", "optimising"]
-    outcomes = [Outcome(path=f"/strategies/{name}.pdf", status=status, levels=dict(zip(HALLMARK_IDS, levels, strict=True)),
-                        confidence=0.61, reason="" if status == "ok" else "unchanged")
-                for name, status in [("saltmarsh-bay-connection-2024", "ok"), ("northmoor-hws-2024", "skipped")]]
+    outcomes = [
+        Outcome(
+            path=f"/strategies/{name}.pdf",
+            status=status,
+            levels=dict(zip(HALLMARK_IDS, levels, strict=True)),
+            confidence=0.61,
+            reason="" if status == "ok" else "unchanged",
+        )
+        for name, status in [("saltmarsh-bay-connection-2024", "ok"), ("northmoor-hws-2024", "skipped")]
+    ]
     summary = ScreenSummary(workspace=Path("demo"), run_id=1, outcomes=outcomes, seconds=3.0)
     for width, shown in [(80, ["none", "ass", "opt", "max", "none", "ass", "opt"]), (160, levels)]:
         console = Console(width=width, record=True, color_system=None)
@@ -109,7 +142,11 @@ def test_screen_table_stays_readable_in_an_80_column_terminal() -> None:
         text = console.export_text()
         lines = text.splitlines()
         assert max(map(len, lines)) <= width
-        cells = [[c for c in line.split() if c not in "│┃"] for line in lines if "saltmarsh" in line or "northmoor" in line]
+        cells = [
+            [c for c in line.split() if c not in "│┃"]
+            for line in lines
+            if "saltmarsh" in line or "northmoor" in line
+        ]
         assert [row[0][:9] for row in cells] == ["saltmarsh", "northmoor"]
         assert [row[1:10] for row in cells] == [[*shown, "0.61", "new"], [*shown, "0.61", "unchanged"]]
         assert ("levels: none, ass(uring), opt(imising), max(imising)" in text) == (width == 80)

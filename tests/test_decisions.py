@@ -85,10 +85,13 @@ def test_rescreen_keeps_every_decision(ws_doc, tmp_path):
     sha = a.document.sha256
     first = ws.current(sha).id
     d1 = dec.record_decision(ws, sha, "1", reviewer="Ana", action="accept").decision
-    d2 = dec.record_decision(ws, sha, "2", reviewer="Ben", action="override", level="none", reason="no wellbeing",
-                             based_on=None).decision
+    d2 = dec.record_decision(
+        ws, sha, "2", reviewer="Ben", action="override", level="none", reason="no wellbeing", based_on=None
+    ).decision
     # re-screen: a new suggestion for the same document
-    again = make_assessment(tmp_path / "strategy-0.pdf", levels={"1": "optimising"}, title="Northby Strategy 0")
+    again = make_assessment(
+        tmp_path / "strategy-0.pdf", levels={"1": "optimising"}, title="Northby Strategy 0"
+    )
     second = ws.save_assessment(again, cache_key="rescreen")
     assert second != first and ws.current(sha).id == second
     kept = dec.decisions_for(ws, sha)
@@ -96,7 +99,11 @@ def test_rescreen_keeps_every_decision(ws_doc, tmp_path):
     assert all(d.assessment_id == first for d in kept)
     # the reviewers' levels still count after the re-screen
     finals = dec.final_levels(ws, sha)
-    assert (finals["1"].level, finals["1"].source, finals["1"].suggested_level) == ("assuring", "reviewed", "optimising")
+    assert (finals["1"].level, finals["1"].source, finals["1"].suggested_level) == (
+        "assuring",
+        "reviewed",
+        "optimising",
+    )
     assert (finals["2"].level, finals["2"].source) == ("none", "reviewed")
     # the document page marks them as decided on an earlier suggestion
     from evaluator.review.views import document_detail
@@ -113,8 +120,16 @@ def test_stale_view_conflicts_but_nothing_is_lost(ws_doc):
     # Ana and Ben both load the page when there is no decision yet (based_on=None)
     ana = dec.record_decision(ws, sha, "3a", reviewer="Ana", action="accept", based_on=None)
     assert not ana.conflicted
-    ben = dec.record_decision(ws, sha, "3a", reviewer="Ben", action="override", level="optimising",
-                              reason="clear ward-level measures", based_on=None)
+    ben = dec.record_decision(
+        ws,
+        sha,
+        "3a",
+        reviewer="Ben",
+        action="override",
+        level="optimising",
+        reason="clear ward-level measures",
+        based_on=None,
+    )
     assert ben.conflicted
     assert [c.id for c in ben.conflicts] == [ana.decision.id]
     assert [d.reviewer for d in dec.decisions_for(ws, sha, "3a")] == ["Ana", "Ben"]
@@ -143,8 +158,14 @@ def test_final_levels_sources(ws_doc):
     dec.record_decision(ws, sha, "2", reviewer="Ben", action="override", level="optimising", reason="more")
     finals = dec.final_levels(ws, sha)
     assert (finals["1"].level, finals["1"].source, finals["1"].disputed) == ("none", "reviewed", False)
-    assert (finals["2"].level, finals["2"].disputed, set(finals["2"].reviewers)) == ("optimising", True, {"Ana", "Ben"})
-    dec.record_consensus(ws, sha, "2", level="assuring", recorded_by="Ana", reason="ward data", note="agreed in meeting")
+    assert (finals["2"].level, finals["2"].disputed, set(finals["2"].reviewers)) == (
+        "optimising",
+        True,
+        {"Ana", "Ben"},
+    )
+    dec.record_consensus(
+        ws, sha, "2", level="assuring", recorded_by="Ana", reason="ward data", note="agreed in meeting"
+    )
     finals = dec.final_levels(ws, sha)
     assert (finals["2"].level, finals["2"].source) == ("assuring", "consensus")
     assert (finals["4"].level, finals["4"].source) == ("assuring", "suggested")
@@ -157,7 +178,10 @@ def test_evidence_verdicts_are_kept_per_passage(ws_doc):
     dec.record_evidence_verdict(ws, sha, "1.A.1", passage_index=0, verdict="reject", reviewer="Ben")
     text = a.hallmark("1").descriptors[0].evidence[0].text
     rows = dec.evidence_verdicts(ws, sha)[("1.A.1", text)]
-    assert [(r["reviewer"], r["verdict"], r["page"]) for r in rows] == [("Ana", "confirm", 1), ("Ben", "reject", 1)]
+    assert [(r["reviewer"], r["verdict"], r["page"]) for r in rows] == [
+        ("Ana", "confirm", 1),
+        ("Ben", "reject", 1),
+    ]
     with pytest.raises(dec.DecisionError, match="No evidence passage"):
         dec.record_evidence_verdict(ws, sha, "1.A.1", passage_index=5, verdict="confirm", reviewer="Ana")
     with pytest.raises(dec.DecisionError, match="Unknown verdict"):
@@ -170,18 +194,23 @@ def test_weighted_kappa_between_reviewers_and_against_the_tool(tmp_path):
     ben = ["none", "optimising", "optimising", "maximising", "none", "none", "assuring"]
     items = [(d.document.sha256, hid) for d in docs for hid in ("1", "2", "3a", "3b")][: len(ana)]
     for (sha, hid), la, lb in zip(items, ana, ben, strict=True):
-        dec.record_decision(ws, sha, hid, reviewer="Ana", action="override", level="maximising", reason="first")
+        dec.record_decision(
+            ws, sha, hid, reviewer="Ana", action="override", level="maximising", reason="first"
+        )
         dec.record_decision(ws, sha, hid, reviewer="Ana", action="override", level=la, reason="changed mind")
         dec.record_decision(ws, sha, hid, reviewer="Ben", action="override", level=lb, reason="r")
     [pair] = dec.reviewer_agreement(ws)
-    expected = cohen_kappa_score([LEVELS.index(x) for x in ana], [LEVELS.index(x) for x in ben], weights="quadratic")
+    expected = cohen_kappa_score(
+        [LEVELS.index(x) for x in ana], [LEVELS.index(x) for x in ben], weights="quadratic"
+    )
     assert (pair.a, pair.b, pair.n) == ("Ana", "Ben", len(ana))  # only each reviewer's latest decision counts
     assert pair.kappa == pytest.approx(expected)
     assert pair.percent == pytest.approx(4 / 7)
     tool = {t.b: t for t in dec.tool_agreement(ws)}
     assert set(tool) == {"Ana", "Ben", "all reviewers"}
-    expected_tool = cohen_kappa_score([1] * len(ana), [LEVELS.index(x) for x in ana], weights="quadratic",
-                                      labels=[0, 1, 2, 3])
+    expected_tool = cohen_kappa_score(
+        [1] * len(ana), [LEVELS.index(x) for x in ana], weights="quadratic", labels=[0, 1, 2, 3]
+    )
     assert tool["Ana"].kappa == pytest.approx(expected_tool)
     assert tool["all reviewers"].n == 2 * len(ana)
 

@@ -49,8 +49,19 @@ def report(tmp_path_factory):
     if not SHARED_GOLD.exists():
         pytest.skip("../shared/gold not available")
     out = tmp_path_factory.mktemp("eval") / "report"
-    result = CliRunner().invoke(main, ["evaluate", "--gold", str(SHARED_GOLD), "--docs", str(SHARED_CORPUS),
-                                       "--report", str(out), "--quiet"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "evaluate",
+            "--gold",
+            str(SHARED_GOLD),
+            "--docs",
+            str(SHARED_CORPUS),
+            "--report",
+            str(out),
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "| Hallmark level, quadratic-weighted kappa |" in result.output
     assert out.with_suffix(".md").exists() and out.with_suffix(".html").exists()

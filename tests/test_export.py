@@ -23,8 +23,9 @@ REASON = "Ward-level life satisfaction targets"
 def reviewed(tmp_path):
     ws, docs = make_workspace(tmp_path, documents=2)
     sha = docs[0].document.sha256
-    dec.record_decision(ws, sha, "1", reviewer="Ana", action="override", level="maximising", reason=REASON,
-                        note="see p.1")
+    dec.record_decision(
+        ws, sha, "1", reviewer="Ana", action="override", level="maximising", reason=REASON, note="see p.1"
+    )
     dec.record_decision(ws, sha, "2", reviewer="Ana", action="accept")
     dec.record_consensus(ws, sha, "3a", level="none", recorded_by="Ben", reason="health only")
     return ws, sha, tmp_path
@@ -36,7 +37,11 @@ def test_json_export(reviewed):
     data = json.loads((tmp / "out.json").read_text())
     doc = next(d for d in data["documents"] if d["document"]["sha256"] == sha)
     h = {x["id"]: x for x in doc["hallmarks"]}
-    assert (h["1"]["final_level"], h["1"]["source"], h["1"]["suggested_level"]) == ("maximising", "reviewed", "assuring")
+    assert (h["1"]["final_level"], h["1"]["source"], h["1"]["suggested_level"]) == (
+        "maximising",
+        "reviewed",
+        "assuring",
+    )
     assert h["1"]["decision"]["reason"] == REASON and h["1"]["decision"]["reviewer"] == "Ana"
     assert (h["2"]["final_level"], h["2"]["source"]) == ("assuring", "reviewed")
     assert (h["3a"]["final_level"], h["3a"]["source"]) == ("none", "consensus")
@@ -52,7 +57,12 @@ def test_csv_export(reviewed):
     rows = list(csv.DictReader((tmp / "out.csv").open(encoding="utf-8")))
     assert len(rows) == 14
     row = next(r for r in rows if r["sha256"] == sha and r["hallmark"] == "1")
-    assert (row["final_level"], row["source"], row["action"], row["reason"]) == ("maximising", "reviewed", "override", REASON)
+    assert (row["final_level"], row["source"], row["action"], row["reason"]) == (
+        "maximising",
+        "reviewed",
+        "override",
+        REASON,
+    )
 
 
 def test_xlsx_follows_the_maturity_grid(reviewed):
@@ -102,7 +112,9 @@ def test_cli_export_all_formats(reviewed):
     ws, sha, tmp = reviewed
     for fmt in ("json", "csv", "xlsx", "html"):
         out = tmp / f"cli.{fmt}"
-        result = CliRunner().invoke(main, ["export", "--workspace", str(ws.root), "--format", fmt, "--out", str(out)])
+        result = CliRunner().invoke(
+            main, ["export", "--workspace", str(ws.root), "--format", fmt, "--out", str(out)]
+        )
         assert result.exit_code == 0, result.output
         assert result.output == f"Wrote 2 document(s) to {out}\n"
         assert out.stat().st_size > 0
@@ -110,11 +122,22 @@ def test_cli_export_all_formats(reviewed):
 
 def test_cli_export_errors_are_one_line(tmp_path, reviewed):
     ws, _, tmp = reviewed
-    result = CliRunner().invoke(main, ["export", "--workspace", str(ws.root), "--format", "json",
-                                       "--out", str(tmp / "missing" / "out.json")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "export",
+            "--workspace",
+            str(ws.root),
+            "--format",
+            "json",
+            "--out",
+            str(tmp / "missing" / "out.json"),
+        ],
+    )
     assert result.exit_code == 1 and "does not exist" in result.output and "Traceback" not in result.output
-    result = CliRunner().invoke(main, ["export", "--workspace", str(tmp / "nope"), "--format", "json",
-                                       "--out", str(tmp / "out.json")])
+    result = CliRunner().invoke(
+        main, ["export", "--workspace", str(tmp / "nope"), "--format", "json", "--out", str(tmp / "out.json")]
+    )
     assert result.exit_code == 1 and "No workspace" in result.output
     with pytest.raises(EvaluatorError, match="Unknown export format"):
         export(ws, "pdf", tmp / "x.pdf")

@@ -14,7 +14,10 @@ M, P, N = "met", "partial", "not_met"
         ({"assuring": [M, M], "optimising": [M], "maximising": [M, M]}, "maximising"),
         ({"assuring": [M, P], "optimising": [M], "maximising": [M, M]}, "maximising"),  # mean 0.75 passes
         ({"assuring": [P, P], "optimising": [M], "maximising": [M, M]}, "none"),  # all-partial never awards
-        ({"assuring": [M, M], "optimising": [P], "maximising": [M, M]}, "assuring"),  # cumulative: a gap stops
+        (
+            {"assuring": [M, M], "optimising": [P], "maximising": [M, M]},
+            "assuring",
+        ),  # cumulative: a gap stops
         ({"assuring": [M, M, N], "optimising": [M]}, "none"),  # 2/3 < 0.75
         ({"assuring": [M, M, M, P], "optimising": [M, N]}, "assuring"),
         ({"assuring": [M, M, P, N]}, "none"),  # mean 0.625

@@ -9,7 +9,9 @@ from support import REPO
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", *args], cwd=REPO, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_ruff() -> None:
@@ -20,3 +22,9 @@ def test_ruff() -> None:
 def test_mypy() -> None:
     result = _run("mypy")  # files and settings: [tool.mypy] in pyproject.toml
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def test_code_is_formatted() -> None:
+    """One layout for everyone: `ruff format` keeps code lines within the 110 columns of pyproject.toml."""
+    result = _run("ruff", "format", "--check", ".")
+    assert result.returncode == 0, "run `ruff format .`\n" + result.stdout[-4000:] + result.stderr[-2000:]

@@ -91,8 +91,9 @@ def test_override_flow_and_history(setup):
     assert "Saved:" in page.text and "overrode to" in page.text
     assert "ward &lt;b&gt;targets&lt;/b&gt;" in page.text
     assert dec.final_levels(ws, sha)["1"].level == "optimising"
-    accept = decide(client, sha, hallmark_id="2", action="accept",
-                    based_on="", assessment_id=str(ws.current(sha).id))
+    accept = decide(
+        client, sha, hallmark_id="2", action="accept", based_on="", assessment_id=str(ws.current(sha).id)
+    )
     assert accept.status_code == 303
     assert dec.latest_decision(ws, sha, "2").level == "assuring"
 
@@ -111,11 +112,13 @@ def test_stale_form_shows_a_conflict_banner_with_both(setup):
     ws, docs, client = setup
     sha = docs[0].document.sha256
     first = decide(client, sha, reviewer="Ana", action="accept", based_on="")
-    second = decide(client, sha, reviewer="Ben", action="override", level="none", reason="health only", based_on="")
+    second = decide(
+        client, sha, reviewer="Ben", action="override", level="none", reason="health only", based_on=""
+    )
     assert first.status_code == second.status_code == 303
     page = client.get(second.headers["location"]).text
     assert 'class="banner conflict"' in page
-    banner = page[page.index('id="conflict"'):page.index("</div>", page.index('id="conflict"'))]
+    banner = page[page.index('id="conflict"') : page.index("</div>", page.index('id="conflict"'))]
     assert "Ana" in banner and "Ben" in banner
     assert len(dec.decisions_for(ws, sha, "1")) == 2
     assert "Reviewers disagree" in page and "Record consensus" in page
@@ -125,13 +128,30 @@ def test_evidence_verdict_and_consensus_forms(setup):
     ws, docs, client = setup
     sha = docs[0].document.sha256
     token = csrf(client)
-    r = client.post(f"/documents/{sha}/evidence", data={
-        "csrf_token": token, "reviewer": "Ana", "descriptor_id": "1.A.1", "passage": "0", "verdict": "reject",
-        "hallmark_id": "1"})
+    r = client.post(
+        f"/documents/{sha}/evidence",
+        data={
+            "csrf_token": token,
+            "reviewer": "Ana",
+            "descriptor_id": "1.A.1",
+            "passage": "0",
+            "verdict": "reject",
+            "hallmark_id": "1",
+        },
+    )
     assert r.status_code == 303
     assert "Ana: rejected" in client.get(f"/documents/{sha}").text
-    r = client.post(f"/documents/{sha}/consensus", data={
-        "csrf_token": token, "reviewer": "Ana", "hallmark_id": "1", "level": "none", "reason": "agreed in meeting", "note": "agreed"})
+    r = client.post(
+        f"/documents/{sha}/consensus",
+        data={
+            "csrf_token": token,
+            "reviewer": "Ana",
+            "hallmark_id": "1",
+            "level": "none",
+            "reason": "agreed in meeting",
+            "note": "agreed",
+        },
+    )
     assert r.status_code == 303
     assert dec.final_levels(ws, sha)["1"].source == "consensus"
 
@@ -140,7 +160,9 @@ def test_agreement_page(setup):
     ws, docs, client = setup
     for d in docs:
         dec.record_decision(ws, d.document.sha256, "1", reviewer="Ana", action="accept")
-        dec.record_decision(ws, d.document.sha256, "1", reviewer="Ben", action="override", level="none", reason="r")
+        dec.record_decision(
+            ws, d.document.sha256, "1", reviewer="Ben", action="override", level="none", reason="r"
+        )
     page = client.get("/agreement")
     assert page.status_code == 200
     assert "Reviewer against reviewer" in page.text and "Ana" in page.text and "all reviewers" in page.text
@@ -152,8 +174,10 @@ def test_post_without_valid_csrf_token_is_forbidden(setup, form):
     sha = docs[0].document.sha256
     csrf(client)
     for path in ("decisions", "evidence", "consensus"):
-        r = client.post(f"/documents/{sha}/{path}", data={"reviewer": "Ana", "hallmark_id": "1", "action": "accept",
-                                                         "level": "none", **form})
+        r = client.post(
+            f"/documents/{sha}/{path}",
+            data={"reviewer": "Ana", "hallmark_id": "1", "action": "accept", "level": "none", **form},
+        )
         assert r.status_code == 403, path
     assert dec.decisions_for(ws, sha) == []
 
@@ -162,27 +186,32 @@ def test_post_with_form_token_but_no_cookie_is_forbidden(setup):
     _, docs, client = setup
     token = csrf(client)
     client.cookies.clear()
-    r = client.post(f"/documents/{docs[0].document.sha256}/decisions",
-                    data={"csrf_token": token, "reviewer": "Ana", "hallmark_id": "1", "action": "accept"})
+    r = client.post(
+        f"/documents/{docs[0].document.sha256}/decisions",
+        data={"csrf_token": token, "reviewer": "Ana", "hallmark_id": "1", "action": "accept"},
+    )
     assert r.status_code == 403
 
 
-@pytest.mark.parametrize("path", [
-    "/documents/../../etc/passwd",
-    "/documents/..%2f..%2fetc%2fpasswd",
-    "/documents/%2e%2e/%2e%2e/etc/passwd",
-    "/documents/{sha}/pages/999.png",
-    "/documents/{sha}/pages/0.png",
-    "/documents/{sha}/pages/-1.png",
-    "/documents/{sha}/pages/999",
-    "/documents/{sha}/pages/..%2f..%2f..%2fetc%2fpasswd",
-    "/documents/{sha}/pages/..%2f..%2fetc%2fpasswd.png",
-    "/documents/{sha}/pages/1.png/../../../../etc/passwd",
-    "/documents/{SHA}",
-    "/static/..%2f..%2fstore.py",
-    "/static/../app.py",
-    "/static/%2e%2e/app.py",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/documents/../../etc/passwd",
+        "/documents/..%2f..%2fetc%2fpasswd",
+        "/documents/%2e%2e/%2e%2e/etc/passwd",
+        "/documents/{sha}/pages/999.png",
+        "/documents/{sha}/pages/0.png",
+        "/documents/{sha}/pages/-1.png",
+        "/documents/{sha}/pages/999",
+        "/documents/{sha}/pages/..%2f..%2f..%2fetc%2fpasswd",
+        "/documents/{sha}/pages/..%2f..%2fetc%2fpasswd.png",
+        "/documents/{sha}/pages/1.png/../../../../etc/passwd",
+        "/documents/{SHA}",
+        "/static/..%2f..%2fstore.py",
+        "/static/../app.py",
+        "/static/%2e%2e/app.py",
+    ],
+)
 def test_paths_outside_the_workspace_are_never_served(setup, path):
     _, docs, client = setup
     sha = docs[0].document.sha256
@@ -220,8 +249,9 @@ def test_foreign_host_header_is_refused_without_token(setup):
 
 def test_token_is_required_once_then_kept_in_a_cookie(setup):
     ws, docs, _ = setup
-    client = TestClient(create_app(ws.root, token=LONG_TOKEN), base_url="http://10.0.0.5:8765",
-                        follow_redirects=False)
+    client = TestClient(
+        create_app(ws.root, token=LONG_TOKEN), base_url="http://10.0.0.5:8765", follow_redirects=False
+    )
     assert client.get("/").status_code == 403
     assert client.get("/", params={"token": "wrong"}).status_code == 403
     r = client.get(f"/documents/{docs[0].document.sha256}", params={"token": LONG_TOKEN})

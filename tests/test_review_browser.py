@@ -18,8 +18,14 @@ from evaluator.cli import main
 from evaluator.workspace import decisions as dec
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 REASON = "Life satisfaction is measured by ward"
 
 pytestmark = [
@@ -113,12 +119,19 @@ def test_review_override_then_export(server, browser, tmp_path):
 
     runner = CliRunner()
     for fmt in ("xlsx", "json"):
-        result = runner.invoke(main, ["export", "--workspace", str(ws.root), "--format", fmt,
-                                      "--out", str(tmp_path / f"out.{fmt}")])
+        result = runner.invoke(
+            main,
+            ["export", "--workspace", str(ws.root), "--format", fmt, "--out", str(tmp_path / f"out.{fmt}")],
+        )
         assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "out.json").read_text())
-    h1 = next(h for doc in data["documents"] if doc["document"]["sha256"] == sha for h in doc["hallmarks"]
-              if h["id"] == "1")
+    h1 = next(
+        h
+        for doc in data["documents"]
+        if doc["document"]["sha256"] == sha
+        for h in doc["hallmarks"]
+        if h["id"] == "1"
+    )
     assert (h1["final_level"], h1["source"], h1["decision"]["reason"]) == ("optimising", "reviewed", REASON)
     wb = load_workbook(tmp_path / "out.xlsx")
     summary = list(wb["Summary"].values)
@@ -135,20 +148,29 @@ def test_live_server_escapes_text_and_guards_paths(server):
     with httpx.Client(base_url=base, follow_redirects=False, timeout=30) as client:
         html = client.get(f"/documents/{sha}").text
         assert XSS not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-        for path in (f"/documents/{sha}/pages/999.png", f"/documents/{sha}/pages/0", "/documents/..%2f..%2fetc%2fpasswd",
-                     f"/documents/{sha}/pages/..%2f..%2fetc%2fpasswd.png", "/static/..%2f..%2fstore.py"):
+        for path in (
+            f"/documents/{sha}/pages/999.png",
+            f"/documents/{sha}/pages/0",
+            "/documents/..%2f..%2fetc%2fpasswd",
+            f"/documents/{sha}/pages/..%2f..%2fetc%2fpasswd.png",
+            "/static/..%2f..%2fstore.py",
+        ):
             r = client.get(path)
             assert r.status_code in (400, 404), path
             assert "root:" not in r.text
         # raw path, not normalised by the client
         with socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1]))) as s:
-            s.sendall(b"GET /documents/../../../../etc/passwd HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            s.sendall(
+                b"GET /documents/../../../../etc/passwd HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            )
             raw = b""
             while chunk := s.recv(65536):
                 raw += chunk
         assert raw.split(b" ")[1] in (b"400", b"404") and b"root:" not in raw
         # no CSRF token, no decision
-        r = client.post(f"/documents/{sha}/decisions", data={"reviewer": "Eve", "hallmark_id": "1", "action": "accept"})
+        r = client.post(
+            f"/documents/{sha}/decisions", data={"reviewer": "Eve", "hallmark_id": "1", "action": "accept"}
+        )
         assert r.status_code == 403
         r = client.get("/", headers={"Host": "attacker.example"})
         assert r.status_code == 400

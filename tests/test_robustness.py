@@ -63,7 +63,9 @@ UNREADABLE = {
 }
 PARTLY_READ = {  # assessed on the pages that could be read; the warning says which were not
     "image-only.pdf": ["page 2 has no text layer (scanned image?); it was not assessed"],
-    "garbled-font.pdf": ["page 1 has a garbled text layer (font without a Unicode map?); it was not assessed"],
+    "garbled-font.pdf": [
+        "page 1 has a garbled text layer (font without a Unicode map?); it was not assessed"
+    ],
 }
 READ_IN_FULL = ["markup-and-control.pdf", "file with spaces é.pdf", "two-columns.pdf", "header-footer.pdf"]
 MAX_PAGES = 50  # the bound that applies to the 1,000-page PDF in the real-pipeline screen
@@ -115,9 +117,27 @@ def test_screen_of_every_bad_input_finishes_and_says_why(tmp_path: Path) -> None
     figures = tmp_path / "figures.json"
     env = {**os.environ, "COLUMNS": "250"}
     proc = subprocess.run(
-        [sys.executable, "-c", HOOKED_CLI, str(figures), "screen", str(docs), "--workspace", str(ws),
-         "--workers", "2", "--timeout", "120", "--max-pages", str(MAX_PAGES), "--quiet"],
-        capture_output=True, text=True, timeout=300, env=env,
+        [
+            sys.executable,
+            "-c",
+            HOOKED_CLI,
+            str(figures),
+            "screen",
+            str(docs),
+            "--workspace",
+            str(ws),
+            "--workers",
+            "2",
+            "--timeout",
+            "120",
+            "--max-pages",
+            str(MAX_PAGES),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
     output = proc.stdout + proc.stderr
     _no_traceback(output)
@@ -146,7 +166,9 @@ def test_screen_of_every_bad_input_finishes_and_says_why(tmp_path: Path) -> None
             for ev in result.evidence:
                 assert not CONTROL & set(ev.text), (name, ev.text)
                 assert ev.page is not None and 1 <= ev.page <= assessment.document.pages
-    markup = [ev.text for r in stored["markup-and-control.pdf"].descriptor_results().values() for ev in r.evidence]
+    markup = [
+        ev.text for r in stored["markup-and-control.pdf"].descriptor_results().values() for ev in r.evidence
+    ]
     assert all("<" not in t or "<script>" in t for t in markup)  # markup is kept as text, never interpreted
 
     workspace = Workspace(ws, create=False)
@@ -168,8 +190,20 @@ def test_time_limit_stops_a_long_document_when_assessing_in_process(tmp_path: Pa
     docs.mkdir()
     make_many_pages(docs / "many-pages.pdf", 1000)
     shutil.copy(PDFS / "heading.pdf", docs / "heading.pdf")
-    result = CliRunner().invoke(main, ["screen", str(docs), "--workspace", str(tmp_path / "ws"), "--workers", "1",
-                                       "--timeout", "2", "--quiet"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "screen",
+            str(docs),
+            "--workspace",
+            str(tmp_path / "ws"),
+            "--workers",
+            "1",
+            "--timeout",
+            "2",
+            "--quiet",
+        ],
+    )
     _no_traceback(result.output)
     assert result.exit_code == 1, result.output
     assert f"failed {docs / 'many-pages.pdf'}: timed out after 2 s" in result.output
@@ -210,8 +244,10 @@ def _snapshot(ws: Path) -> dict:
     """What must survive a fault: the stored suggestions, decisions and the assessment files."""
     with sqlite3.connect(ws / "evaluator.sqlite") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        tables = {t: conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall()
-                  for t in ("documents", "assessments", "decisions")}
+        tables = {
+            t: conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall()
+            for t in ("documents", "assessments", "decisions")
+        }
     conn.close()
     files = {p.name: p.read_bytes() for p in (ws / "assessments").iterdir()}
     for data in files.values():
@@ -221,7 +257,10 @@ def _snapshot(ws: Path) -> dict:
 
 def _one_line_error(result, *fragments: str) -> str:
     _no_traceback(result.output)
-    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), (result.exception, result.output)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), (
+        result.exception,
+        result.output,
+    )
     [line] = result.output.strip().splitlines()
     assert line.startswith("Error: ")
     for fragment in fragments:
@@ -235,8 +274,19 @@ def _setpriv_drops_root_powers(probe: Path) -> bool:
     probe.write_text("x")
     probe.chmod(0o444)
     try:
-        done = subprocess.run(["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--", sys.executable, "-c",
-                               f"open({str(probe)!r}, 'a')"], capture_output=True, timeout=60)
+        done = subprocess.run(
+            [
+                "setpriv",
+                "--bounding-set=-all",
+                "--inh-caps=-all",
+                "--",
+                sys.executable,
+                "-c",
+                f"open({str(probe)!r}, 'a')",
+            ],
+            capture_output=True,
+            timeout=60,
+        )
     finally:
         probe.chmod(0o644)
     return done.returncode != 0
@@ -249,7 +299,9 @@ def test_read_only_workspace_says_so_and_changes_nothing(screened, tmp_path: Pat
     if os.geteuid() == 0 and not _setpriv_drops_root_powers(tmp_path / "probe"):
         pytest.skip("cannot drop root's file-permission override here (no setpriv or no CAP_SETPCAP)")
     before = _snapshot(ws)
-    tree = {p: hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir" for p in sorted(ws.rglob("*"))}
+    tree = {
+        p: hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir" for p in sorted(ws.rglob("*"))
+    }
     for path in [ws, *ws.rglob("*")]:
         path.chmod(0o555 if path.is_dir() else 0o444)
     script = textwrap.dedent(f"""
@@ -263,17 +315,36 @@ def test_read_only_workspace_says_so_and_changes_nothing(screened, tmp_path: Pat
     """)
     prefix = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--"] if os.geteuid() == 0 else []
     try:
-        proc = subprocess.run([*prefix, sys.executable, "-c", script, "screen", str(new), "--workspace", str(ws),
-                               "--workers", "1", "--quiet"], capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [
+                *prefix,
+                sys.executable,
+                "-c",
+                script,
+                "screen",
+                str(new),
+                "--workspace",
+                str(ws),
+                "--workers",
+                "1",
+                "--quiet",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         for path in [ws, *ws.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
     _no_traceback(proc.stdout, proc.stderr)
     assert proc.returncode == 1
-    assert proc.stderr.strip() == (f"Error: Workspace database error in {ws / 'evaluator.sqlite'}: attempt to write a "
-                                   "readonly database. Check disk space and permissions.")
-    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-            for p in sorted(ws.rglob("*"))} == tree
+    assert proc.stderr.strip() == (
+        f"Error: Workspace database error in {ws / 'evaluator.sqlite'}: attempt to write a "
+        "readonly database. Check disk space and permissions."
+    )
+    assert {
+        p: hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir" for p in sorted(ws.rglob("*"))
+    } == tree
     assert _snapshot(ws) == before
 
 
@@ -284,24 +355,36 @@ def test_read_only_workspace_still_exports_and_reports_elsewhere(screened, tmp_p
     if os.geteuid() == 0 and not _setpriv_drops_root_powers(tmp_path / "probe"):
         pytest.skip("cannot drop root's file-permission override here (no setpriv or no CAP_SETPCAP)")
     for fmt in ("csv", "html"):
-        expected = CliRunner().invoke(main, ["export", "--workspace", str(ws), "--format", fmt,
-                                             "--out", str(tmp_path / f"writable.{fmt}")])
+        expected = CliRunner().invoke(
+            main,
+            ["export", "--workspace", str(ws), "--format", fmt, "--out", str(tmp_path / f"writable.{fmt}")],
+        )
         assert expected.exit_code == 0, expected.output
     shutil.rmtree(ws / "cache" / "pages", ignore_errors=True)
-    tree = {p: hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir" for p in sorted(ws.rglob("*"))}
+    tree = {
+        p: hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir" for p in sorted(ws.rglob("*"))
+    }
     out = tmp_path / "out"
     out.mkdir()
     prefix = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--"] if os.geteuid() == 0 else []
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([*prefix, sys.executable, "-m", "evaluator.cli", *args], capture_output=True,
-                              text=True, timeout=120)
+        return subprocess.run(
+            [*prefix, sys.executable, "-m", "evaluator.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     for path in [ws, *ws.rglob("*")]:
         path.chmod(0o555 if path.is_dir() else 0o444)
     try:
-        csv_export = run("export", "--workspace", str(ws), "--format", "csv", "--out", str(out / "levels.csv"))
-        html_export = run("export", "--workspace", str(ws), "--format", "html", "--out", str(out / "levels.html"))
+        csv_export = run(
+            "export", "--workspace", str(ws), "--format", "csv", "--out", str(out / "levels.csv")
+        )
+        html_export = run(
+            "export", "--workspace", str(ws), "--format", "html", "--out", str(out / "levels.html")
+        )
         refused = run("report", "--workspace", str(ws))
         reports = run("report", "--workspace", str(ws), "--out", str(out / "reports"))
     finally:
@@ -310,18 +393,29 @@ def test_read_only_workspace_still_exports_and_reports_elsewhere(screened, tmp_p
     for proc in (csv_export, html_export, refused, reports):
         _no_traceback(proc.stdout, proc.stderr)
     assert csv_export.returncode == 0, csv_export.stderr
-    assert (out / "levels.csv").read_text() == (tmp_path / "writable.csv").read_text()  # the reviewer's override
+    assert (out / "levels.csv").read_text() == (
+        tmp_path / "writable.csv"
+    ).read_text()  # the reviewer's override
     assert html_export.returncode == 0, html_export.stderr
+
     def without_time(html: str) -> str:
         return re.sub(r"Exported \S+ by", "Exported by", html)
 
-    assert without_time((out / "levels.html").read_text()) == without_time((tmp_path / "writable.html").read_text())
+    assert without_time((out / "levels.html").read_text()) == without_time(
+        (tmp_path / "writable.html").read_text()
+    )
     assert refused.returncode == 1
     assert refused.stderr.strip() == f"Error: {ws} is read-only: write the reports elsewhere with --out DIR."
     assert reports.returncode == 0, reports.stderr
-    assert {p.name for p in (out / "reports").iterdir()} >= {"index.html", "summary.csv", "summary.xlsx", "heatmap.png"}
-    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-            for p in sorted(ws.rglob("*"))} == tree
+    assert {p.name for p in (out / "reports").iterdir()} >= {
+        "index.html",
+        "summary.csv",
+        "summary.xlsx",
+        "heatmap.png",
+    }
+    assert {
+        p: hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir" for p in sorted(ws.rglob("*"))
+    } == tree
 
 
 def test_disk_full_while_writing_an_assessment_file(screened, monkeypatch) -> None:
@@ -339,14 +433,17 @@ def test_disk_full_while_writing_an_assessment_file(screened, monkeypatch) -> No
 
     monkeypatch.setattr(Path, "write_text", disk_full)
     result = _screen([str(new), "--workspace", str(ws)])
-    line = _one_line_error(result, str(ws / "assessments"), "No space left on device", "Free disk space",
-                           "run the same command")
+    line = _one_line_error(
+        result, str(ws / "assessments"), "No space left on device", "Free disk space", "run the same command"
+    )
     assert line.startswith("Error: Cannot write ")
     assert _snapshot(ws) == before
     assert not [p for p in ws.rglob("*.tmp")]
     monkeypatch.setattr(Path, "write_text", real_write)
     again = _screen([str(new), "--workspace", str(ws)])
-    assert again.exit_code == 0 and "1 assessed, 0 skipped (unchanged), 0 failed" in again.output, again.output
+    assert again.exit_code == 0 and "1 assessed, 0 skipped (unchanged), 0 failed" in again.output, (
+        again.output
+    )
     assert len(Workspace(ws).current_assessments()) == 3
 
 
@@ -364,7 +461,9 @@ def test_database_full_at_save_time(screened, monkeypatch) -> None:
     ws, new = screened
     before = _snapshot(ws)
     real_connect = sqlite3.connect
-    monkeypatch.setattr(sqlite3, "connect", lambda *args, **kwargs: real_connect(*args, factory=_FullDisk, **kwargs))
+    monkeypatch.setattr(
+        sqlite3, "connect", lambda *args, **kwargs: real_connect(*args, factory=_FullDisk, **kwargs)
+    )
     result = _screen([str(new), "--workspace", str(ws)])
     monkeypatch.setattr(sqlite3, "connect", real_connect)
     _one_line_error(result, str(ws / "evaluator.sqlite"), "database or disk is full", "Check disk space")
@@ -372,7 +471,9 @@ def test_database_full_at_save_time(screened, monkeypatch) -> None:
     assert after["tables"] == before["tables"]
     assert all(after["files"][name] == data for name, data in before["files"].items())
     again = _screen([str(new), "--workspace", str(ws)])
-    assert again.exit_code == 0 and "1 assessed, 0 skipped (unchanged), 0 failed" in again.output, again.output
+    assert again.exit_code == 0 and "1 assessed, 0 skipped (unchanged), 0 failed" in again.output, (
+        again.output
+    )
     assert len(Workspace(ws).current_assessments()) == 3
 
 
@@ -389,18 +490,28 @@ def test_disk_full_while_writing_the_reports(screened, monkeypatch) -> None:
 
     monkeypatch.setattr(Path, "write_text", disk_full)
     result = _screen([str(new), "--workspace", str(ws)])
-    _one_line_error(result, str(ws / "reports"), "No space left on device", "evaluator report",
-                    "assessments are saved")
+    _one_line_error(
+        result, str(ws / "reports"), "No space left on device", "evaluator report", "assessments are saved"
+    )
     assert len(Workspace(ws).current_assessments()) == 3
     assert not [p for p in ws.rglob("*.tmp*")]
 
 
-@pytest.mark.parametrize("damage, message", [
-    ("parent is a file", "Cannot create workspace {ws}: Not a directory. Choose a writable folder."),
-    ("database is a folder", "Cannot open {db}: unable to open database file. Check the folder is writable."),
-    ("database is garbage", "{db} is damaged or not an evaluator database (file is not a database). Restore it "
-                            "from a backup, or screen into a new workspace folder."),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("parent is a file", "Cannot create workspace {ws}: Not a directory. Choose a writable folder."),
+        (
+            "database is a folder",
+            "Cannot open {db}: unable to open database file. Check the folder is writable.",
+        ),
+        (
+            "database is garbage",
+            "{db} is damaged or not an evaluator database (file is not a database). Restore it "
+            "from a backup, or screen into a new workspace folder.",
+        ),
+    ],
+)
 def test_unusable_workspace_is_one_line(tmp_path: Path, monkeypatch, damage: str, message: str) -> None:
     monkeypatch.setattr(evaluator.workspace.batch, "PipelineSpec", lambda *args: fake_pipeline)
     ws = tmp_path / "ws"
@@ -442,8 +553,16 @@ def test_simultaneous_decisions_are_all_kept_and_the_later_ones_conflict(tmp_pat
         own = Workspace(ws.root)  # each review session has its own connection
         barrier.wait()
         try:
-            results[i] = dec.record_decision(own, sha, "2", reviewer=f"Reviewer {i}", action="override",
-                                             level="optimising", reason=f"reason {i}", based_on=seen)
+            results[i] = dec.record_decision(
+                own,
+                sha,
+                "2",
+                reviewer=f"Reviewer {i}",
+                action="override",
+                level="optimising",
+                reason=f"reason {i}",
+                based_on=seen,
+            )
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -475,26 +594,68 @@ def hashing_pipeline() -> Pipeline:
 
 
 ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=80)
-WORDS = st.text(st.characters(codec="utf-8", categories=("L", "N", "P", "Zs", "So", "Sm")), min_size=1, max_size=12)
-SCRIPTS = st.sampled_from([
-    "wellbeing", "Wellbeing", "life satisfaction", "ONS4", "WEMWBS", "we will", "loneliness",
-    "الرفاهية", "שביעות רצון מהחיים", "\u202ebidi override\u202c", "😀👍🏽", "👨‍👩‍👧", "café", "ﬁnance",
-    "\u200b", "\u00ad", "\ufffd", "(cid:12)", "residents.", "Priority 1:", "|",
-])
+WORDS = st.text(
+    st.characters(codec="utf-8", categories=("L", "N", "P", "Zs", "So", "Sm")), min_size=1, max_size=12
+)
+SCRIPTS = st.sampled_from(
+    [
+        "wellbeing",
+        "Wellbeing",
+        "life satisfaction",
+        "ONS4",
+        "WEMWBS",
+        "we will",
+        "loneliness",
+        "الرفاهية",
+        "שביעות רצון מהחיים",
+        "\u202ebidi override\u202c",
+        "😀👍🏽",
+        "👨‍👩‍👧",
+        "café",
+        "ﬁnance",
+        "\u200b",
+        "\u00ad",
+        "\ufffd",
+        "(cid:12)",
+        "residents.",
+        "Priority 1:",
+        "|",
+    ]
+)
 SENTENCE_LIKE = st.lists(st.one_of(WORDS, SCRIPTS), max_size=40).map(" ".join)
-LONG_SENTENCE = st.builds(lambda word, n: " ".join([word] * n), st.one_of(WORDS, SCRIPTS),
-                          st.integers(200, 4000))
+LONG_SENTENCE = st.builds(
+    lambda word, n: " ".join([word] * n), st.one_of(WORDS, SCRIPTS), st.integers(200, 4000)
+)
 LINE = st.one_of(ANY_TEXT, SENTENCE_LIKE, SENTENCE_LIKE, LONG_SENTENCE)
-BLOCK = st.tuples(st.sampled_from(["text", "text", "heading", "table_row"]), st.lists(LINE, min_size=1, max_size=4))
+BLOCK = st.tuples(
+    st.sampled_from(["text", "text", "heading", "table_row"]), st.lists(LINE, min_size=1, max_size=4)
+)
 PAGES = st.lists(st.lists(BLOCK, max_size=5), max_size=4)
 
 
 def _document(pages: list[list[tuple[str, list[str]]]]) -> Document:
     return Document(
-        path="arbitrary.pdf", sha256="0" * 64, kind="pdf",
-        pages=[Page(number=n, width=600, height=800, blocks=[
-            Block(kind=kind, lines=[Line(text=t, bbox=(50, 20 + 12 * i, 500, 30 + 12 * i)) for i, t in enumerate(lines)])
-            for kind, lines in blocks]) for n, blocks in enumerate(pages, start=1)],
+        path="arbitrary.pdf",
+        sha256="0" * 64,
+        kind="pdf",
+        pages=[
+            Page(
+                number=n,
+                width=600,
+                height=800,
+                blocks=[
+                    Block(
+                        kind=kind,
+                        lines=[
+                            Line(text=t, bbox=(50, 20 + 12 * i, 500, 30 + 12 * i))
+                            for i, t in enumerate(lines)
+                        ],
+                    )
+                    for kind, lines in blocks
+                ],
+            )
+            for n, blocks in enumerate(pages, start=1)
+        ],
     )
 
 
@@ -527,25 +688,45 @@ def _check_assessment(doc: Document, pipeline: Pipeline) -> None:
             assert 0.0 <= ev.score <= 1.0
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 @given(PAGES)
 def test_matching_and_judging_hold_on_arbitrary_text(hashing_pipeline: Pipeline, pages) -> None:
     """No crash; 57 descriptors; evidence quoted verbatim from its own page; everything in [0, 1] and finite."""
     _check_assessment(_document(pages), hashing_pipeline)
 
 
-@pytest.mark.parametrize("pages", [
-    [],  # no pages at all
-    [[]],  # one empty page
-    [[("text", [""])]],  # an empty line
-    [[("text", ["wellbeing"])]],  # one word
-    [[("heading", ["Wellbeing"])]],  # only a heading
-    [[("text", ["سنقيس الرفاهية كل عام في كل حي."]), ("text", ["נמדוד את שביעות הרצון מהחיים."])]],  # RTL
-    [[("text", ["We will measure wellbeing 😀👍🏽 every year, with ONS4 and WEMWBS 👨‍👩‍👧."])]],  # emoji
-    [[("text", ["wellbeing " * 5000])], [("table_row", ["A | B"])]],  # a 50,000-character sentence
-    [[("text", ["\x00\x07\u202e\ufffd(cid:3)"])]],  # control and replacement characters only
-], ids=["no-pages", "empty-page", "empty-line", "one-word", "heading-only", "rtl", "emoji", "long-sentence",
-        "control-only"])
+@pytest.mark.parametrize(
+    "pages",
+    [
+        [],  # no pages at all
+        [[]],  # one empty page
+        [[("text", [""])]],  # an empty line
+        [[("text", ["wellbeing"])]],  # one word
+        [[("heading", ["Wellbeing"])]],  # only a heading
+        [[("text", ["سنقيس الرفاهية كل عام في كل حي."]), ("text", ["נמדוד את שביעות הרצון מהחיים."])]],  # RTL
+        [[("text", ["We will measure wellbeing 😀👍🏽 every year, with ONS4 and WEMWBS 👨‍👩‍👧."])]],  # emoji
+        [[("text", ["wellbeing " * 5000])], [("table_row", ["A | B"])]],  # a 50,000-character sentence
+        [[("text", ["\x00\x07\u202e\ufffd(cid:3)"])]],  # control and replacement characters only
+    ],
+    ids=[
+        "no-pages",
+        "empty-page",
+        "empty-line",
+        "one-word",
+        "heading-only",
+        "rtl",
+        "emoji",
+        "long-sentence",
+        "control-only",
+    ],
+)
 def test_matching_and_judging_hold_on_edge_cases(hashing_pipeline: Pipeline, pages) -> None:
     _check_assessment(_document(pages), hashing_pipeline)

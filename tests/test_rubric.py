@@ -121,10 +121,13 @@ def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:
 
 
 # Standard names that any strategy may use and gold quotes happen to contain.
-STANDARD_PHRASES = ["the what works centre for wellbeing", "to improve the health and wellbeing of",
-                    # the standard wording of the slope index of inequality in public-health reporting
-                    "the gap between the most and least deprived areas",
-                    "the gap between the most and least deprived neighbourhoods"]
+STANDARD_PHRASES = [
+    "the what works centre for wellbeing",
+    "to improve the health and wellbeing of",
+    # the standard wording of the slope index of inequality in public-health reporting
+    "the gap between the most and least deprived areas",
+    "the gap between the most and least deprived neighbourhoods",
+]
 
 
 def test_queries_are_generic_not_copied_from_gold_documents():

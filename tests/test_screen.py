@@ -57,7 +57,11 @@ def slow_pipeline() -> Pipeline:
 
 def edited_rubric(tmp_path: Path) -> Path:
     text = default_rubric_path().read_text(encoding="utf-8")
-    text = text.replace("        queries:\n", '        queries:\n          - "We ask residents every year how satisfied they are with life."\n', 1)
+    text = text.replace(
+        "        queries:\n",
+        '        queries:\n          - "We ask residents every year how satisfied they are with life."\n',
+        1,
+    )
     out = tmp_path / "edited-rubric.yaml"
     out.write_text(text, encoding="utf-8")
     return out
@@ -88,7 +92,12 @@ def test_find_documents_sorted_deduplicated_hidden_skipped(tmp_path: Path) -> No
     (tmp_path / "sub" / "f.markdown").write_text("x")  # assess reads .markdown: so does screen
     (tmp_path / "README.md").write_text("about this folder")
     found = find_documents([tmp_path, tmp_path / "b.pdf", tmp_path / "sub"])
-    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a.TXT", "b.pdf", "sub/e.md", "sub/f.markdown"]
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == [
+        "a.TXT",
+        "b.pdf",
+        "sub/e.md",
+        "sub/f.markdown",
+    ]
 
 
 def test_a_folder_with_a_manifest_is_screened_as_listed(tmp_path: Path) -> None:
@@ -120,13 +129,15 @@ def test_bad_files_are_recorded_and_the_good_assessed(folder: Path, tmp_path: Pa
 
 def test_cli_exit_code_1_and_summary_lists_the_failure(folder: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(evaluator.workspace.batch, "PipelineSpec", lambda *args: fake_pipeline)
-    result = CliRunner().invoke(main, ["screen", str(folder), "--workspace", str(tmp_path / "ws"), "--workers", "1",
-                                       "--quiet"])
+    result = CliRunner().invoke(
+        main, ["screen", str(folder), "--workspace", str(tmp_path / "ws"), "--workers", "1", "--quiet"]
+    )
     assert result.exit_code == 1, result.output
     assert "4 assessed, 0 skipped (unchanged), 2 failed" in result.output
     assert "random-bytes.pdf" in result.output and "not a PDF" in result.output
-    again = CliRunner().invoke(main, ["screen", str(folder / "heading.pdf"), "--workspace", str(tmp_path / "ws"),
-                                      "--quiet"])
+    again = CliRunner().invoke(
+        main, ["screen", str(folder / "heading.pdf"), "--workspace", str(tmp_path / "ws"), "--quiet"]
+    )
     assert again.exit_code == 0, again.output
     assert "0 assessed, 1 skipped (unchanged), 0 failed" in again.output
     report = CliRunner().invoke(main, ["report", "--workspace", str(tmp_path / "ws")])
@@ -146,8 +157,11 @@ def test_rubric_change_rescores_without_re_extracting(folder: Path, tmp_path: Pa
     first = screen([folder], tmp_path / "ws", workers=1, quiet=True, pipeline_factory=fake_pipeline)
     calls: list[str] = []
     real_extract = evaluator.batch.extract_isolated  # the screen parses untrusted files in a capped child
-    monkeypatch.setattr(evaluator.batch, "extract_isolated",
-                        lambda path, **kw: calls.append(str(path)) or real_extract(path, **kw))
+    monkeypatch.setattr(
+        evaluator.batch,
+        "extract_isolated",
+        lambda path, **kw: calls.append(str(path)) or real_extract(path, **kw),
+    )
     factory = functools.partial(fake_pipeline, str(edited_rubric(tmp_path)))
     second = screen([folder], tmp_path / "ws", workers=1, quiet=True, pipeline_factory=factory)
     assert len(second.ok) == 4 and not second.skipped
@@ -165,20 +179,26 @@ def test_timeout_inline_records_the_stuck_document(tmp_path: Path) -> None:
     shutil.copy(PDFS / "heading.pdf", docs / "stuck.pdf")
     shutil.copy(PDFS / "table.pdf", docs / "table.pdf")
     started = time.monotonic()
-    summary = screen([docs], tmp_path / "ws", workers=1, quiet=True, timeout=1, pipeline_factory=slow_pipeline)
+    summary = screen(
+        [docs], tmp_path / "ws", workers=1, quiet=True, timeout=1, pipeline_factory=slow_pipeline
+    )
     assert time.monotonic() - started < 60
     assert [(Path(o.path).name, o.reason) for o in summary.failed] == [("stuck.pdf", "timed out after 1 s")]
     assert [Path(o.path).name for o in summary.ok] == ["table.pdf"]
 
 
 def test_timeout_kills_the_stuck_worker_and_the_rest_finish(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(evaluator.workspace.batch, "INLINE_MAX_PAGES", 0)  # use worker processes even for tiny files
+    monkeypatch.setattr(
+        evaluator.workspace.batch, "INLINE_MAX_PAGES", 0
+    )  # use worker processes even for tiny files
     docs = tmp_path / "docs"
     docs.mkdir()
     shutil.copy(PDFS / "hyphenation.pdf", docs / "stuck.pdf")
     for name in GOOD:
         shutil.copy(PDFS / name, docs / name)
-    summary = screen([docs], tmp_path / "ws", workers=2, quiet=True, timeout=4, pipeline_factory=slow_pipeline)
+    summary = screen(
+        [docs], tmp_path / "ws", workers=2, quiet=True, timeout=4, pipeline_factory=slow_pipeline
+    )
     assert [(Path(o.path).name, o.reason) for o in summary.failed] == [("stuck.pdf", "timed out after 4 s")]
     assert sorted(Path(o.path).name for o in summary.ok) == sorted(GOOD)
 
@@ -187,7 +207,7 @@ def test_worker_memory_is_its_own_not_the_parents(tmp_path: Path, monkeypatch) -
     """The per-worker peak RSS the benchmark reports must not count the parent's pages."""
     monkeypatch.setattr(evaluator.workspace.batch, "INLINE_MAX_PAGES", 0)
     ballast = bytearray(800 * 1024 * 1024)  # the parent holds 800 MB, touched
-    ballast[:: 4096] = b"x" * len(ballast[:: 4096])
+    ballast[::4096] = b"x" * len(ballast[::4096])
     docs = tmp_path / "docs"
     docs.mkdir()
     for name in GOOD:
@@ -202,7 +222,9 @@ def test_kill_9_mid_run_then_resume(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     for i in range(6):
-        (docs / f"slow-{i}.md").write_text(f"# Plan {i}\n\nWe will improve the wellbeing of residents in area {i}.\n")
+        (docs / f"slow-{i}.md").write_text(
+            f"# Plan {i}\n\nWe will improve the wellbeing of residents in area {i}.\n"
+        )
     ws_dir = tmp_path / "ws"
     script = textwrap.dedent(f"""
         import sys
@@ -263,7 +285,9 @@ def test_a_custom_rubric_is_what_reports_exports_and_the_review_app_show(tmp_pat
     from evaluator.workspace.export import export
 
     text = default_rubric_path().read_text(encoding="utf-8")
-    text = text.replace("title: Inclusive understanding and definition of wellbeing", "title: Our own first hallmark", 1)
+    text = text.replace(
+        "title: Inclusive understanding and definition of wellbeing", "title: Our own first hallmark", 1
+    )
     custom = tmp_path / "custom.yaml"
     custom.write_text(text, encoding="utf-8")
     docs = tmp_path / "docs"
@@ -284,9 +308,22 @@ def test_a_custom_rubric_is_what_reports_exports_and_the_review_app_show(tmp_pat
 
 
 def test_assessments_saved_before_the_provenance_fields_still_load() -> None:
-    old = {"tool_version": "0.1.0", "rubric_id": "r", "rubric_version": "1", "model_name": "m", "model_hash": "h",
-           "extractor": "x", "judge": "j", "created_at": "2024-01-01T00:00:00+00:00"}
+    old = {
+        "tool_version": "0.1.0",
+        "rubric_id": "r",
+        "rubric_version": "1",
+        "model_name": "m",
+        "model_hash": "h",
+        "extractor": "x",
+        "judge": "j",
+        "created_at": "2024-01-01T00:00:00+00:00",
+    }
     provenance = Assessment.model_validate(
-        {"schema_version": "1.0", "document": {"path": "a.pdf", "sha256": "0" * 64, "pages": 1},
-         "provenance": old, "hallmarks": []}).provenance
+        {
+            "schema_version": "1.0",
+            "document": {"path": "a.pdf", "sha256": "0" * 64, "pages": 1},
+            "provenance": old,
+            "hallmarks": [],
+        }
+    ).provenance
     assert (provenance.rubric_hash, provenance.segmenter, provenance.matcher) == ("", "", "")

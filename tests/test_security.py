@@ -55,8 +55,9 @@ def form_token(client: TestClient) -> str:
 
 def screen_fake(monkeypatch, paths: list[Path], ws: Path, *extra: str):
     monkeypatch.setattr(evaluator.workspace.batch, "PipelineSpec", lambda *args: fake_pipeline)
-    return CliRunner().invoke(main, ["screen", *map(str, paths), "--workspace", str(ws), "--workers", "1",
-                                     "--quiet", *extra])
+    return CliRunner().invoke(
+        main, ["screen", *map(str, paths), "--workspace", str(ws), "--workers", "1", "--quiet", *extra]
+    )
 
 
 def no_formulas(xlsx: Path) -> None:
@@ -75,8 +76,16 @@ def test_reviewer_text_that_looks_like_a_formula_is_inert_in_every_export(app, t
     never a formula) and is quoted in the CSV export, so opening the file runs nothing."""
     ws, sha, _ = app
     for hallmark, formula in zip(("1", "2", "3a", "3b", "4", "5"), FORMULAS, strict=True):
-        dec.record_decision(ws, sha, hallmark, reviewer="@Ana", action="override", level="none",
-                            reason=formula + " reason", note=formula + " note")
+        dec.record_decision(
+            ws,
+            sha,
+            hallmark,
+            reviewer="@Ana",
+            action="override",
+            level="none",
+            reason=formula + " reason",
+            note=formula + " note",
+        )
     export(ws, "xlsx", tmp_path / "out.xlsx")
     no_formulas(tmp_path / "out.xlsx")
     sheet = load_workbook(tmp_path / "out.xlsx").worksheets[1]
@@ -87,7 +96,9 @@ def test_reviewer_text_that_looks_like_a_formula_is_inert_in_every_export(app, t
         assert (reason.value, reason.data_type) == ((formula + " reason").strip(), "s")
         assert cells[hallmark][head.index("Reviewer")].value == "@Ana"
     export(ws, "csv", tmp_path / "out.csv")
-    rows = {r["hallmark"]: r for r in csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8", newline=""))}
+    rows = {
+        r["hallmark"]: r for r in csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8", newline=""))
+    }
     for hallmark, formula in zip(("1", "2", "3a", "3b", "4", "5"), FORMULAS, strict=True):
         assert rows[hallmark]["reason"] == "'" + (formula + " reason").strip()
         assert rows[hallmark]["note"] == "'" + (formula + " note").strip()
@@ -121,8 +132,15 @@ def test_a_decompression_bomb_fails_alone_and_the_batch_goes_on(tmp_path, monkey
     make_bomb(docs / "bomb.pdf", 300)
     shutil.copy(PDFS / "heading.pdf", docs / "heading.pdf")
     make_many_pages(docs / "many.pdf", 12)  # enough pages for worker processes
-    summary = evaluator.workspace.batch.screen([docs], tmp_path / "ws", workers=workers, quiet=True, timeout=60,
-                                     pipeline_factory=fake_pipeline, reports=False)
+    summary = evaluator.workspace.batch.screen(
+        [docs],
+        tmp_path / "ws",
+        workers=workers,
+        quiet=True,
+        timeout=60,
+        pipeline_factory=fake_pipeline,
+        reports=False,
+    )
     [failed] = summary.failed
     assert Path(failed.path).name == "bomb.pdf"
     assert "ran out of memory (over 200 MB" in failed.reason and "\n" not in failed.reason
@@ -149,12 +167,15 @@ def png_url(sha: str, box: str = "72,60,300,90") -> str:
     return f"/documents/{sha}/pages/1.png?box={box}"
 
 
-@pytest.mark.parametrize("headers", [
-    {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "image"},
-    {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Dest": "image"},  # another port of localhost
-    {"Origin": "http://example.invalid"},
-    {"Origin": "null"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "image"},
+        {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Dest": "image"},  # another port of localhost
+        {"Origin": "http://example.invalid"},
+        {"Origin": "null"},
+    ],
+)
 def test_another_site_cannot_make_the_app_render_or_probe_documents(app, headers):
     """An <img> or fetch from another site gets 403 on every route: nothing is rendered or cached, and a
     document that exists answers exactly like one that does not."""
@@ -211,8 +232,13 @@ def test_a_consensus_needs_a_reason_and_exports_show_who_and_why(app, tmp_path):
     """A consensus overrides every reviewer, so the app refuses one without a reason (keeping what was
     typed), and the CSV and XLSX exports say who recorded it and why."""
     ws, sha, client = app
-    form = {"csrf_token": form_token(client), "reviewer": "Ben", "hallmark_id": "1", "level": "none",
-            "note": "met on Tuesday"}
+    form = {
+        "csrf_token": form_token(client),
+        "reviewer": "Ben",
+        "hallmark_id": "1",
+        "level": "none",
+        "note": "met on Tuesday",
+    }
     refused = client.post(f"/documents/{sha}/consensus", data=form)
     assert refused.status_code == 400 and "A consensus needs a reason" in refused.text
     assert 'value="met on Tuesday"' in refused.text
@@ -220,14 +246,22 @@ def test_a_consensus_needs_a_reason_and_exports_show_who_and_why(app, tmp_path):
     saved = client.post(f"/documents/{sha}/consensus", data={**form, "reason": "no wellbeing definition"})
     assert saved.status_code == 303
     export(ws, "csv", tmp_path / "out.csv")
-    row = next(r for r in csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")) if r["hallmark"] == "1")
+    row = next(
+        r for r in csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")) if r["hallmark"] == "1"
+    )
     assert (row["source"], row["consensus_recorded_by"], row["consensus_reason"]) == (
-        "consensus", "Ben", "no wellbeing definition")
+        "consensus",
+        "Ben",
+        "no wellbeing definition",
+    )
     export(ws, "xlsx", tmp_path / "out.xlsx")
     sheet = load_workbook(tmp_path / "out.xlsx").worksheets[1]
     head = [c.value for c in sheet[1]]
     h1 = [c.value for c in sheet[2]]
-    assert (h1[head.index("Consensus by")], h1[head.index("Consensus reason")]) == ("Ben", "no wellbeing definition")
+    assert (h1[head.index("Consensus by")], h1[head.index("Consensus reason")]) == (
+        "Ben",
+        "no wellbeing definition",
+    )
 
 
 # -------------------------------------------------------- 7. append-only for real, tamper-evident log
@@ -253,8 +287,11 @@ def test_insert_or_replace_cannot_rewrite_a_recorded_decision(app, table):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             conn.execute(f"INSERT OR REPLACE INTO {table} VALUES ({', '.join('?' * len(row))})", row)
         with pytest.raises(sqlite3.IntegrityError):  # and a record without its chained hash
-            conn.execute(f"INSERT INTO {table} ({', '.join(columns[1:-1])}) VALUES "
-                         f"({', '.join('?' * (len(columns) - 2))})", row[1:-1])
+            conn.execute(
+                f"INSERT INTO {table} ({', '.join(columns[1:-1])}) VALUES "
+                f"({', '.join('?' * (len(columns) - 2))})",
+                row[1:-1],
+            )
     finally:
         conn.close()
     assert CliRunner().invoke(main, ["audit", "--workspace", str(ws.root)]).exit_code == 0
@@ -295,11 +332,17 @@ def test_an_existing_workspace_migrates_and_its_decisions_get_their_chain(tmp_pa
             rows = src.execute(f"SELECT * FROM {table}").fetchall()
             conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
         src.close()
-        conn.execute("INSERT INTO decisions (assessment_id, sha256, hallmark_id, reviewer, action, level, reason,"
-                     " suggested_level, created_at) VALUES (1, ?, '1', 'Ana', 'override', 'none', 'old', 'assuring',"
-                     " '2024-01-01T00:00:00+00:00')", (sha,))
-        conn.execute("INSERT INTO consensus (sha256, hallmark_id, level, recorded_by, created_at)"
-                     " VALUES (?, '1', 'none', 'Ana', '2024-01-02T00:00:00+00:00')", (sha,))
+        conn.execute(
+            "INSERT INTO decisions (assessment_id, sha256, hallmark_id, reviewer, action, level, reason,"
+            " suggested_level, created_at) VALUES (1, ?, '1', 'Ana', 'override', 'none', 'old', 'assuring',"
+            " '2024-01-01T00:00:00+00:00')",
+            (sha,),
+        )
+        conn.execute(
+            "INSERT INTO consensus (sha256, hallmark_id, level, recorded_by, created_at)"
+            " VALUES (?, '1', 'none', 'Ana', '2024-01-02T00:00:00+00:00')",
+            (sha,),
+        )
     conn.close()
     migrated = Workspace(old, create=False)
     dec.record_decision(migrated, sha, "2", reviewer="Ben", action="accept")
@@ -331,10 +374,14 @@ def test_off_loopback_the_token_is_strong_and_never_on_the_command_line(app, mon
     assert result.exit_code == 0, result.output
     generated = result.output.split("?token=")[1].split()[0]
     assert len(generated) >= 43 and served["host"] == "0.0.0.0"
-    short, served = serve_cli(monkeypatch, ws.root, "--host", "0.0.0.0", env={"EVALUATOR_REVIEW_TOKEN": "abc"})
+    short, served = serve_cli(
+        monkeypatch, ws.root, "--host", "0.0.0.0", env={"EVALUATOR_REVIEW_TOKEN": "abc"}
+    )
     assert short.exit_code == 1 and "use at least 32" in short.output and not served
     (tmp_path / "token").write_text(TOKEN + "\n")
-    from_file, served = serve_cli(monkeypatch, ws.root, "--host", "0.0.0.0", "--token-file", str(tmp_path / "token"))
+    from_file, served = serve_cli(
+        monkeypatch, ws.root, "--host", "0.0.0.0", "--token-file", str(tmp_path / "token")
+    )
     assert from_file.exit_code == 0 and TOKEN not in from_file.output
     client = TestClient(served["app"], base_url="http://10.0.0.5:8765", follow_redirects=False)
     assert client.get("/", params={"token": TOKEN}).status_code == 303
@@ -347,7 +394,9 @@ def test_repeated_wrong_tokens_are_slowed_down(app):
     guessing gets nowhere; the session cookie is a fresh random id, HttpOnly, SameSite and Secure
     behind TLS."""
     ws, sha, _ = app
-    client = TestClient(create_app(ws.root, token=TOKEN), base_url="https://review.example", follow_redirects=False)
+    client = TestClient(
+        create_app(ws.root, token=TOKEN), base_url="https://review.example", follow_redirects=False
+    )
     ok = client.get("/", params={"token": TOKEN})
     cookie = ok.headers["set-cookie"]
     assert ok.status_code == 303 and TOKEN not in cookie
@@ -381,9 +430,18 @@ def test_a_failed_save_shows_the_form_again_with_what_was_typed(app, monkeypatch
     token = form_token(client)
     real_connect = sqlite3.connect
     monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: real_connect(*a, **{**k, "factory": FullDisk}))
-    r = client.post(f"/documents/{sha}/decisions", data={
-        "csrf_token": token, "reviewer": "Ana", "hallmark_id": "2", "action": "override", "level": "maximising",
-        "reason": "ward targets & <b>budgets</b>", "note": "see p. 4"})
+    r = client.post(
+        f"/documents/{sha}/decisions",
+        data={
+            "csrf_token": token,
+            "reviewer": "Ana",
+            "hallmark_id": "2",
+            "action": "override",
+            "level": "maximising",
+            "reason": "ward targets & <b>budgets</b>",
+            "note": "see p. 4",
+        },
+    )
     assert r.status_code == 503 and "Your decision was not saved" in r.text and "disk is full" in r.text
     assert 'value="ward targets &amp; &lt;b&gt;budgets&lt;/b&gt;"' in r.text and 'value="see p. 4"' in r.text
     assert '<option value="maximising" selected>' in r.text
@@ -398,8 +456,14 @@ def test_oversized_fields_and_forms_are_refused_and_nothing_is_stored(app):
     """A 900 KB note is refused before the form is parsed (413); a note over the field cap gets a 400
     that keeps what was typed; a form without the CSRF cookie is refused before parsing (403)."""
     ws, sha, client = app
-    form = {"csrf_token": form_token(client), "reviewer": "Ana", "hallmark_id": "1", "action": "override",
-            "level": "none", "reason": "r"}
+    form = {
+        "csrf_token": form_token(client),
+        "reviewer": "Ana",
+        "hallmark_id": "1",
+        "action": "override",
+        "level": "none",
+        "reason": "r",
+    }
     huge = client.post(f"/documents/{sha}/decisions", data={**form, "note": "x" * 900_000})
     assert huge.status_code == 413 and "Shorten the reason or note" in huge.text
     long = client.post(f"/documents/{sha}/decisions", data={**form, "note": "y" * 2500})

@@ -13,18 +13,29 @@ def _doc(*pages: list[Block]) -> Document:
         path="x.pdf",
         sha256="0" * 64,
         kind="pdf",
-        pages=[Page(number=i + 1, width=600, height=800, blocks=list(blocks)) for i, blocks in enumerate(pages)],
+        pages=[
+            Page(number=i + 1, width=600, height=800, blocks=list(blocks)) for i, blocks in enumerate(pages)
+        ],
     )
 
 
 def _block(*lines: str, kind: str = "text", top: float = 100.0) -> Block:
-    return Block(kind=kind, lines=[Line(text=t, bbox=(50, top + 12 * i, 500, top + 12 * i + 10)) for i, t in enumerate(lines)])
+    return Block(
+        kind=kind,
+        lines=[Line(text=t, bbox=(50, top + 12 * i, 500, top + 12 * i + 10)) for i, t in enumerate(lines)],
+    )
 
 
 def test_passages_carry_page_heading_and_boxes_of_their_lines():
     doc = _doc(
-        [_block("Our vision", kind="heading", top=50),
-         _block("We want every resident to feel their life is worthwhile.", "Wellbeing is more than health.", top=100)],
+        [
+            _block("Our vision", kind="heading", top=50),
+            _block(
+                "We want every resident to feel their life is worthwhile.",
+                "Wellbeing is more than health.",
+                top=100,
+            ),
+        ],
         [_block("Priority one is loneliness. We will fund community", "groups in every ward.", top=200)],
     )
     passages = segment(doc)
@@ -36,7 +47,9 @@ def test_passages_carry_page_heading_and_boxes_of_their_lines():
 
 
 def test_long_blocks_split_into_windows_of_sentences():
-    sentences = [f"Sentence number {i} talks about community wellbeing in some detail here." for i in range(12)]
+    sentences = [
+        f"Sentence number {i} talks about community wellbeing in some detail here." for i in range(12)
+    ]
     doc = _doc([_block(" ".join(sentences))])
     passages = segment(doc)
     assert len(passages) >= 5
@@ -45,8 +58,16 @@ def test_long_blocks_split_into_windows_of_sentences():
 
 
 def test_table_rows_are_one_passage_each():
-    doc = _doc([_block("Indicator | Baseline | Target", kind="table_row"), _block("Life satisfaction | 7.4 | 7.8", kind="table_row")])
-    assert [p.text for p in segment(doc)] == ["Indicator | Baseline | Target", "Life satisfaction | 7.4 | 7.8"]
+    doc = _doc(
+        [
+            _block("Indicator | Baseline | Target", kind="table_row"),
+            _block("Life satisfaction | 7.4 | 7.8", kind="table_row"),
+        ]
+    )
+    assert [p.text for p in segment(doc)] == [
+        "Indicator | Baseline | Target",
+        "Life satisfaction | 7.4 | 7.8",
+    ]
 
 
 def test_image_only_pages_yield_no_passages():
@@ -55,7 +76,9 @@ def test_image_only_pages_yield_no_passages():
     assert {p.page for p in segment(doc)} == {1}
 
 
-words = st.text(alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")), min_size=0, max_size=60)
+words = st.text(
+    alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")), min_size=0, max_size=60
+)
 
 
 @settings(max_examples=60, deadline=None)

@@ -62,7 +62,11 @@ def ranking_example(
 
 
 def fit_judge(
-    matches: Sequence[DescriptorMatch], labels: Sequence[str], *, trained_on: Sequence[str], c: float = REGULARISATION_C
+    matches: Sequence[DescriptorMatch],
+    labels: Sequence[str],
+    *,
+    trained_on: Sequence[str],
+    c: float = REGULARISATION_C,
 ) -> JudgeModel:
     """Fit P(met-or-partial) and P(met) on standardised features plus each descriptor's prior."""
     values: dict[str, list[float]] = {}
@@ -70,10 +74,16 @@ def fit_judge(
         values.setdefault(m.descriptor.id, []).append(STATUS_VALUE[label])
     priors = _shrunk_priors(values, {m.descriptor.id: m.descriptor.level for m in matches})
     default_prior = _r(np.mean([STATUS_VALUE[y] for y in labels])) if len(labels) else 0.0
-    unfitted = JudgeModel(version="unfitted", features=JUDGE_FEATURES, mean=[0.0] * len(JUDGE_FEATURES),
-                          scale=[1.0] * len(JUDGE_FEATURES), any_head=LogisticHead(coef=[], intercept=0.0),
-                          met_head=LogisticHead(coef=[], intercept=0.0), descriptor_prior=priors,
-                          default_prior=default_prior)
+    unfitted = JudgeModel(
+        version="unfitted",
+        features=JUDGE_FEATURES,
+        mean=[0.0] * len(JUDGE_FEATURES),
+        scale=[1.0] * len(JUDGE_FEATURES),
+        any_head=LogisticHead(coef=[], intercept=0.0),
+        met_head=LogisticHead(coef=[], intercept=0.0),
+        descriptor_prior=priors,
+        default_prior=default_prior,
+    )
     rows = unfitted.rows(list(matches))
     scaler = StandardScaler().fit(rows)
     x = scaler.transform(rows)
@@ -98,7 +108,9 @@ def fit_judge(
         "trained_on": sorted(set(trained_on)),
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:10]
-    return JudgeModel(version=f"judge-{digest}", notes=f"logistic, C={c}, {len(labels)} labelled descriptors", **payload)
+    return JudgeModel(
+        version=f"judge-{digest}", notes=f"logistic, C={c}, {len(labels)} labelled descriptors", **payload
+    )
 
 
 def _shrunk_priors(values: dict[str, list[float]], level_of: dict[str, str]) -> dict[str, float]:

@@ -102,15 +102,19 @@ def analyse_gold(
             progress(doc_id)
         analyses[doc_id] = pipeline.analyse(path)
     if not analyses:
-        raise EvaluatorError(f"None of the {len(gold)} gold documents is in {docs_dir}. Point --docs at the PDFs.")
+        raise EvaluatorError(
+            f"None of the {len(gold)} gold documents is in {docs_dir}. Point --docs at the PDFs."
+        )
     return analyses, missing
 
 
 def ranking_examples(
     analyses: Mapping[str, Analysis], gold: Mapping[str, GoldLabel], pipeline: Pipeline
 ) -> dict[str, RankingExample]:
-    return {doc_id: ranking_example(doc_id, a.passages, a.vectors, pipeline.index, gold.get(doc_id))
-            for doc_id, a in analyses.items()}
+    return {
+        doc_id: ranking_example(doc_id, a.passages, a.vectors, pipeline.index, gold.get(doc_id))
+        for doc_id, a in analyses.items()
+    }
 
 
 def loo_tool_predictions(
@@ -132,13 +136,22 @@ def loo_tool_predictions(
         ranker: RankerModel | None = None
         if examples is not None:
             ranker = fit_ranker([e for k, e in examples.items() if k != held_out])
-            analysis = Analysis(analysis.document, analysis.passages, analysis.vectors,
-                                match(analysis.passages, analysis.vectors, pipeline.index, ranker))
-        fold = Pipeline(rubric=pipeline.rubric, encoder=pipeline.encoder, ranker=ranker,
-                        judge=fit_judge(*training_set(train, labels)[:2], trained_on=list(train)))
+            analysis = Analysis(
+                analysis.document,
+                analysis.passages,
+                analysis.vectors,
+                match(analysis.passages, analysis.vectors, pipeline.index, ranker),
+            )
+        fold = Pipeline(
+            rubric=pipeline.rubric,
+            encoder=pipeline.encoder,
+            ranker=ranker,
+            judge=fit_judge(*training_set(train, labels)[:2], trained_on=list(train)),
+        )
         fold.index = pipeline.index
         example = (examples or {}).get(held_out) or ranking_example(
-            held_out, analysis.passages, analysis.vectors, pipeline.index, gold.get(held_out))
+            held_out, analysis.passages, analysis.vectors, pipeline.index, gold.get(held_out)
+        )
         predictions[held_out] = prediction_of(fold.judge_analysis(analysis), quote_ranks(analysis, example))
     return predictions
 
@@ -180,7 +193,9 @@ def calibrate(
     pipeline = pipeline or _analysis_pipeline()
     analyses, missing = analyse_gold(gold, docs_dir, pipeline)
     scored = {doc_id: gold[doc_id] for doc_id in analyses}
-    extra, unreadable = reviewer_analyses(workspaces, pipeline, {a.document.sha256 for a in analyses.values()})
+    extra, unreadable = reviewer_analyses(
+        workspaces, pipeline, {a.document.sha256 for a in analyses.values()}
+    )
     labels = {**gold_labels(scored), **{k: v[1] for k, v in extra.items()}}
     matches = {**{k: a.matches for k, a in analyses.items()}, **{k: v[0].matches for k, v in extra.items()}}
     train, statuses, _ = training_set(matches, labels)
@@ -199,7 +214,10 @@ def baseline_predictions(
     analyses: Mapping[str, Analysis], gold: Mapping[str, GoldLabel], pipeline: Pipeline
 ) -> dict[str, dict[str, DocPrediction]]:
     descriptors = pipeline.rubric.descriptors
-    scorers = {BASELINE_KEYWORD: BM25Scorer(descriptors), BASELINE_DENSE: DenseScorer(descriptors, pipeline.encoder)}
+    scorers = {
+        BASELINE_KEYWORD: BM25Scorer(descriptors),
+        BASELINE_DENSE: DenseScorer(descriptors, pipeline.encoder),
+    }
     out = {}
     for name, scorer in scorers.items():
         raw = {
@@ -224,8 +242,10 @@ def evaluate(
     analyses, missing = analyse_gold(gold, docs_dir, pipeline, progress)
     scored = {doc_id: gold[doc_id] for doc_id in analyses}
     examples = ranking_examples(analyses, scored, pipeline)
-    predictions = {TOOL: loo_tool_predictions(analyses, scored, pipeline, examples=examples),
-                   TOOL_PREVIOUS: loo_tool_predictions(analyses, scored, pipeline)}
+    predictions = {
+        TOOL: loo_tool_predictions(analyses, scored, pipeline, examples=examples),
+        TOOL_PREVIOUS: loo_tool_predictions(analyses, scored, pipeline),
+    }
     if baselines:
         predictions.update(baseline_predictions(analyses, scored, pipeline))
     pages = {doc_id: a.document.page_count for doc_id, a in analyses.items()}
@@ -240,14 +260,22 @@ def evaluate(
         predictions=predictions,
         gold_levels={d: {h: v.level for h, v in scored[d].hallmarks.items()} for d in scored},
         pages=pages,
-        bands={name: _band_scores(preds, scored, pages) for name, preds in predictions.items()
-               if name in (TOOL, TOOL_PREVIOUS)},
-        page_hits={name: _page_hits(preds, scored) for name, preds in predictions.items()
-                   if name in (TOOL, TOOL_PREVIOUS)},
+        bands={
+            name: _band_scores(preds, scored, pages)
+            for name, preds in predictions.items()
+            if name in (TOOL, TOOL_PREVIOUS)
+        },
+        page_hits={
+            name: _page_hits(preds, scored)
+            for name, preds in predictions.items()
+            if name in (TOOL, TOOL_PREVIOUS)
+        },
     )
 
 
-def _page_hits(predictions: Mapping[str, DocPrediction], gold: Mapping[str, GoldLabel]) -> dict[str, float | None]:
+def _page_hits(
+    predictions: Mapping[str, DocPrediction], gold: Mapping[str, GoldLabel]
+) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for doc_id in gold:
         evidence = score({doc_id: predictions[doc_id]}, {doc_id: gold[doc_id]}).evidence
@@ -255,8 +283,9 @@ def _page_hits(predictions: Mapping[str, DocPrediction], gold: Mapping[str, Gold
     return out
 
 
-def _band_scores(predictions: Mapping[str, DocPrediction], gold: Mapping[str, GoldLabel],
-                 pages: Mapping[str, int]) -> dict[str, Scores]:
+def _band_scores(
+    predictions: Mapping[str, DocPrediction], gold: Mapping[str, GoldLabel], pages: Mapping[str, int]
+) -> dict[str, Scores]:
     out = {}
     for low, high, name in LENGTH_BANDS:
         docs = [d for d in gold if low <= pages[d] <= high]
@@ -277,7 +306,10 @@ _HEADLINE = [
     ("Evidence page hit rate (top 3)", lambda s: s.evidence.page_hit_rate),
     ("Quoted passage, mean reciprocal rank", lambda s: s.ranking.mrr if s.ranking else None),
     ("Quoted passage among the top 10", lambda s: s.ranking.recall_at_10 if s.ranking else None),
-    ("Descriptor probability, expected calibration error", lambda s: s.calibration.ece if s.calibration else None),
+    (
+        "Descriptor probability, expected calibration error",
+        lambda s: s.calibration.ece if s.calibration else None,
+    ),
 ]
 
 
@@ -287,18 +319,29 @@ def _cell(value: float | None) -> str:
 
 def _band_lines(report: EvaluationReport) -> list[str]:
     systems = list(report.bands)
-    lines = ["", "## By document length", "",
-             "| Length | documents | " + " | ".join(f"{s}: {f}" for s in systems
-                                                  for f in ("page hit", "MRR", "descriptor kappa", "hallmark exact"))
-             + " |", "|---|---:|" + "---:|" * 4 * len(systems)]
+    lines = [
+        "",
+        "## By document length",
+        "",
+        "| Length | documents | "
+        + " | ".join(
+            f"{s}: {f}" for s in systems for f in ("page hit", "MRR", "descriptor kappa", "hallmark exact")
+        )
+        + " |",
+        "|---|---:|" + "---:|" * 4 * len(systems),
+    ]
     for _, _, band in LENGTH_BANDS:
         if band not in report.bands.get(TOOL, {}):
             continue
         cells = []
         for system in systems:
             b = report.bands[system][band]
-            cells += [_cell(b.evidence.page_hit_rate), _cell(b.ranking.mrr if b.ranking else None),
-                      _cell(b.descriptors.kappa), _cell(b.hallmarks.exact)]
+            cells += [
+                _cell(b.evidence.page_hit_rate),
+                _cell(b.ranking.mrr if b.ranking else None),
+                _cell(b.descriptors.kappa),
+                _cell(b.hallmarks.exact),
+            ]
         lines.append(f"| {band} | {len(report.bands[TOOL][band].documents)} | " + " | ".join(cells) + " |")
     return lines
 
@@ -306,15 +349,29 @@ def _band_lines(report: EvaluationReport) -> list[str]:
 def _calibration_lines(tool: Scores) -> list[str]:
     lines: list[str] = []
     if tool.calibration:
-        lines += ["", f"## {TOOL}: reliability of P(met-or-partial) (ECE {tool.calibration.ece:.3f})", "",
-                  "| Probability | calls | mean probability | credited by reviewers |", "|---|---:|---:|---:|"]
-        lines += [f"| {b.low:.1f}-{b.high:.1f} | {b.n} | {b.mean_probability:.2f} | {b.observed:.2f} |"
-                  for b in tool.calibration.bins]
+        lines += [
+            "",
+            f"## {TOOL}: reliability of P(met-or-partial) (ECE {tool.calibration.ece:.3f})",
+            "",
+            "| Probability | calls | mean probability | credited by reviewers |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {b.low:.1f}-{b.high:.1f} | {b.n} | {b.mean_probability:.2f} | {b.observed:.2f} |"
+            for b in tool.calibration.bins
+        ]
     if tool.review:
-        lines += ["", f"## {TOOL}: needs-review threshold (hallmarks below it are flagged)", "",
-                  "| Threshold | flagged | exact agreement when not flagged | not flagged |", "|---:|---:|---:|---:|"]
-        lines += [f"| {r.threshold:.2f} | {r.flagged:.2f} | {r.exact_unflagged:.2f} | {r.n_unflagged} |"
-                  for r in tool.review]
+        lines += [
+            "",
+            f"## {TOOL}: needs-review threshold (hallmarks below it are flagged)",
+            "",
+            "| Threshold | flagged | exact agreement when not flagged | not flagged |",
+            "|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {r.threshold:.2f} | {r.flagged:.2f} | {r.exact_unflagged:.2f} | {r.n_unflagged} |"
+            for r in tool.review
+        ]
     return lines
 
 
@@ -333,30 +390,54 @@ def to_markdown(report: EvaluationReport) -> str:
         lines.append(f"| {label} | " + " | ".join(_cell(get(report.systems[s])) for s in systems) + " |")
     tool = report.systems[TOOL]
     lines += _band_lines(report) + _calibration_lines(tool)
-    lines += ["", f"## {TOOL}: per hallmark", "", "| Hallmark | n | exact | within one | kappa (quadratic) |",
-              "|---|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        f"## {TOOL}: per hallmark",
+        "",
+        "| Hallmark | n | exact | within one | kappa (quadratic) |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for hallmark_id, s in tool.per_hallmark.items():
-        lines.append(f"| {hallmark_id} | {s.n} | {s.exact:.2f} | {s.within_one:.2f} | {s.kappa_quadratic:.2f} |")
-    lines += ["", f"## {TOOL}: hallmark level confusion (rows gold, columns suggested)", "",
-              "| gold \\ suggested | " + " | ".join(tool.hallmarks.labels) + " |",
-              "|---|" + "---:|" * len(tool.hallmarks.labels)]
+        lines.append(
+            f"| {hallmark_id} | {s.n} | {s.exact:.2f} | {s.within_one:.2f} | {s.kappa_quadratic:.2f} |"
+        )
+    lines += [
+        "",
+        f"## {TOOL}: hallmark level confusion (rows gold, columns suggested)",
+        "",
+        "| gold \\ suggested | " + " | ".join(tool.hallmarks.labels) + " |",
+        "|---|" + "---:|" * len(tool.hallmarks.labels),
+    ]
     for label, row in zip(tool.hallmarks.labels, tool.hallmarks.confusion, strict=True):
         lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
-    lines += ["", f"## {TOOL}: descriptor status confusion (rows gold, columns suggested)", "",
-              "| gold \\ suggested | " + " | ".join(tool.descriptors.labels) + " |",
-              "|---|" + "---:|" * len(tool.descriptors.labels)]
+    lines += [
+        "",
+        f"## {TOOL}: descriptor status confusion (rows gold, columns suggested)",
+        "",
+        "| gold \\ suggested | " + " | ".join(tool.descriptors.labels) + " |",
+        "|---|" + "---:|" * len(tool.descriptors.labels),
+    ]
     for label, row in zip(tool.descriptors.labels, tool.descriptors.confusion, strict=True):
         lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
     hallmarks = list(tool.per_hallmark)
-    lines += ["", "## Levels per document (suggested / gold), and the document's evidence page hit", "",
-              "| Document | pages | " + " | ".join(hallmarks) + " | page hit | before |",
-              "|---|---:|" + "---|" * len(hallmarks) + "---:|---:|"]
+    lines += [
+        "",
+        "## Levels per document (suggested / gold), and the document's evidence page hit",
+        "",
+        "| Document | pages | " + " | ".join(hallmarks) + " | page hit | before |",
+        "|---|---:|" + "---|" * len(hallmarks) + "---:|---:|",
+    ]
     for doc_id in report.documents:
         pred, gold = report.predictions[TOOL][doc_id].levels, report.gold_levels[doc_id]
         cells = [f"{pred[h][:3]} / {gold[h][:3]}" if pred[h] != gold[h] else pred[h][:3] for h in hallmarks]
         hits = [_doc_page_hit(report, system, doc_id) for system in (TOOL, TOOL_PREVIOUS)]
-        lines.append(f"| {doc_id} | {report.pages.get(doc_id, '')} | " + " | ".join(cells) + " | "
-                     + " | ".join(hits) + " |")
+        lines.append(
+            f"| {doc_id} | {report.pages.get(doc_id, '')} | "
+            + " | ".join(cells)
+            + " | "
+            + " | ".join(hits)
+            + " |"
+        )
     if report.missing:
         lines += ["", f"Gold documents not found in the docs folder: {', '.join(report.missing)}"]
     return "\n".join(lines) + "\n"

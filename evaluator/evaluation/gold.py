@@ -120,8 +120,10 @@ def relied_on(passages: Sequence[Passage], label: GoldLabel) -> dict[str, list[i
             continue
         quotes = [q for q in (_trigrams(gold.quote), _trigrams(gold.alt_quote)) if q]
         hits = [
-            i for i, (p, g) in enumerate(zip(passages, grams, strict=True))
-            if g and (not gold.pages or p.page is None or p.page in gold.pages)
+            i
+            for i, (p, g) in enumerate(zip(passages, grams, strict=True))
+            if g
+            and (not gold.pages or p.page is None or p.page in gold.pages)
             and any(_overlaps(g, q) for q in quotes)
         ]
         if hits:
@@ -133,7 +135,7 @@ def _trigrams(text: str) -> set[tuple[str, ...]]:
     words = _WORD.findall(text.lower().replace("\u2019", "'"))
     if len(words) < 3:
         return {tuple(words)} if words else set()
-    return {tuple(words[i:i + 3]) for i in range(len(words) - 2)}
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
 
 
 def _overlaps(passage: set[tuple[str, ...]], quote: set[tuple[str, ...]]) -> bool:

@@ -150,7 +150,9 @@ class DocPrediction(BaseModel):
     pages: dict[str, list[int | None]] = Field(
         default_factory=dict
     )  # descriptor id -> cited pages, top first
-    quote_ranks: dict[str, int] = Field(default_factory=dict)  # descriptor -> rank of first quoted passage, 0 = none
+    quote_ranks: dict[str, int] = Field(
+        default_factory=dict
+    )  # descriptor -> rank of first quoted passage, 0 = none
     probabilities: dict[str, float] = Field(default_factory=dict)  # descriptor -> P(met-or-partial)
     confidence: dict[str, float] = Field(default_factory=dict)  # hallmark -> confidence in its level
 
@@ -232,10 +234,18 @@ def score(
                 gold_pages.append(descriptor.pages)
                 cited_pages.append(pred.pages.get(descriptor_id, []))
     ranks = [pred.quote_ranks[d] for doc_id, pred in preds.items() for d in pred.quote_ranks]
-    probabilities = [(pred.probabilities[d], gold[doc_id].descriptors[d].judgement != "not_met")
-                     for doc_id, pred in preds.items() for d in pred.probabilities if d in gold[doc_id].descriptors]
-    confident = [(pred.confidence[h], pred.levels[h] == gold[doc_id].hallmarks[h].level)
-                 for doc_id, pred in preds.items() for h in pred.confidence if h in gold[doc_id].hallmarks]
+    probabilities = [
+        (pred.probabilities[d], gold[doc_id].descriptors[d].judgement != "not_met")
+        for doc_id, pred in preds.items()
+        for d in pred.probabilities
+        if d in gold[doc_id].descriptors
+    ]
+    confident = [
+        (pred.confidence[h], pred.levels[h] == gold[doc_id].hallmarks[h].level)
+        for doc_id, pred in preds.items()
+        for h in pred.confidence
+        if h in gold[doc_id].hallmarks
+    ]
     pooled_true = [y for h in sorted(level_true) for y in level_true[h]]
     pooled_pred = [y for h in sorted(level_true) for y in level_pred[h]]
     return Scores(
@@ -247,8 +257,11 @@ def score(
             n=len(gold_pages), k=k, page_hit_rate=page_hit_rate(gold_pages, cited_pages, k)
         ),
         ranking=ranking_scores(ranks) if ranks else None,
-        calibration=(calibration_scores([q for q, _ in probabilities], [o for _, o in probabilities])
-                     if probabilities else None),
+        calibration=(
+            calibration_scores([q for q, _ in probabilities], [o for _, o in probabilities])
+            if probabilities
+            else None
+        ),
         review=review_thresholds(confident) if confident else [],
     )
 
@@ -256,11 +269,16 @@ def score(
 def ranking_scores(ranks: Sequence[int]) -> RankingScores:
     """From the 1-based rank of the first quoted passage per item (0: not ranked at all)."""
     r = np.asarray(ranks, dtype=float)
-    return RankingScores(n=len(r), mrr=float(np.mean(np.where(r > 0, 1.0 / np.maximum(r, 1), 0.0))),
-                         recall_at_10=float(np.mean((r > 0) & (r <= 10))))
+    return RankingScores(
+        n=len(r),
+        mrr=float(np.mean(np.where(r > 0, 1.0 / np.maximum(r, 1), 0.0))),
+        recall_at_10=float(np.mean((r > 0) & (r <= 10))),
+    )
 
 
-def calibration_scores(probabilities: Sequence[float], outcomes: Sequence[bool], n_bins: int = 10) -> CalibrationScores:
+def calibration_scores(
+    probabilities: Sequence[float], outcomes: Sequence[bool], n_bins: int = 10
+) -> CalibrationScores:
     """Reliability bins of equal width and the expected calibration error (bin-size weighted gap)."""
     p, y = np.asarray(probabilities, dtype=float), np.asarray(outcomes, dtype=float)
     which = np.minimum((p * n_bins).astype(int), n_bins - 1)
@@ -271,8 +289,15 @@ def calibration_scores(probabilities: Sequence[float], outcomes: Sequence[bool],
             continue
         mean_p, observed = float(p[inside].mean()), float(y[inside].mean())
         ece += inside.sum() / len(p) * abs(mean_p - observed)
-        bins.append(ReliabilityBin(low=b / n_bins, high=(b + 1) / n_bins, n=int(inside.sum()),
-                                   mean_probability=mean_p, observed=observed))
+        bins.append(
+            ReliabilityBin(
+                low=b / n_bins,
+                high=(b + 1) / n_bins,
+                n=int(inside.sum()),
+                mean_probability=mean_p,
+                observed=observed,
+            )
+        )
     return CalibrationScores(n=len(p), ece=float(ece), bins=bins)
 
 
@@ -284,6 +309,12 @@ def review_thresholds(confident: Sequence[tuple[float, bool]]) -> list[ReviewThr
     out = []
     for t in REVIEW_THRESHOLDS:
         kept = [right for confidence, right in confident if confidence >= t]
-        out.append(ReviewThreshold(threshold=t, flagged=1 - len(kept) / len(confident),
-                                   exact_unflagged=float(np.mean(kept)) if kept else 0.0, n_unflagged=len(kept)))
+        out.append(
+            ReviewThreshold(
+                threshold=t,
+                flagged=1 - len(kept) / len(confident),
+                exact_unflagged=float(np.mean(kept)) if kept else 0.0,
+                n_unflagged=len(kept),
+            )
+        )
     return out

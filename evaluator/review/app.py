@@ -48,8 +48,10 @@ def _templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
-READ_ONLY = ("This workspace is read-only (its folder cannot be written from here), so decisions cannot be "
-             "saved. Copy the workspace to a folder you can write, and review it there.")
+READ_ONLY = (
+    "This workspace is read-only (its folder cannot be written from here), so decisions cannot be "
+    "saved. Copy the workspace to a folder you can write, and review it there."
+)
 
 
 def _int_or_none(value: str, name: str) -> int | None:
@@ -58,15 +60,20 @@ def _int_or_none(value: str, name: str) -> int | None:
     if not value:
         return None
     if not NUMBER.match(value):
-        raise HTTPException(status_code=400, detail=f"{name} must be a whole number; reload the page and try again.")
+        raise HTTPException(
+            status_code=400, detail=f"{name} must be a whole number; reload the page and try again."
+        )
     return int(value)
 
 
-SAVE_FAILED = "Your decision was not saved: {reason} What you typed is still in the form below; submit it again."
+SAVE_FAILED = (
+    "Your decision was not saved: {reason} What you typed is still in the form below; submit it again."
+)
 
 
-def create_app(workspace_path: str | os.PathLike, *, token: str | None = None,
-               read_only: bool | None = None) -> FastAPI:
+def create_app(
+    workspace_path: str | os.PathLike, *, token: str | None = None, read_only: bool | None = None
+) -> FastAPI:
     """``read_only`` None: read-only when the workspace folder cannot be written."""
     token = check_token(token) if token is not None else None
     ws = Workspace(workspace_path, create=False, read_only=read_only)
@@ -96,37 +103,65 @@ def create_app(workspace_path: str | os.PathLike, *, token: str | None = None,
             return None
         return document_page(request, stored, error=READ_ONLY, status_code=409)
 
-    def document_page(request: Request, stored: StoredAssessment, *, error: str = "", decided: int | None = None,
-                      status_code: int = 200, typed: dict | None = None) -> Response:
+    def document_page(
+        request: Request,
+        stored: StoredAssessment,
+        *,
+        error: str = "",
+        decided: int | None = None,
+        status_code: int = 200,
+        typed: dict | None = None,
+    ) -> Response:
         banner = views.conflict_banner(ws, stored.sha256, decided) if decided else None
-        return render(request, "document.html", status_code, doc=views.document_detail(ws, stored),
-                      error=error, banner=banner, typed=typed or {"form": "", "hallmark_id": ""},
-                      max_text=dec.MAX_TEXT)
+        return render(
+            request,
+            "document.html",
+            status_code,
+            doc=views.document_detail(ws, stored),
+            error=error,
+            banner=banner,
+            typed=typed or {"form": "", "hallmark_id": ""},
+            max_text=dec.MAX_TEXT,
+        )
 
     def not_saved(request: Request, stored: StoredAssessment, exc: EvaluatorError, typed: dict) -> Response:
         """The document page again with the message and what was typed: a refused or failed save loses nothing."""
         if isinstance(exc, dec.DecisionError):
             return document_page(request, stored, error=str(exc), status_code=400, typed=typed)
-        return document_page(request, stored, error=SAVE_FAILED.format(reason=exc), status_code=503, typed=typed)
+        return document_page(
+            request, stored, error=SAVE_FAILED.format(reason=exc), status_code=503, typed=typed
+        )
 
     @app.get("/")
     def documents(
-        request: Request, needs_review: str = "", confidence: str = "", status: str = "",
-        sort: str = "title", order: str = "asc",
+        request: Request,
+        needs_review: str = "",
+        confidence: str = "",
+        status: str = "",
+        sort: str = "title",
+        order: str = "asc",
     ) -> Response:
         try:
             max_conf = float(confidence) if confidence else None
         except ValueError:
             max_conf = None
-        docs = views.document_list(ws, needs_review=needs_review, confidence=max_conf, status=status,
-                                   sort=sort, order=order)
-        filters = {"needs_review": needs_review, "confidence": confidence, "status": status, "sort": sort,
-                   "order": order}
+        docs = views.document_list(
+            ws, needs_review=needs_review, confidence=max_conf, status=status, sort=sort, order=order
+        )
+        filters = {
+            "needs_review": needs_review,
+            "confidence": confidence,
+            "status": status,
+            "sort": sort,
+            "order": order,
+        }
         return render(request, "documents.html", docs=docs, filters=filters, hallmark_ids=views.HALLMARK_IDS)
 
     @app.get("/agreement")
     def agreement(request: Request) -> Response:
-        return render(request, "agreement.html", reviewers=dec.reviewer_agreement(ws), tool=dec.tool_agreement(ws))
+        return render(
+            request, "agreement.html", reviewers=dec.reviewer_agreement(ws), tool=dec.tool_agreement(ws)
+        )
 
     @app.get("/documents/{sha256}")
     def document(request: Request, sha256: str, decided: str = "") -> Response:
@@ -142,8 +177,14 @@ def create_app(workspace_path: str | os.PathLike, *, token: str | None = None,
         except ValueError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         try:
-            png = page_image(ws.document_file(stored), number, boxes, crop=crop == "1", sha256=stored.sha256,
-                             cache_dir=ws.page_cache)
+            png = page_image(
+                ws.document_file(stored),
+                number,
+                boxes,
+                crop=crop == "1",
+                sha256=stored.sha256,
+                cache_dir=ws.page_cache,
+            )
         except InputError as exc:
             return PlainTextResponse(str(exc), status_code=404)
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
@@ -156,18 +197,35 @@ def create_app(workspace_path: str | os.PathLike, *, token: str | None = None,
         on_page = views.evidence_on_page(stored, number)
         boxes = box or [views.box_param(e["bbox"]) for e in on_page if e["bbox"]]
         try:
-            image = views.page_link(stored.sha256, number, [parse_box(b) for b in boxes[:MAX_BOXES]], png=True)
+            image = views.page_link(
+                stored.sha256, number, [parse_box(b) for b in boxes[:MAX_BOXES]], png=True
+            )
         except ValueError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         missing = "" if ws.document_file(stored).is_file() else f"The PDF {stored.path} is no longer there."
-        return render(request, "page.html", doc=views.document_summary(ws, stored), page=number, image=image,
-                      evidence=on_page, missing=missing)
+        return render(
+            request,
+            "page.html",
+            doc=views.document_summary(ws, stored),
+            page=number,
+            image=image,
+            evidence=on_page,
+            missing=missing,
+        )
 
     @app.post("/documents/{sha256}/decisions")
     def post_decision(
-        request: Request, sha256: str, csrf_token: str = Form(""), reviewer: str = Form(""),
-        hallmark_id: str = Form(""), action: str = Form(""), level: str = Form(""), reason: str = Form(""),
-        note: str = Form(""), based_on: str = Form(""), assessment_id: str = Form(""),
+        request: Request,
+        sha256: str,
+        csrf_token: str = Form(""),
+        reviewer: str = Form(""),
+        hallmark_id: str = Form(""),
+        action: str = Form(""),
+        level: str = Form(""),
+        reason: str = Form(""),
+        note: str = Form(""),
+        based_on: str = Form(""),
+        assessment_id: str = Form(""),
     ) -> Response:
         check_csrf(request, csrf_token)
         stored = stored_or_404(sha256)
@@ -175,20 +233,39 @@ def create_app(workspace_path: str | os.PathLike, *, token: str | None = None,
             return refused
         try:
             rec = dec.record_decision(
-                ws, stored.sha256, hallmark_id, reviewer=reviewer, action=action, level=level or None,
-                reason=reason, note=note, based_on=_int_or_none(based_on, "based_on"),
+                ws,
+                stored.sha256,
+                hallmark_id,
+                reviewer=reviewer,
+                action=action,
+                level=level or None,
+                reason=reason,
+                note=note,
+                based_on=_int_or_none(based_on, "based_on"),
                 assessment_id=_int_or_none(assessment_id, "assessment_id"),
             )
         except EvaluatorError as exc:
-            typed = {"form": action, "hallmark_id": hallmark_id, "level": level, "reason": reason, "note": note}
+            typed = {
+                "form": action,
+                "hallmark_id": hallmark_id,
+                "level": level,
+                "reason": reason,
+                "note": note,
+            }
             return not_saved(request, stored, exc, typed)
         return RedirectResponse(f"/documents/{stored.sha256}?decided={rec.decision.id}#h-{hallmark_id}", 303)
 
     @app.post("/documents/{sha256}/evidence")
     def post_evidence(
-        request: Request, sha256: str, csrf_token: str = Form(""), reviewer: str = Form(""),
-        descriptor_id: str = Form(""), passage: str = Form(""), verdict: str = Form(""),
-        hallmark_id: str = Form(""), assessment_id: str = Form(""),
+        request: Request,
+        sha256: str,
+        csrf_token: str = Form(""),
+        reviewer: str = Form(""),
+        descriptor_id: str = Form(""),
+        passage: str = Form(""),
+        verdict: str = Form(""),
+        hallmark_id: str = Form(""),
+        assessment_id: str = Form(""),
     ) -> Response:
         check_csrf(request, csrf_token)
         stored = stored_or_404(sha256)
@@ -196,27 +273,46 @@ def create_app(workspace_path: str | os.PathLike, *, token: str | None = None,
             return refused
         index = _int_or_none(passage, "passage")
         try:
-            dec.record_evidence_verdict(ws, stored.sha256, descriptor_id, passage_index=-1 if index is None else index,
-                                        verdict=verdict, reviewer=reviewer,
-                                        assessment_id=_int_or_none(assessment_id, "assessment_id"))
+            dec.record_evidence_verdict(
+                ws,
+                stored.sha256,
+                descriptor_id,
+                passage_index=-1 if index is None else index,
+                verdict=verdict,
+                reviewer=reviewer,
+                assessment_id=_int_or_none(assessment_id, "assessment_id"),
+            )
         except EvaluatorError as exc:
             return not_saved(request, stored, exc, {"form": "evidence", "hallmark_id": hallmark_id})
         return RedirectResponse(f"/documents/{stored.sha256}#h-{hallmark_id}", 303)
 
     @app.post("/documents/{sha256}/consensus")
     def post_consensus(
-        request: Request, sha256: str, csrf_token: str = Form(""), reviewer: str = Form(""),
-        hallmark_id: str = Form(""), level: str = Form(""), reason: str = Form(""), note: str = Form(""),
+        request: Request,
+        sha256: str,
+        csrf_token: str = Form(""),
+        reviewer: str = Form(""),
+        hallmark_id: str = Form(""),
+        level: str = Form(""),
+        reason: str = Form(""),
+        note: str = Form(""),
     ) -> Response:
         check_csrf(request, csrf_token)
         stored = stored_or_404(sha256)
         if refused := refuse_if_read_only(request, stored):
             return refused
         try:
-            dec.record_consensus(ws, stored.sha256, hallmark_id, level=level, recorded_by=reviewer, reason=reason,
-                                 note=note)
+            dec.record_consensus(
+                ws, stored.sha256, hallmark_id, level=level, recorded_by=reviewer, reason=reason, note=note
+            )
         except EvaluatorError as exc:
-            typed = {"form": "consensus", "hallmark_id": hallmark_id, "level": level, "reason": reason, "note": note}
+            typed = {
+                "form": "consensus",
+                "hallmark_id": hallmark_id,
+                "level": level,
+                "reason": reason,
+                "note": note,
+            }
             return not_saved(request, stored, exc, typed)
         return RedirectResponse(f"/documents/{stored.sha256}#h-{hallmark_id}", 303)
 
@@ -237,8 +333,14 @@ def resolve_token(host: str, token: str | None) -> tuple[str | None, bool]:
     return check_token(token), False
 
 
-def serve(workspace_path: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 8765,
-          token: str | None = None, read_only: bool | None = None) -> None:
+def serve(
+    workspace_path: str | os.PathLike,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    token: str | None = None,
+    read_only: bool | None = None,
+) -> None:
     """Run the review app with uvicorn until interrupted."""
     import uvicorn
 
@@ -248,11 +350,18 @@ def serve(workspace_path: str | os.PathLike, *, host: str = "127.0.0.1", port: i
     link = f"http://{shown}:{port}/"
     if generated:
         print(f"Review app for {workspace_path}: {link}?token={token}  (Ctrl+C to stop)", flush=True)
-        print("Give that link only to reviewers; it is the key. Serve the app behind TLS (see the README) "
-              "when other machines connect.", flush=True)
+        print(
+            "Give that link only to reviewers; it is the key. Serve the app behind TLS (see the README) "
+            "when other machines connect.",
+            flush=True,
+        )
     else:
-        print(f"Review app for {workspace_path}: {link}" + ("?token=<your token>" if token else "")
-              + "  (Ctrl+C to stop)", flush=True)
+        print(
+            f"Review app for {workspace_path}: {link}"
+            + ("?token=<your token>" if token else "")
+            + "  (Ctrl+C to stop)",
+            flush=True,
+        )
     if app.state.read_only:
         print(f"Note: {READ_ONLY}", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

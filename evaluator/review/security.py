@@ -30,13 +30,17 @@ CSRF_COOKIE = "evaluator_csrf"
 TOKEN_COOKIE = "evaluator_session"
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 MIN_TOKEN_LENGTH = 32
-MAX_FORM_BYTES = 64 * 1024  # a decision form is a few hundred bytes; reasons and notes are capped far below this
+MAX_FORM_BYTES = (
+    64 * 1024
+)  # a decision form is a few hundred bytes; reasons and notes are capped far below this
 MAX_TOKEN_FAILURES = 5  # wrong tokens per client address per window, then 429 until the window passes
 FAILURE_WINDOW = 60.0
 SITES_ALLOWED = ("same-origin", "none")  # "none": the user typed the address or opened a bookmark
 # No inline script and nothing from elsewhere: even text that slipped past escaping could not run.
-CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-       "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
+)
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -65,7 +69,13 @@ def _host_name(request: Request) -> str:
 
 
 def _same(a: str | None, b: str | None) -> bool:
-    return a is not None and b is not None and bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
+    return (
+        a is not None
+        and b is not None
+        and bool(a)
+        and bool(b)
+        and hmac.compare_digest(a.encode(), b.encode())
+    )
 
 
 def cross_site(request: Request) -> bool:
@@ -104,16 +114,21 @@ class _TokenGate:
             return _refuse("Open the link printed by `evaluator review` (it carries ?token=...).", 403)
         client = request.client.host if request.client else ""
         if self._locked(client):
-            return _refuse("Too many wrong tokens from this address: wait a minute, then open the printed link.", 429)
+            return _refuse(
+                "Too many wrong tokens from this address: wait a minute, then open the printed link.", 429
+            )
         if not _same(given, self.token):
             self.failures[client].append(time.monotonic())
             return _refuse("Wrong token.", 403)
         session = secrets.token_urlsafe(32)
         self.sessions.add(session)
         rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
-        response = RedirectResponse(request.url.path + (f"?{urlencode(rest)}" if rest else ""), status_code=303)
-        response.set_cookie(TOKEN_COOKIE, session, httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https")
+        response = RedirectResponse(
+            request.url.path + (f"?{urlencode(rest)}" if rest else ""), status_code=303
+        )
+        response.set_cookie(
+            TOKEN_COOKIE, session, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+        )
         return response
 
 
@@ -125,8 +140,10 @@ def _post_refusal(request: Request) -> Response | None:
     if not (length.isascii() and length.isdigit()):
         return _refuse("A form must say its length (Content-Length). Submit it from the review page.", 411)
     if int(length) > MAX_FORM_BYTES:
-        return _refuse(f"The form is over {MAX_FORM_BYTES // 1024} KB. Shorten the reason or note and submit "
-                       "it again.", 413)
+        return _refuse(
+            f"The form is over {MAX_FORM_BYTES // 1024} KB. Shorten the reason or note and submit it again.",
+            413,
+        )
     return None
 
 
@@ -150,8 +167,9 @@ def make_guard(token: str | None):
         request.state.csrf = csrf
         response = await call_next(request)
         if fresh:
-            response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict",
-                                secure=request.url.scheme == "https")
+            response.set_cookie(
+                CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+            )
         return response
 
     async def guard(request: Request, call_next) -> Response:
@@ -166,7 +184,9 @@ def make_guard(token: str | None):
 def check_csrf(request: Request, submitted: str) -> None:
     """Raise 403 unless the form's token matches the CSRF cookie."""
     if not _same(submitted, request.cookies.get(CSRF_COOKIE)):
-        raise HTTPException(status_code=403, detail="Missing or stale form token. Reload the page and try again.")
+        raise HTTPException(
+            status_code=403, detail="Missing or stale form token. Reload the page and try again."
+        )
 
 
 def check_token(token: str) -> str:

@@ -57,8 +57,13 @@ SORT_KEYS = {
 
 
 def document_list(
-    ws: Workspace, *, needs_review: str = "", confidence: float | None = None, status: str = "",
-    sort: str = "title", order: str = "asc",
+    ws: Workspace,
+    *,
+    needs_review: str = "",
+    confidence: float | None = None,
+    status: str = "",
+    sort: str = "title",
+    order: str = "asc",
 ) -> list[dict]:
     """Filters: needs_review=yes|no, confidence = highest mean confidence shown, status=unreviewed|in_progress|done."""
     docs = [document_summary(ws, s) for s in ws.current_assessments()]
@@ -79,32 +84,43 @@ def _evidence(sha256: str, descriptor_id: str, evidence: list, verdicts: dict) -
     out = []
     for i, ev in enumerate(evidence):
         boxes = [ev.bbox] if ev.bbox else []
-        out.append({
-            "index": i,
-            "page": ev.page,
-            "text": ev.text,
-            "score": ev.score,
-            "headings": ev.headings,
-            "thumb": page_link(sha256, ev.page, boxes, png=True, crop=True) if ev.page else None,
-            "full": page_link(sha256, ev.page, boxes, png=False) if ev.page else None,
-            "verdicts": [dict(v) for v in verdicts.get((descriptor_id, ev.text), [])],
-        })
+        out.append(
+            {
+                "index": i,
+                "page": ev.page,
+                "text": ev.text,
+                "score": ev.score,
+                "headings": ev.headings,
+                "thumb": page_link(sha256, ev.page, boxes, png=True, crop=True) if ev.page else None,
+                "full": page_link(sha256, ev.page, boxes, png=False) if ev.page else None,
+                "verdicts": [dict(v) for v in verdicts.get((descriptor_id, ev.text), [])],
+            }
+        )
     return out
 
 
-def _hallmark(rubric: Rubric, stored: StoredAssessment, h: HallmarkResult, history: list[dec.Decision],
-              consensus: Row | None, final: dec.FinalLevel | None, verdicts: Verdicts) -> dict:
+def _hallmark(
+    rubric: Rubric,
+    stored: StoredAssessment,
+    h: HallmarkResult,
+    history: list[dec.Decision],
+    consensus: Row | None,
+    final: dec.FinalLevel | None,
+    verdicts: Verdicts,
+) -> dict:
     by_level: dict[str, list[dict]] = {lvl: [] for lvl in RUBRIC_LEVELS}
     for d in h.descriptors:
         level, wording = descriptor_info(rubric, d.id)
-        by_level.setdefault(level, []).append({
-            "id": d.id,
-            "text": wording,
-            "status": d.status,
-            "status_label": STATUS_LABEL[d.status],
-            "probability": d.probability,
-            "evidence": _evidence(stored.sha256, d.id, d.evidence, verdicts),
-        })
+        by_level.setdefault(level, []).append(
+            {
+                "id": d.id,
+                "text": wording,
+                "status": d.status,
+                "status_label": STATUS_LABEL[d.status],
+                "probability": d.probability,
+                "evidence": _evidence(stored.sha256, d.id, d.evidence, verdicts),
+            }
+        )
     latest = dec.latest_by_reviewer(history)
     return {
         "id": h.id,
@@ -114,9 +130,7 @@ def _hallmark(rubric: Rubric, stored: StoredAssessment, h: HallmarkResult, histo
         "needs_review": h.needs_review,
         "levels": [{"level": lvl, "descriptors": ds} for lvl, ds in by_level.items() if ds],
         "based_on": history[-1].id if history else "",
-        "history": [
-            {**asdict(d), "earlier": d.assessment_id != stored.id} for d in reversed(history)
-        ],
+        "history": [{**asdict(d), "earlier": d.assessment_id != stored.id} for d in reversed(history)],
         "reviewers": [asdict(d) for d in latest.values()],
         "agree": len({d.level for d in latest.values()}) <= 1,
         "consensus": dict(consensus) if consensus else None,
@@ -133,8 +147,15 @@ def document_detail(ws: Workspace, stored: StoredAssessment) -> dict:
     rubric = ws.rubric()
     order = {hid: i for i, hid in enumerate(HALLMARK_IDS)}
     hallmarks = [
-        _hallmark(rubric, stored, h, [d for d in all_decisions if d.hallmark_id == h.id],
-                  consensus.get(h.id), finals.get(h.id), verdicts)
+        _hallmark(
+            rubric,
+            stored,
+            h,
+            [d for d in all_decisions if d.hallmark_id == h.id],
+            consensus.get(h.id),
+            finals.get(h.id),
+            verdicts,
+        )
         for h in sorted(a.hallmarks, key=lambda h: order.get(h.id, 99))
     ]
     return {
@@ -162,5 +183,12 @@ def evidence_on_page(stored: StoredAssessment, page: int) -> list[dict]:
         for d in h.descriptors:
             for ev in d.evidence:
                 if ev.page == page:
-                    out.append({"descriptor": d.id, "status": STATUS_LABEL[d.status], "text": ev.text, "bbox": ev.bbox})
+                    out.append(
+                        {
+                            "descriptor": d.id,
+                            "status": STATUS_LABEL[d.status],
+                            "text": ev.text,
+                            "bbox": ev.bbox,
+                        }
+                    )
     return out

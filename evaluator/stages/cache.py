@@ -46,7 +46,9 @@ class Cache:
         return self._path(sha256, version, ".document.json").exists()
 
     def put_document(self, document: Document, version: str) -> None:
-        atomic_write(self._path(document.sha256, version, ".document.json"), document.model_dump_json().encode())
+        atomic_write(
+            self._path(document.sha256, version, ".document.json"), document.model_dump_json().encode()
+        )
 
     def passages(self, sha256: str, key: str) -> tuple[list[Passage], np.ndarray] | None:
         path = self._path(sha256, key, ".passages.npz")
@@ -88,7 +90,9 @@ class CachedEncoder:
         if missing:
             known.update(zip(missing, self.encoder.encode(list(missing.values())), strict=True))
             buffer = io.BytesIO()
-            np.savez(buffer, keys=np.array(list(known)), vectors=np.stack(list(known.values())).astype(np.float32))
+            np.savez(
+                buffer, keys=np.array(list(known)), vectors=np.stack(list(known.values())).astype(np.float32)
+            )
             atomic_write(self.path, buffer.getvalue())
         if not keys:
             return self.encoder.encode([])  # the encoder's own empty shape, (0, dim)

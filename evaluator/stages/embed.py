@@ -70,8 +70,10 @@ def default_precision() -> str:
     chosen = os.environ.get("EVALUATOR_PRECISION", "").strip().lower()
     if chosen:
         if chosen not in PRECISIONS:
-            raise ConfigError(f"EVALUATOR_PRECISION={chosen!r} is not known; set it to {' or '.join(PRECISIONS)}, "
-                              "or unset it to choose by CPU.")
+            raise ConfigError(
+                f"EVALUATOR_PRECISION={chosen!r} is not known; set it to {' or '.join(PRECISIONS)}, "
+                "or unset it to choose by CPU."
+            )
         return chosen
     return "bfloat16" if native_bfloat16() else "float32"
 

@@ -124,10 +124,14 @@ def load_judge(path: str | os.PathLike | None = None) -> JudgeModel:
     try:
         model = JudgeModel.model_validate(json.loads(path.read_text()))
     except FileNotFoundError:
-        raise EvaluatorError(f"No judge model at {path}. Run `evaluator calibrate` or omit --model.") from None
+        raise EvaluatorError(
+            f"No judge model at {path}. Run `evaluator calibrate` or omit --model."
+        ) from None
     except (ValueError, TypeError) as exc:
         first = str(exc).splitlines()[0]
-        raise EvaluatorError(f"{path} is not a judge model file ({first}). Re-run `evaluator calibrate`.") from None
+        raise EvaluatorError(
+            f"{path} is not a judge model file ({first}). Re-run `evaluator calibrate`."
+        ) from None
     if model.features != JUDGE_FEATURES:
         raise EvaluatorError(
             f"{path} was fitted for another version of the matcher (features differ). Re-run `evaluator calibrate`."

@@ -31,11 +31,14 @@ class MatchSettings:
     on ../shared/gold). They are part of MATCHER_VERSION: changing one changes the version recorded in
     every assessment made with it, and invalidates cached matches."""
 
-    # similarity added per distinct cue term: breaks ties between near passages, never outranks a clearly closer one
+    # similarity added per distinct cue term: breaks ties between near passages, never outranks a clearly
+    # closer one
     cue_weight: float = 0.04
-    # the same when choosing evidence without the ranker (`match(..., ranker=None)`): cue terms point at the cited page
+    # the same when choosing evidence without the ranker (`match(..., ranker=None)`): cue terms point at the
+    # cited page
     cite_cue_weight: float = 0.12
-    # cue terms counted per passage at most: a long list of terms is not better evidence than a sentence with three
+    # cue terms counted per passage at most: a long list of terms is not better evidence than a sentence with
+    # three
     max_cues: int = 3
     # a "strong" passage for the n_strong feature: about where MiniLM paraphrases of a descriptor begin
     strong_similarity: float = 0.5
@@ -165,11 +168,17 @@ def signals(passages: list[Passage], passage_vectors: np.ndarray, index: RubricI
     sims = np.zeros((n, n_desc), dtype=np.float32)
     wording = np.zeros_like(sims)
     query_mean = np.zeros_like(sims)
-    if substantive.any():  # hubness: a passage close to every descriptor ("wellbeing services...") says little
+    if (
+        substantive.any()
+    ):  # hubness: a passage close to every descriptor ("wellbeing services...") says little
         real = similarity(index, passage_vectors[substantive])
-        sims[substantive] = np.clip(real - MATCH.hub_penalty * (real.mean(axis=1, keepdims=True) - real.mean()), 0.0, 1.0)
+        sims[substantive] = np.clip(
+            real - MATCH.hub_penalty * (real.mean(axis=1, keepdims=True) - real.mean()), 0.0, 1.0
+        )
         first_query = np.array([np.flatnonzero(index.query_owner == j)[0] for j in range(n_desc)])
-        wording[substantive] = np.clip(passage_vectors[substantive] @ index.query_vectors[first_query].T, 0.0, 1.0)
+        wording[substantive] = np.clip(
+            passage_vectors[substantive] @ index.query_vectors[first_query].T, 0.0, 1.0
+        )
         query_mean[substantive] = similarity(index, passage_vectors[substantive], reduce="mean")
     folded = [normalise_for_cues(p.text) for p in passages]
     cue_counts = np.zeros((n, n_desc), dtype=np.float32)
@@ -181,15 +190,20 @@ def signals(passages: list[Passage], passage_vectors: np.ndarray, index: RubricI
         query_similarity=query_mean,
         cue_counts=cue_counts,
         framed=np.array([bool(WELLBEING_FRAMING.search(p.text)) for p in passages], dtype=bool),
-        heading_framed=np.array([bool(p.headings) and bool(WELLBEING_FRAMING.search(p.headings[-1]))
-                                 for p in passages], dtype=bool),
+        heading_framed=np.array(
+            [bool(p.headings) and bool(WELLBEING_FRAMING.search(p.headings[-1])) for p in passages],
+            dtype=bool,
+        ),
         committed=np.array([bool(COMMITMENT.search(p.text)) for p in passages], dtype=bool),
         substantive=substantive,
     )
 
 
 def match(
-    passages: list[Passage], passage_vectors: np.ndarray, index: RubricIndex, ranker: RankerModel | None = None
+    passages: list[Passage],
+    passage_vectors: np.ndarray,
+    index: RubricIndex,
+    ranker: RankerModel | None = None,
 ) -> list[DescriptorMatch]:
     """Features and cited evidence for every descriptor of the rubric, in rubric order.
 
@@ -198,11 +212,17 @@ def match(
     s = signals(passages, passage_vectors, index)
     framed = s.framed | s.heading_framed
     if ranker is not None:
-        cite = np.where(citable(passages, s)[:, None],
-                        ranker.scores(passage_features(passages, s, index.descriptors)), 0.0)
+        cite = np.where(
+            citable(passages, s)[:, None],
+            ranker.scores(passage_features(passages, s, index.descriptors)),
+            0.0,
+        )
     else:  # framed passages first: a health-only passage never outranks a wellbeing one
-        cite = np.where(s.substantive[:, None],
-                        s.similarity + MATCH.cite_cue_weight * s.cue_counts + MATCH.framed_bonus * framed[:, None], 0.0)
+        cite = np.where(
+            s.substantive[:, None],
+            s.similarity + MATCH.cite_cue_weight * s.cue_counts + MATCH.framed_bonus * framed[:, None],
+            0.0,
+        )
     sims = s.similarity
     doc_mean_max = float(sims[s.substantive].max(axis=0).mean()) if s.substantive.any() else 0.0
     folded = [normalise_for_cues(p.text) for p in passages]
@@ -210,8 +230,17 @@ def match(
     for j, descriptor in enumerate(index.descriptors):
         cue_counts = _cue_counts(index.cue_patterns[j], folded)
         results.append(
-            _describe(descriptor, passages, sims[:, j], cue_counts, framed & s.substantive, s.substantive,
-                      s.committed, doc_mean_max, cite[:, j] if len(passages) else np.zeros(0))
+            _describe(
+                descriptor,
+                passages,
+                sims[:, j],
+                cue_counts,
+                framed & s.substantive,
+                s.substantive,
+                s.committed,
+                doc_mean_max,
+                cite[:, j] if len(passages) else np.zeros(0),
+            )
         )
     return results
 
@@ -238,7 +267,7 @@ def _describe(
     eligible = framed if descriptor.requires_wellbeing else substantive
     eligible_scores = np.where(eligible, score, 0.0)
     order = np.argsort(-eligible_scores, kind="stable")
-    top5 = order[:MATCH.top_window]
+    top5 = order[: MATCH.top_window]
     has_cue = n_cues > 0
     cue_found: set[str] = set().union(*cue_counts) if cue_counts else set()
     features = {
@@ -251,14 +280,20 @@ def _describe(
         "cue_passages": float(np.log1p((has_cue & eligible).sum())),
         "cue_distinct": len(cue_found) / max(len(descriptor.cues), 1),
         "cue_pages": float(np.log1p(len({passages[i].page for i in np.flatnonzero(has_cue)}))),
-        "framed_share_top5": float(framed[np.argsort(-score, kind="stable")[:MATCH.top_window]].mean()) if len(passages) else 0.0,
+        "framed_share_top5": float(framed[np.argsort(-score, kind="stable")[: MATCH.top_window]].mean())
+        if len(passages)
+        else 0.0,
         "commitment_top5": float(committed[top5].mean()) if len(passages) else 0.0,
         "level": float(("assuring", "optimising", "maximising").index(descriptor.level)),
         "requires_wellbeing": float(descriptor.requires_wellbeing),
     }
     cite_order = np.argsort(-cite_scores, kind="stable")
-    evidence = [(passages[i], float(min(cite_scores[i], 1.0))) for i in _spread(cite_order, cite_scores, passages)]
-    return DescriptorMatch(descriptor=descriptor, features=features, evidence=evidence, citation_scores=cite_scores)
+    evidence = [
+        (passages[i], float(min(cite_scores[i], 1.0))) for i in _spread(cite_order, cite_scores, passages)
+    ]
+    return DescriptorMatch(
+        descriptor=descriptor, features=features, evidence=evidence, citation_scores=cite_scores
+    )
 
 
 def _spread(order: np.ndarray, scores: np.ndarray, passages: list[Passage]) -> list[int]:

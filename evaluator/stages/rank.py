@@ -45,8 +45,10 @@ _DOT_LEADER = re.compile(r"(?:\.\s?){4,}\s*\d|(?:\u2026\s?){2,}\s*\d")
 _CITATION = re.compile(r"\bdoi\s*:|\bdoi\.org\b|\[online\]|\baccessed (?:on )?\d", re.IGNORECASE)
 # A reference-list entry opens with its authors ("Marmot M, Allen J (2020)", "Smith, J. et al. 2019."); a
 # body sentence that cites a study ("a review by Smith et al. (2019) found") is evidence and stays citable.
-_REFERENCE_ENTRY = re.compile(r"^(?:\d+\.?\s+)?[A-Z][\w'\-]+,?\s+(?:[A-Z]\.?\s?){1,3}(?:,|\.|\(|et al\b).{0,120}?"
-                              r"\(?(?:19|20)\d\d\)?")
+_REFERENCE_ENTRY = re.compile(
+    r"^(?:\d+\.?\s+)?[A-Z][\w'\-]+,?\s+(?:[A-Z]\.?\s?){1,3}(?:,|\.|\(|et al\b).{0,120}?"
+    r"\(?(?:19|20)\d\d\)?"
+)
 _BOILERPLATE_HEADING = re.compile(
     r"^\W*(?:\d+\.?\s*)?(?:contents|table of contents|references|bibliography|sources|end ?notes|footnotes|"
     r"glossary|abbreviations|acronyms|glossary of terms)\b",
@@ -112,7 +114,9 @@ RANK_FEATURES: tuple[str, ...] = (
 )
 
 
-def passage_features(passages: Sequence[Passage], signals: Signals, descriptors: Sequence[Descriptor]) -> np.ndarray:
+def passage_features(
+    passages: Sequence[Passage], signals: Signals, descriptors: Sequence[Descriptor]
+) -> np.ndarray:
     """(n_passages, n_descriptors, len(RANK_FEATURES)) features of every (passage, descriptor) pair."""
     n, nd = len(passages), len(descriptors)
     if n == 0:
@@ -215,8 +219,9 @@ def fit_ranker(examples: Sequence[RankingExample], c: float = REGULARISATION_C) 
         "trained_on": sorted({e.doc_id for e in examples}),
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:10]
-    return RankerModel(version=f"ranker-{digest}", notes=f"logistic, C={c}, {int(y.sum())} relied-on passages",
-                       **payload)
+    return RankerModel(
+        version=f"ranker-{digest}", notes=f"logistic, C={c}, {int(y.sum())} relied-on passages", **payload
+    )
 
 
 def _r(value: float) -> float:
@@ -236,7 +241,9 @@ def load_ranker(path: str | os.PathLike | None = None) -> RankerModel:
         raise EvaluatorError(f"No ranker model at {path}. Run `evaluator calibrate`.") from None
     except (ValueError, TypeError) as exc:
         first = str(exc).splitlines()[0]
-        raise EvaluatorError(f"{path} is not a ranker model file ({first}). Re-run `evaluator calibrate`.") from None
+        raise EvaluatorError(
+            f"{path} is not a ranker model file ({first}). Re-run `evaluator calibrate`."
+        ) from None
     if model.features != list(RANK_FEATURES):
         raise EvaluatorError(f"{path} was fitted for other ranking features. Re-run `evaluator calibrate`.")
     return model

@@ -104,7 +104,7 @@ class HeadingPath:
         size = _type_size(block)
         while self._open and self._open[-1][0] <= size + HEADING_SIZE_TOLERANCE:
             self._open.pop()
-        self._open = [*self._open[-(MAX_HEADING_DEPTH - 1):], (size, text)]
+        self._open = [*self._open[-(MAX_HEADING_DEPTH - 1) :], (size, text)]
 
     def headings(self) -> list[str]:
         return [text for _, text in self._open]

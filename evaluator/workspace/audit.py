@@ -22,18 +22,42 @@ if TYPE_CHECKING:
 GENESIS = "0" * 64
 # The fields each hash covers, fixed here so that a later column never changes an old record's hash.
 CHAINED: dict[str, tuple[str, ...]] = {
-    "decisions": ("id", "assessment_id", "sha256", "hallmark_id", "reviewer", "action", "level", "reason", "note",
-                  "suggested_level", "provenance", "based_on_decision_id", "created_at"),
-    "evidence_decisions": ("id", "assessment_id", "sha256", "descriptor_id", "passage_id", "text", "page", "verdict",
-                           "reviewer", "created_at"),
+    "decisions": (
+        "id",
+        "assessment_id",
+        "sha256",
+        "hallmark_id",
+        "reviewer",
+        "action",
+        "level",
+        "reason",
+        "note",
+        "suggested_level",
+        "provenance",
+        "based_on_decision_id",
+        "created_at",
+    ),
+    "evidence_decisions": (
+        "id",
+        "assessment_id",
+        "sha256",
+        "descriptor_id",
+        "passage_id",
+        "text",
+        "page",
+        "verdict",
+        "reviewer",
+        "created_at",
+    ),
     "consensus": ("id", "sha256", "hallmark_id", "level", "recorded_by", "reason", "note", "created_at"),
 }
 NAMES = {"decisions": "decision", "evidence_decisions": "evidence verdict", "consensus": "consensus record"}
 
 
 def entry_hash(previous: str, table: str, row: dict[str, Any] | sqlite3.Row) -> str:
-    payload = json.dumps([table, previous, [row[c] for c in CHAINED[table]]], ensure_ascii=False,
-                         separators=(",", ":"))
+    payload = json.dumps(
+        [table, previous, [row[c] for c in CHAINED[table]]], ensure_ascii=False, separators=(",", ":")
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -42,8 +66,10 @@ def append(conn: sqlite3.Connection, table: str, values: dict[str, Any]) -> int:
     last = conn.execute(f"SELECT id, entry_hash FROM {table} ORDER BY id DESC LIMIT 1").fetchone()
     row = {"id": last[0] + 1 if last else 1, **values}
     columns = [*row, "entry_hash"]
-    conn.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                 [*row.values(), entry_hash(last[1] if last else GENESIS, table, row)])
+    conn.execute(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        [*row.values(), entry_hash(last[1] if last else GENESIS, table, row)],
+    )
     return row["id"]
 
 

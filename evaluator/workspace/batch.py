@@ -44,8 +44,16 @@ from evaluator.workspace.store import Workspace
 if TYPE_CHECKING:
     from evaluator.pipeline import Pipeline
 
-__all__ = ["MANIFEST", "SUFFIXES", "Outcome", "PipelineSpec", "ScreenSummary", "estimate_pages",
-           "find_documents", "screen"]
+__all__ = [
+    "MANIFEST",
+    "SUFFIXES",
+    "Outcome",
+    "PipelineSpec",
+    "ScreenSummary",
+    "estimate_pages",
+    "find_documents",
+    "screen",
+]
 
 INLINE_MAX_PAGES = 10  # smaller batches are assessed in-process: starting workers would cost more
 
@@ -97,11 +105,20 @@ class PipelineSpec:
         return Pipeline(rubric=load_rubric(self.rubric_path), judge=load_judge(self.judge_path))
 
 
-def screen(paths: Iterable[str | os.PathLike], workspace: str | os.PathLike | Workspace = "workspace", *,
-           workers: int = 2, quiet: bool = False, timeout: float = 300, max_pages: int | None = None,
-           rubric: str | os.PathLike | None = None, judge: str | os.PathLike | None = None,
-           pipeline_factory: PipelineFactory | None = None,
-           progress: Callable[[Outcome], None] | None = None, reports: bool = True) -> ScreenSummary:
+def screen(
+    paths: Iterable[str | os.PathLike],
+    workspace: str | os.PathLike | Workspace = "workspace",
+    *,
+    workers: int = 2,
+    quiet: bool = False,
+    timeout: float = 300,
+    max_pages: int | None = None,
+    rubric: str | os.PathLike | None = None,
+    judge: str | os.PathLike | None = None,
+    pipeline_factory: PipelineFactory | None = None,
+    progress: Callable[[Outcome], None] | None = None,
+    reports: bool = True,
+) -> ScreenSummary:
     """Assess every strategy under ``paths`` into ``workspace``; unchanged documents are skipped.
 
     ``pipeline_factory`` (a picklable callable returning a Pipeline, built once per worker) replaces
@@ -119,12 +136,24 @@ def screen(paths: Iterable[str | os.PathLike], workspace: str | os.PathLike | Wo
     ctx = multiprocessing.get_context("spawn")
     restore = _terminate_as_interrupt()
     try:
-        keys = build_pipeline(factory, cache_dir, max_pages)  # cheap: the real model loads on first encode only
-        keys.extractor = extract_isolated  # in this process, untrusted files are parsed in a capped child only
+        keys = build_pipeline(
+            factory, cache_dir, max_pages
+        )  # cheap: the real model loads on first encode only
+        keys.extractor = (
+            extract_isolated  # in this process, untrusted files are parsed in a capped child only
+        )
         ws.save_rubric(keys.rubric)
-        run_id = ws.start_run(__version__, {"paths": [str(p) for p in paths], "workers": workers,
-                                            "timeout": timeout, "max_pages": max_pages,
-                                            "rubric": str(rubric or ""), "judge": str(judge or "")})
+        run_id = ws.start_run(
+            __version__,
+            {
+                "paths": [str(p) for p in paths],
+                "workers": workers,
+                "timeout": timeout,
+                "max_pages": max_pages,
+                "rubric": str(rubric or ""),
+                "judge": str(judge or ""),
+            },
+        )
         batch = Recorder(ws, run_id, progress)
         for path, reason in problems:
             batch.fail(path, reason)
@@ -143,8 +172,9 @@ def screen(paths: Iterable[str | os.PathLike], workspace: str | os.PathLike | Wo
         for worker in pool:
             worker.stop()  # graceful when idle: a killed worker leaks its semaphores
         restore()
-    summary = ScreenSummary(ws.root, run_id, batch.outcomes, time.monotonic() - started,
-                            batch.rss or [peak_rss_mb()])
+    summary = ScreenSummary(
+        ws.root, run_id, batch.outcomes, time.monotonic() - started, batch.rss or [peak_rss_mb()]
+    )
     if reports:
         from evaluator.workspace.corpus_report import write_reports
 
@@ -152,7 +182,9 @@ def screen(paths: Iterable[str | os.PathLike], workspace: str | os.PathLike | Wo
     return summary
 
 
-def _plan(files: list[Path], ws: Workspace, keys: Pipeline, batch: Recorder, max_pages: int | None) -> list[Work]:
+def _plan(
+    files: list[Path], ws: Workspace, keys: Pipeline, batch: Recorder, max_pages: int | None
+) -> list[Work]:
     """The documents to assess, largest first (so workers finish together); the rest are skipped."""
     from evaluator.pipeline import file_sha256
 

@@ -93,7 +93,9 @@ class Agreement:
 def _current_for(ws: Workspace, sha256: str, assessment_id: int | None) -> StoredAssessment:
     stored = ws.assessment(assessment_id) if assessment_id is not None else ws.current(sha256)
     if stored is None or stored.sha256 != sha256:
-        raise DecisionError(f"No suggestion {assessment_id or ''} for document {sha256[:12]}. Reload the page.")
+        raise DecisionError(
+            f"No suggestion {assessment_id or ''} for document {sha256[:12]}. Reload the page."
+        )
     return stored
 
 
@@ -102,8 +104,10 @@ def _check_lengths(reviewer: str, **texts: str) -> None:
         raise DecisionError(f"The reviewer name is {len(reviewer)} characters; keep it under {MAX_NAME}.")
     for name, text in texts.items():
         if len(text) > MAX_TEXT:
-            raise DecisionError(f"The {name} is {len(text):,} characters; keep it under {MAX_TEXT:,} "
-                                "(put a longer text elsewhere and refer to it).")
+            raise DecisionError(
+                f"The {name} is {len(text):,} characters; keep it under {MAX_TEXT:,} "
+                "(put a longer text elsewhere and refer to it)."
+            )
 
 
 def provenance_string(assessment: Assessment) -> str:
@@ -139,7 +143,9 @@ def record_decision(
     try:
         suggested = stored.assessment.hallmark(hallmark_id).level
     except KeyError:
-        raise DecisionError(f"Unknown hallmark {hallmark_id!r}: use one of {', '.join(HALLMARK_IDS)}.") from None
+        raise DecisionError(
+            f"Unknown hallmark {hallmark_id!r}: use one of {', '.join(HALLMARK_IDS)}."
+        ) from None
     if action == "accept":
         level = suggested
     elif level not in LEVELS:
@@ -148,16 +154,32 @@ def record_decision(
         raise DecisionError("An override needs a reason: say what the suggestion missed.")
     with ws.connect() as conn:
         conn.execute("BEGIN IMMEDIATE")  # check based_on and append atomically
-        if based_on is not None and not conn.execute(
-            "SELECT 1 FROM decisions WHERE id = ? AND sha256 = ? AND hallmark_id = ?", (based_on, sha256, hallmark_id)
-        ).fetchone():
+        if (
+            based_on is not None
+            and not conn.execute(
+                "SELECT 1 FROM decisions WHERE id = ? AND sha256 = ? AND hallmark_id = ?",
+                (based_on, sha256, hallmark_id),
+            ).fetchone()
+        ):
             based_on = None  # a stale or foreign id: treat as "saw no decision", so any decision conflicts
-        new_id = audit.append(conn, "decisions", {
-            "assessment_id": stored.id, "sha256": sha256, "hallmark_id": hallmark_id, "reviewer": reviewer,
-            "action": action, "level": level, "reason": reason, "note": note, "suggested_level": suggested,
-            "provenance": provenance_string(stored.assessment), "based_on_decision_id": based_on,
-            "created_at": utc_now(),
-        })
+        new_id = audit.append(
+            conn,
+            "decisions",
+            {
+                "assessment_id": stored.id,
+                "sha256": sha256,
+                "hallmark_id": hallmark_id,
+                "reviewer": reviewer,
+                "action": action,
+                "level": level,
+                "reason": reason,
+                "note": note,
+                "suggested_level": suggested,
+                "provenance": provenance_string(stored.assessment),
+                "based_on_decision_id": based_on,
+                "created_at": utc_now(),
+            },
+        )
     decision = get_decision(ws, new_id)
     assert decision is not None  # just appended
     return RecordedDecision(decision, conflicts_of(ws, decision))
@@ -188,7 +210,9 @@ def decisions_for(ws: Workspace, sha256: str, hallmark_id: str | None = None) ->
         return [Decision.from_row(r) for r in conn.execute(sql + " ORDER BY id", params).fetchall()]
 
 
-def latest_decision(ws: Workspace, sha256: str, hallmark_id: str, reviewer: str | None = None) -> Decision | None:
+def latest_decision(
+    ws: Workspace, sha256: str, hallmark_id: str, reviewer: str | None = None
+) -> Decision | None:
     rows = [d for d in decisions_for(ws, sha256, hallmark_id) if reviewer is None or d.reviewer == reviewer]
     return rows[-1] if rows else None
 
@@ -225,25 +249,38 @@ def record_evidence_verdict(
     ev = result.evidence[passage_index]
     with ws.connect() as conn:
         conn.execute("BEGIN IMMEDIATE")
-        return audit.append(conn, "evidence_decisions", {
-            "assessment_id": stored.id, "sha256": sha256, "descriptor_id": descriptor_id,
-            "passage_id": ev.passage_id, "text": ev.text, "page": ev.page, "verdict": verdict,
-            "reviewer": reviewer, "created_at": utc_now(),
-        })
+        return audit.append(
+            conn,
+            "evidence_decisions",
+            {
+                "assessment_id": stored.id,
+                "sha256": sha256,
+                "descriptor_id": descriptor_id,
+                "passage_id": ev.passage_id,
+                "text": ev.text,
+                "page": ev.page,
+                "verdict": verdict,
+                "reviewer": reviewer,
+                "created_at": utc_now(),
+            },
+        )
 
 
 def evidence_verdicts(ws: Workspace, sha256: str) -> dict[tuple[str, str], list[sqlite3.Row]]:
     """Verdicts keyed by (descriptor id, passage text), oldest first."""
     with ws.connect() as conn:
-        rows = conn.execute("SELECT * FROM evidence_decisions WHERE sha256 = ? ORDER BY id", (sha256,)).fetchall()
+        rows = conn.execute(
+            "SELECT * FROM evidence_decisions WHERE sha256 = ? ORDER BY id", (sha256,)
+        ).fetchall()
     out: dict[tuple[str, str], list[sqlite3.Row]] = {}
     for r in rows:
         out.setdefault((r["descriptor_id"], r["text"]), []).append(r)
     return out
 
 
-def record_consensus(ws: Workspace, sha256: str, hallmark_id: str, *, level: str, recorded_by: str, reason: str,
-                     note: str = "") -> int:
+def record_consensus(
+    ws: Workspace, sha256: str, hallmark_id: str, *, level: str, recorded_by: str, reason: str, note: str = ""
+) -> int:
     """Record the level reviewers agreed on; it settles the hallmark, so it needs a recorder and a reason."""
     recorded_by, reason, note = recorded_by.strip(), reason.strip(), note.strip()
     if not recorded_by:
@@ -259,10 +296,19 @@ def record_consensus(ws: Workspace, sha256: str, hallmark_id: str, *, level: str
         raise DecisionError(f"No document {sha256[:12]} in this workspace.")
     with ws.connect() as conn:
         conn.execute("BEGIN IMMEDIATE")
-        return audit.append(conn, "consensus", {
-            "sha256": sha256, "hallmark_id": hallmark_id, "level": level, "recorded_by": recorded_by,
-            "reason": reason, "note": note, "created_at": utc_now(),
-        })
+        return audit.append(
+            conn,
+            "consensus",
+            {
+                "sha256": sha256,
+                "hallmark_id": hallmark_id,
+                "level": level,
+                "recorded_by": recorded_by,
+                "reason": reason,
+                "note": note,
+                "created_at": utc_now(),
+            },
+        )
 
 
 def consensus_for(ws: Workspace, sha256: str) -> dict[str, sqlite3.Row]:
@@ -295,7 +341,9 @@ def final_levels(ws: Workspace, sha256: str) -> dict[str, FinalLevel]:
         elif latest:
             last = mine[-1]
             disputed = len({d.level for d in latest.values()}) > 1
-            out[hid] = FinalLevel(hid, last.level, "reviewed", suggested.get(hid), tuple(latest), last.id, disputed)
+            out[hid] = FinalLevel(
+                hid, last.level, "reviewed", suggested.get(hid), tuple(latest), last.id, disputed
+            )
         elif hid in suggested:
             out[hid] = FinalLevel(hid, suggested[hid], "suggested", suggested[hid])
     return out
@@ -313,8 +361,10 @@ def weighted_kappa(a: list[str], b: list[str]) -> float | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # undefined kappa (no variation) -> nan -> None
         value = cohen_kappa_score(
-            [LEVELS.index(x) for x in a], [LEVELS.index(x) for x in b],
-            labels=list(range(len(LEVELS))), weights="quadratic",
+            [LEVELS.index(x) for x in a],
+            [LEVELS.index(x) for x in b],
+            labels=list(range(len(LEVELS))),
+            weights="quadratic",
         )
     return None if math.isnan(value) else float(value)
 
@@ -341,7 +391,11 @@ def reviewer_agreement(ws: Workspace) -> list[Agreement]:
     reviewers = sorted({r for by in items.values() for r in by})
     out = []
     for a, b in combinations(reviewers, 2):
-        both = [(sha, hid, by[a].level, by[b].level) for (sha, hid), by in sorted(items.items()) if a in by and b in by]
+        both = [
+            (sha, hid, by[a].level, by[b].level)
+            for (sha, hid), by in sorted(items.items())
+            if a in by and b in by
+        ]
         if both:
             out.append(_agreement(a, b, both))
     return out

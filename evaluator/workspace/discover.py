@@ -14,8 +14,9 @@ SUFFIXES = (".pdf", *TEXT_SUFFIXES)  # every type evaluator.stages.extract reads
 MANIFEST = "MANIFEST.tsv"
 
 
-def find_documents(paths: Iterable[str | os.PathLike[str]],
-                   problems: list[tuple[str, str]] | None = None) -> list[Path]:
+def find_documents(
+    paths: Iterable[str | os.PathLike[str]], problems: list[tuple[str, str]] | None = None
+) -> list[Path]:
     """The documents to screen: sorted, deduplicated.
 
     A file is taken as given. A folder with a MANIFEST.tsv (a ``doc_id`` column) holds the documents it
@@ -31,9 +32,13 @@ def find_documents(paths: Iterable[str | os.PathLike[str]],
         elif given.is_dir():
             for root, dirs, files in os.walk(given):
                 dirs[:] = [d for d in dirs if not d.startswith(".")]
-                found.update(Path(root, f).resolve() for f in files
-                             if not f.startswith(".") and f.lower().endswith(SUFFIXES)
-                             and not f.lower().startswith("readme"))
+                found.update(
+                    Path(root, f).resolve()
+                    for f in files
+                    if not f.startswith(".")
+                    and f.lower().endswith(SUFFIXES)
+                    and not f.lower().startswith("readme")
+                )
         elif given.exists():
             found.add(given.resolve())
         else:
@@ -49,8 +54,10 @@ def _listed(folder: Path, problems: list[tuple[str, str]] | None) -> list[Path]:
     listed = []
     for doc_id in (row["doc_id"].strip() for row in rows if (row.get("doc_id") or "").strip()):
         if Path(doc_id).name != doc_id or doc_id in (".", "..") or "\\" in doc_id:  # ../x, /etc/x, a\\..\\x
-            reason = (f"{MANIFEST} doc_id {doc_id!r} is not a file name in {folder}; list each document by "
-                      "its name only (no folders).")
+            reason = (
+                f"{MANIFEST} doc_id {doc_id!r} is not a file name in {folder}; list each document by "
+                "its name only (no folders)."
+            )
             if problems is None:
                 raise EvaluatorError(reason)
             problems.append((str(folder / doc_id), reason))

@@ -23,9 +23,25 @@ from evaluator.workspace.store import StoredAssessment, Workspace, utc_now
 FORMATS = ("json", "csv", "xlsx", "html")
 EXPORT_SCHEMA = "1.0"
 CSV_FIELDS = [
-    "sha256", "title", "path", "hallmark", "suggested_level", "confidence", "needs_review", "final_level",
-    "source", "disputed", "reviewer", "action", "reason", "note", "decided_at", "consensus_level",
-    "consensus_recorded_by", "consensus_reason", "consensus_at",
+    "sha256",
+    "title",
+    "path",
+    "hallmark",
+    "suggested_level",
+    "confidence",
+    "needs_review",
+    "final_level",
+    "source",
+    "disputed",
+    "reviewer",
+    "action",
+    "reason",
+    "note",
+    "decided_at",
+    "consensus_level",
+    "consensus_recorded_by",
+    "consensus_reason",
+    "consensus_at",
 ]
 
 
@@ -46,37 +62,61 @@ def final_assessment(ws: Workspace, stored: StoredAssessment, rubric: Rubric | N
         descriptors = []
         for d in h.descriptors:
             level, wording = descriptor_info(rubric, d.id)
-            descriptors.append({
-                "id": d.id, "level": level, "text": wording, "status": d.status, "probability": d.probability,
-                "evidence": [
-                    {**e.model_dump(include={"page", "text", "bbox", "score"}),
-                     "verdicts": [{"reviewer": v["reviewer"], "verdict": v["verdict"]}
-                                  for v in verdicts.get((d.id, e.text), [])]}
-                    for e in d.evidence
-                ],
-            })
-        hallmarks.append({
-            "id": h.id,
-            "title": hallmark_title(rubric, h.id),
-            "suggested_level": h.level,
-            "confidence": h.confidence,
-            "needs_review": h.needs_review,
-            "final_level": final.level if final else h.level,
-            "source": final.source if final else "suggested",
-            "disputed": final.disputed if final else False,
-            "reviewers": list(final.reviewers) if final else [],
-            "decision": None if last is None else {
-                "id": last.id, "reviewer": last.reviewer, "action": last.action, "level": last.level,
-                "reason": last.reason, "note": last.note, "created_at": last.created_at,
-                "on_earlier_suggestion": last.assessment_id != stored.id,
-            },
-            "decisions": len(mine),
-            "consensus": None if c is None else {
-                "level": c["level"], "recorded_by": c["recorded_by"], "reason": c["reason"], "note": c["note"],
-                "created_at": c["created_at"],
-            },
-            "descriptors": descriptors,
-        })
+            descriptors.append(
+                {
+                    "id": d.id,
+                    "level": level,
+                    "text": wording,
+                    "status": d.status,
+                    "probability": d.probability,
+                    "evidence": [
+                        {
+                            **e.model_dump(include={"page", "text", "bbox", "score"}),
+                            "verdicts": [
+                                {"reviewer": v["reviewer"], "verdict": v["verdict"]}
+                                for v in verdicts.get((d.id, e.text), [])
+                            ],
+                        }
+                        for e in d.evidence
+                    ],
+                }
+            )
+        hallmarks.append(
+            {
+                "id": h.id,
+                "title": hallmark_title(rubric, h.id),
+                "suggested_level": h.level,
+                "confidence": h.confidence,
+                "needs_review": h.needs_review,
+                "final_level": final.level if final else h.level,
+                "source": final.source if final else "suggested",
+                "disputed": final.disputed if final else False,
+                "reviewers": list(final.reviewers) if final else [],
+                "decision": None
+                if last is None
+                else {
+                    "id": last.id,
+                    "reviewer": last.reviewer,
+                    "action": last.action,
+                    "level": last.level,
+                    "reason": last.reason,
+                    "note": last.note,
+                    "created_at": last.created_at,
+                    "on_earlier_suggestion": last.assessment_id != stored.id,
+                },
+                "decisions": len(mine),
+                "consensus": None
+                if c is None
+                else {
+                    "level": c["level"],
+                    "recorded_by": c["recorded_by"],
+                    "reason": c["reason"],
+                    "note": c["note"],
+                    "created_at": c["created_at"],
+                },
+                "descriptors": descriptors,
+            }
+        )
     return {
         "export_schema_version": EXPORT_SCHEMA,
         "document": {**a.document.model_dump(), "path": stored.path},
@@ -105,15 +145,29 @@ def csv_rows(records: list[dict]) -> list[dict]:
         for h in r["hallmarks"]:
             d = h["decision"] or {}
             c = h["consensus"] or {}
-            rows.append({
-                "sha256": r["document"]["sha256"], "title": r["document"]["title"], "path": r["document"]["path"],
-                "hallmark": h["id"], "suggested_level": h["suggested_level"], "confidence": f"{h['confidence']:.3f}",
-                "needs_review": h["needs_review"], "final_level": h["final_level"], "source": h["source"],
-                "disputed": h["disputed"], "reviewer": d.get("reviewer", ""), "action": d.get("action", ""),
-                "reason": d.get("reason", ""), "note": d.get("note", ""), "decided_at": d.get("created_at", ""),
-                "consensus_level": c.get("level", ""), "consensus_recorded_by": c.get("recorded_by", ""),
-                "consensus_reason": c.get("reason", ""), "consensus_at": c.get("created_at", ""),
-            })
+            rows.append(
+                {
+                    "sha256": r["document"]["sha256"],
+                    "title": r["document"]["title"],
+                    "path": r["document"]["path"],
+                    "hallmark": h["id"],
+                    "suggested_level": h["suggested_level"],
+                    "confidence": f"{h['confidence']:.3f}",
+                    "needs_review": h["needs_review"],
+                    "final_level": h["final_level"],
+                    "source": h["source"],
+                    "disputed": h["disputed"],
+                    "reviewer": d.get("reviewer", ""),
+                    "action": d.get("action", ""),
+                    "reason": d.get("reason", ""),
+                    "note": d.get("note", ""),
+                    "decided_at": d.get("created_at", ""),
+                    "consensus_level": c.get("level", ""),
+                    "consensus_recorded_by": c.get("recorded_by", ""),
+                    "consensus_reason": c.get("reason", ""),
+                    "consensus_at": c.get("created_at", ""),
+                }
+            )
     return rows
 
 
@@ -151,36 +205,83 @@ def write_xlsx(out: Path, records: list[dict]) -> None:
     summary = wb.active
     summary.title = "Summary"
     hallmark_ids = [h["id"] for h in records[0]["hallmarks"]] if records else []
-    append_row(summary, ["Document", "Path", "sha256", *[f"Hallmark {h}" for h in hallmark_ids],
-                    *[f"Source {h}" for h in hallmark_ids], "Sheet"])
+    append_row(
+        summary,
+        [
+            "Document",
+            "Path",
+            "sha256",
+            *[f"Hallmark {h}" for h in hallmark_ids],
+            *[f"Source {h}" for h in hallmark_ids],
+            "Sheet",
+        ],
+    )
     taken = {"summary"}
     wrap = Alignment(wrap_text=True, vertical="top")
     for i, r in enumerate(records, start=1):
         doc = r["document"]
         name = _sheet_name(i, doc["title"] or Path(doc["path"]).stem, taken)
         by_id = {h["id"]: h for h in r["hallmarks"]}
-        append_row(summary, [doc["title"], doc["path"], doc["sha256"],
-                        *[by_id[h]["final_level"] if h in by_id else "" for h in hallmark_ids],
-                        *[by_id[h]["source"] if h in by_id else "" for h in hallmark_ids], name])
+        append_row(
+            summary,
+            [
+                doc["title"],
+                doc["path"],
+                doc["sha256"],
+                *[by_id[h]["final_level"] if h in by_id else "" for h in hallmark_ids],
+                *[by_id[h]["source"] if h in by_id else "" for h in hallmark_ids],
+                name,
+            ],
+        )
         ws = wb.create_sheet(name)
-        append_row(ws, ["Hallmark", *[lvl.capitalize() for lvl in RUBRIC_LEVELS], "Suggested level", "Confidence",
-                   "Final level", "Source", "Reviewer", "Decision", "Reason", "Note", "Consensus", "Consensus by", "Consensus reason"])
+        append_row(
+            ws,
+            [
+                "Hallmark",
+                *[lvl.capitalize() for lvl in RUBRIC_LEVELS],
+                "Suggested level",
+                "Confidence",
+                "Final level",
+                "Source",
+                "Reviewer",
+                "Decision",
+                "Reason",
+                "Note",
+                "Consensus",
+                "Consensus by",
+                "Consensus reason",
+            ],
+        )
         for h in r["hallmarks"]:
             d = h["decision"] or {}
             c = h["consensus"] or {}
-            append_row(ws, [
-                f"{h['id']} {h['title']}".strip(),
-                *[_grid_cell([x for x in h["descriptors"] if x["level"] == lvl]) for lvl in RUBRIC_LEVELS],
-                h["suggested_level"], round(h["confidence"], 3), h["final_level"], h["source"],
-                d.get("reviewer", ""), f"{d['action']} {d['level']}" if d else "", d.get("reason", ""),
-                d.get("note", ""), f"{c['level']} ({c['recorded_by']})" if c else "", c.get("recorded_by", ""),
-                c.get("reason", ""),
-            ])
+            append_row(
+                ws,
+                [
+                    f"{h['id']} {h['title']}".strip(),
+                    *[
+                        _grid_cell([x for x in h["descriptors"] if x["level"] == lvl])
+                        for lvl in RUBRIC_LEVELS
+                    ],
+                    h["suggested_level"],
+                    round(h["confidence"], 3),
+                    h["final_level"],
+                    h["source"],
+                    d.get("reviewer", ""),
+                    f"{d['action']} {d['level']}" if d else "",
+                    d.get("reason", ""),
+                    d.get("note", ""),
+                    f"{c['level']} ({c['recorded_by']})" if c else "",
+                    c.get("recorded_by", ""),
+                    c.get("reason", ""),
+                ],
+            )
         for row in ws.iter_rows(min_row=2):
             for cell in row:
                 cell.alignment = wrap
-        for col, width in zip("ABCDEFGHIJKLMNO", (18, 60, 60, 60, 12, 10, 12, 10, 14, 18, 30, 24, 18, 14, 30),
-                              strict=True):
+        for col, width in zip(
+            "ABCDEFGHIJKLMNO", (18, 60, 60, 60, 12, 10, 12, 10, 14, 18, 30, 24, 18, 14, 30), strict=True
+        ):
             ws.column_dimensions[col].width = width
         for cell in ws[1]:
             cell.font = Font(bold=True)
@@ -205,8 +306,15 @@ def _thumbnails(ws: Workspace, records: list[dict], stored: dict[str, StoredAsse
                     if not (e["page"] and e["bbox"]):
                         continue
                     try:
-                        png = page_image(path, e["page"], [e["bbox"]], resolution=72, crop=True, sha256=sha,
-                                         cache_dir=ws.page_cache)
+                        png = page_image(
+                            path,
+                            e["page"],
+                            [e["bbox"]],
+                            resolution=72,
+                            crop=True,
+                            sha256=sha,
+                            cache_dir=ws.page_cache,
+                        )
                     except EvaluatorError:
                         continue
                     images[(sha, d["id"], i)] = base64.b64encode(png).decode("ascii")
@@ -217,13 +325,17 @@ def write_html(out: Path, records: list[dict], ws: Workspace) -> None:
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("evaluator.workspace", "templates"), autoescape=True,
+        loader=jinja2.PackageLoader("evaluator.workspace", "templates"),
+        autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
     stored = {s.sha256: s for s in ws.current_assessments()}
     html = env.get_template("export.html").render(
-        records=records, images=_thumbnails(ws, records, stored), exported_at=utc_now(),
-        tool_version=__version__, levels=RUBRIC_LEVELS,
+        records=records,
+        images=_thumbnails(ws, records, stored),
+        exported_at=utc_now(),
+        tool_version=__version__,
+        levels=RUBRIC_LEVELS,
     )
     out.write_text(html, encoding="utf-8")
 

@@ -18,17 +18,28 @@ def _chain_reviewer_records(conn: sqlite3.Connection) -> None:
         conn.execute(f"ALTER TABLE {table} ADD COLUMN entry_hash TEXT")
         conn.execute(f"DROP TRIGGER {table}_no_update")
     chain_existing(conn)
-    for table, what in (("decisions", "decisions"), ("evidence_decisions", "evidence decisions"),
-                        ("consensus", "consensus records")):
-        conn.execute(f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
-                     f"BEGIN SELECT RAISE(ABORT, '{what} are append-only'); END")
-        conn.execute(f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} "
-                     f"WHEN EXISTS (SELECT 1 FROM {table} WHERE id = NEW.id) "
-                     f"BEGIN SELECT RAISE(ABORT, '{what} are append-only'); END")
-        conn.execute(f"CREATE TRIGGER {table}_chained BEFORE INSERT ON {table} WHEN NEW.entry_hash IS NULL "
-                     f"BEGIN SELECT RAISE(ABORT, '{what} are recorded by the evaluator, with a chained hash'); END")
-    conn.execute("CREATE TRIGGER consensus_needs_reason BEFORE INSERT ON consensus "
-                 "WHEN length(trim(NEW.reason)) = 0 BEGIN SELECT RAISE(ABORT, 'a consensus needs a reason'); END")
+    for table, what in (
+        ("decisions", "decisions"),
+        ("evidence_decisions", "evidence decisions"),
+        ("consensus", "consensus records"),
+    ):
+        conn.execute(
+            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{what} are append-only'); END"
+        )
+        conn.execute(
+            f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} "
+            f"WHEN EXISTS (SELECT 1 FROM {table} WHERE id = NEW.id) "
+            f"BEGIN SELECT RAISE(ABORT, '{what} are append-only'); END"
+        )
+        conn.execute(
+            f"CREATE TRIGGER {table}_chained BEFORE INSERT ON {table} WHEN NEW.entry_hash IS NULL "
+            f"BEGIN SELECT RAISE(ABORT, '{what} are recorded by the evaluator, with a chained hash'); END"
+        )
+    conn.execute(
+        "CREATE TRIGGER consensus_needs_reason BEFORE INSERT ON consensus "
+        "WHEN length(trim(NEW.reason)) = 0 BEGIN SELECT RAISE(ABORT, 'a consensus needs a reason'); END"
+    )
 
 
 # Each entry migrates the schema from version i to i+1: SQL, or a function for steps that need Python.

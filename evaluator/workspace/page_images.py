@@ -63,8 +63,9 @@ def page_image(
             f"The PDF {path} is no longer there, so its pages cannot be shown. "
             "Put it back at that path, or re-screen it from its new place."
         )
-    png = run_isolated(_render, (path, page_number, boxes), {"resolution": resolution, "crop": crop},
-                       subject=str(path))
+    png = run_isolated(
+        _render, (path, page_number, boxes), {"resolution": resolution, "crop": crop}, subject=str(path)
+    )
     if cached is not None:
         atomic_write(cached, png)  # concurrent renders of the same key never see half a file
         evict(cached.parent, PAGE_CACHE_BYTES)
@@ -123,7 +124,9 @@ def _clip(box: BBox, bounds: tuple[float, float, float, float]) -> BBox:
 
 def _file_sha256(path: Path) -> str:
     if not path.is_file():
-        raise InputError(f"The PDF {path} is no longer there. Put it back, or re-screen it from its new place.")
+        raise InputError(
+            f"The PDF {path} is no longer there. Put it back, or re-screen it from its new place."
+        )
     return file_sha256(path)
 
 

@@ -77,8 +77,15 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _worker_main(factory: PipelineFactory, cache_dir: str, max_pages: int | None, threads: int,
-                 tasks: Connection, results: Connection, parent_pid: int) -> None:
+def _worker_main(
+    factory: PipelineFactory,
+    cache_dir: str,
+    max_pages: int | None,
+    threads: int,
+    tasks: Connection,
+    results: Connection,
+    parent_pid: int,
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
@@ -120,8 +127,12 @@ class Worker:
     def __init__(self, ctx: SpawnContext, args: WorkerArgs):
         child_tasks, self.tasks = ctx.Pipe(duplex=False)
         self.results, child_results = ctx.Pipe(duplex=False)
-        self.process = ctx.Process(target=_worker_main, args=(*args, child_tasks, child_results, os.getpid()),
-                                   daemon=True, name="evaluator-screen-worker")
+        self.process = ctx.Process(
+            target=_worker_main,
+            args=(*args, child_tasks, child_results, os.getpid()),
+            daemon=True,
+            name="evaluator-screen-worker",
+        )
         self.process.start()
         child_tasks.close()
         child_results.close()
@@ -148,8 +159,14 @@ class Worker:
         self.results.close()
 
 
-def run_pool(pool: list[Worker], ctx: SpawnContext, args: WorkerArgs, work: Sequence[Work], batch: Recorder,
-             timeout: float) -> list[Worker]:
+def run_pool(
+    pool: list[Worker],
+    ctx: SpawnContext,
+    args: WorkerArgs,
+    work: Sequence[Work],
+    batch: Recorder,
+    timeout: float,
+) -> list[Worker]:
     """Hand out ``work`` to the workers until all is done; returns the workers still running."""
     pending = deque(range(len(work)))
     while pending or any(w.job for w in pool):
@@ -163,8 +180,10 @@ def run_pool(pool: list[Worker], ctx: SpawnContext, args: WorkerArgs, work: Sequ
                 pool.remove(w)
         now = time.monotonic()
         deadlines = [w.job[1] + timeout - now for w in pool if w.job]
-        ready = wait([w.results for w in pool] + [w.process.sentinel for w in pool],
-                     timeout=max(0.05, min(deadlines, default=1.0)))
+        ready = wait(
+            [w.results for w in pool] + [w.process.sentinel for w in pool],
+            timeout=max(0.05, min(deadlines, default=1.0)),
+        )
         for w in list(pool):
             message: Any = None
             if w.results in ready:

@@ -29,8 +29,13 @@ class ProgressBar:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.progress = Progress(
-            TextColumn("screening {task.fields[docs]}"), BarColumn(), MofNCompleteColumn(), TextColumn("pages"),
-            TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=Console(stderr=True),
+            TextColumn("screening {task.fields[docs]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("pages"),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
         )
         self.progress.start()
         self.task = self.progress.add_task("pages", total=self.pages, docs=f"0/{self.docs} docs", rate="")
@@ -45,11 +50,16 @@ class ProgressBar:
         self.pages += pages - estimate
         elapsed = max(time.monotonic() - self.started, 1e-6)
         done = self.progress.tasks[0].completed + pages
-        self.progress.update(self.task, total=self.pages, completed=done,
-                             docs=f"{self.done_docs}/{self.docs} docs",
-                             rate=f"{done / elapsed:.1f} pages/s, {60 * self.done_docs / elapsed:.1f} docs/min")
+        self.progress.update(
+            self.task,
+            total=self.pages,
+            completed=done,
+            docs=f"{self.done_docs}/{self.docs} docs",
+            rate=f"{done / elapsed:.1f} pages/s, {60 * self.done_docs / elapsed:.1f} docs/min",
+        )
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if not self.quiet:
             self.progress.stop()

@@ -61,8 +61,9 @@ class Recorder:
         pages = estimate
         if kind == "ok":
             assessment = Assessment.model_validate_json(payload[0])
-            atomic_write(_json_path(self.ws, path, assessment.document.sha256),
-                          assessment.model_dump_json(indent=2))
+            atomic_write(
+                _json_path(self.ws, path, assessment.document.sha256), assessment.model_dump_json(indent=2)
+            )
             new_id = self.ws.save_assessment(assessment, cache_key=payload[1], run_id=self.run_id)
             pages = assessment.document.pages
             self.add(_outcome(str(path), "ok", assessment, new_id))
@@ -74,9 +75,17 @@ class Recorder:
 
 def _outcome(path: str, status: str, assessment: Assessment, assessment_id: int, reason: str = "") -> Outcome:
     confidences = [h.confidence for h in assessment.hallmarks]
-    return Outcome(path, status, assessment.document.sha256, assessment.document.pages, reason, assessment_id,
-                   {h.id: h.level for h in assessment.hallmarks},
-                   sum(confidences) / len(confidences) if confidences else None, tuple(assessment.warnings))
+    return Outcome(
+        path,
+        status,
+        assessment.document.sha256,
+        assessment.document.pages,
+        reason,
+        assessment_id,
+        {h.id: h.level for h in assessment.hallmarks},
+        sum(confidences) / len(confidences) if confidences else None,
+        tuple(assessment.warnings),
+    )
 
 
 def _json_path(ws: Workspace, path: Path, sha256: str) -> Path:

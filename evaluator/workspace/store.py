@@ -37,7 +37,6 @@ DB_NAME = "evaluator.sqlite"
 RUBRIC_NAME = "rubric.json"
 
 
-
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -65,18 +64,26 @@ class Workspace:
         self.root = Path(root)
         if not self.root.exists():
             if not create:
-                raise WorkspaceError(f"No workspace at {self.root}. Run `evaluator screen PATH --workspace {self.root}` first.")
+                raise WorkspaceError(
+                    f"No workspace at {self.root}. Run `evaluator screen PATH --workspace {self.root}` first."
+                )
             try:
                 self.root.mkdir(parents=True)
             except OSError as exc:
-                raise WorkspaceError(f"Cannot create workspace {self.root}: {exc.strerror}. Choose a writable folder.") from None
+                raise WorkspaceError(
+                    f"Cannot create workspace {self.root}: {exc.strerror}. Choose a writable folder."
+                ) from None
         elif not self.root.is_dir():
             raise WorkspaceError(f"{self.root} is a file, not a workspace folder. Choose a folder path.")
         self.db_path = self.root / DB_NAME
         if not create and not self.db_path.exists():
-            raise WorkspaceError(f"No workspace database in {self.root}. Run `evaluator screen PATH --workspace {self.root}` first.")
+            raise WorkspaceError(
+                f"No workspace database in {self.root}. Run `evaluator screen PATH --workspace {self.root}` first."
+            )
         if read_only is None:
-            read_only = not create and not (os.access(self.root, os.W_OK) and os.access(self.db_path, os.W_OK))
+            read_only = not create and not (
+                os.access(self.root, os.W_OK) and os.access(self.db_path, os.W_OK)
+            )
         self.read_only = read_only
         self._read_only_option = ""
         if read_only:
@@ -92,19 +99,25 @@ class Workspace:
         try:
             conn = self._open_read_only() if self.read_only else sqlite3.connect(self.db_path, timeout=30)
         except sqlite3.Error as exc:
-            raise WorkspaceError(f"Cannot open {self.db_path}: {exc}. Check the folder is writable.") from None
+            raise WorkspaceError(
+                f"Cannot open {self.db_path}: {exc}. Check the folder is writable."
+            ) from None
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
         try:
             with conn:
                 yield conn
         except sqlite3.OperationalError as exc:
-            raise WorkspaceError(f"Workspace database error in {self.db_path}: {exc}. Check disk space and permissions.") from None
+            raise WorkspaceError(
+                f"Workspace database error in {self.db_path}: {exc}. Check disk space and permissions."
+            ) from None
         except sqlite3.IntegrityError:
             raise  # a constraint or trigger refused the change: the caller's concern, not the environment's
         except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
-            raise WorkspaceError(f"{self.db_path} is damaged or not an evaluator database ({exc}). "
-                                 "Restore it from a backup, or screen into a new workspace folder.") from None
+            raise WorkspaceError(
+                f"{self.db_path} is damaged or not an evaluator database ({exc}). "
+                "Restore it from a backup, or screen into a new workspace folder."
+            ) from None
         finally:
             conn.close()
 
@@ -169,7 +182,9 @@ class Workspace:
         try:
             path.mkdir(exist_ok=True)
         except OSError as exc:
-            raise WorkspaceError(f"Cannot create {path}: {exc.strerror}. Check the workspace folder is writable.") from None
+            raise WorkspaceError(
+                f"Cannot create {path}: {exc.strerror}. Check the workspace folder is writable."
+            ) from None
         return path
 
     # ---------------------------------------------------------------------- runs
@@ -214,7 +229,9 @@ class Workspace:
                 "ON CONFLICT(sha256) DO UPDATE SET path = excluded.path, title = excluded.title, pages = excluded.pages",
                 (doc.sha256, doc.path, doc.title, doc.pages, now),
             )
-            document_id = conn.execute("SELECT id FROM documents WHERE sha256 = ?", (doc.sha256,)).fetchone()[0]
+            document_id = conn.execute("SELECT id FROM documents WHERE sha256 = ?", (doc.sha256,)).fetchone()[
+                0
+            ]
             cur = conn.execute(
                 "INSERT INTO assessments (document_id, run_id, cache_key, created_at, json) VALUES (?, ?, ?, ?, ?)",
                 (document_id, run_id, cache_key, now, assessment.model_dump_json()),
@@ -253,11 +270,15 @@ class Workspace:
         except FileNotFoundError:
             return load_rubric()
         except OSError as exc:
-            raise WorkspaceError(f"Cannot read {path}: {exc.strerror}. Check the folder's permissions.") from None
+            raise WorkspaceError(
+                f"Cannot read {path}: {exc.strerror}. Check the folder's permissions."
+            ) from None
         try:
             return Rubric.model_validate_json(text)
         except ValueError:
-            raise WorkspaceError(f"{path} is not a rubric; screen the documents again to rewrite it.") from None
+            raise WorkspaceError(
+                f"{path} is not a rubric; screen the documents again to rewrite it."
+            ) from None
 
     def document_file(self, stored: StoredAssessment) -> Path:
         """The stored document's file (never a path from a request); a relative one is tried from the

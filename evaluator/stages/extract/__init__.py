@@ -34,7 +34,9 @@ _SOURCES = sorted(str(p) for p in Path(__file__).parent.glob("*.py"))
 EXTRACTOR_VERSION = f"pdfplumber-{pdfplumber.__version__}+extract-{source_digest(*_SOURCES)}"
 
 
-def extract(path: str | os.PathLike[str], *, max_pages: int | None = None, sha256: str | None = None) -> Document:
+def extract(
+    path: str | os.PathLike[str], *, max_pages: int | None = None, sha256: str | None = None
+) -> Document:
     """Read a ``.pdf``, ``.txt``, ``.md`` or ``.markdown`` file into a ``Document``.
 
     ``max_pages`` stops a PDF after that many pages (a warning says so); ``sha256``, when the caller has

@@ -47,8 +47,10 @@ def read_text_file(file: Path, shown: str, sha256: str) -> Document:
     with file.open("rb") as fh:
         raw = fh.read(MAX_TEXT_BYTES + 1)
     if len(raw) > MAX_TEXT_BYTES:
-        raise InputError(f"{shown} is over {MAX_TEXT_BYTES >> 20} MB, too large for a text strategy; "
-                         "split it or check it is the right file.")
+        raise InputError(
+            f"{shown} is over {MAX_TEXT_BYTES >> 20} MB, too large for a text strategy; "
+            "split it or check it is the right file."
+        )
     warnings = []
     try:
         text = raw.decode("utf-8-sig")
@@ -74,6 +76,10 @@ def read_text_file(file: Path, shown: str, sha256: str) -> Document:
         warnings.append(f"{shown} contains no text")
     title = next((b.text for b in blocks if b.kind == "heading"), file.stem)[:200]
     return Document(
-        path=shown, sha256=sha256, kind="text", pages=[Page(number=None, blocks=blocks)], warnings=warnings,
+        path=shown,
+        sha256=sha256,
+        kind="text",
+        pages=[Page(number=None, blocks=blocks)],
+        warnings=warnings,
         title=title,
     )

@@ -49,7 +49,6 @@ class PageData:
     garbled: bool = False
 
 
-
 def layout(words: list[Word], width: float, height: float, body: float, region: tuple = ()) -> list[RawLine]:
     """Words -> lines in reading order, splitting the page recursively at column gutters.
 

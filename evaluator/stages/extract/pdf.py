@@ -96,8 +96,9 @@ def _largest_line(pages: list[PageData]) -> str:
 
 def _out_of_memory(e: BaseException) -> bool:
     """A MemoryError, or pdfplumber's wrapper around one."""
-    return isinstance(e, MemoryError) or (isinstance(e, PdfminerException) and bool(e.args)
-                                          and isinstance(e.args[0], MemoryError))
+    return isinstance(e, MemoryError) or (
+        isinstance(e, PdfminerException) and bool(e.args) and isinstance(e.args[0], MemoryError)
+    )
 
 
 def _reason(e: BaseException) -> str:
@@ -133,7 +134,6 @@ def _ranges(numbers: list[int]) -> str:
         else:
             spans.append([n, n])
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
-
 
 
 def read_page(page: Any, number: int) -> PageData:
