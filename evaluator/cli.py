@@ -44,6 +44,50 @@ no_cache_option = click.option(
 )
 
 
+class WorkspaceLocation(click.ParamType):
+    """A workspace folder, or a ``postgresql://`` URL (a workspace on a team's server)."""
+
+    name = "FOLDER|URL"
+
+    def convert(self, value, param, ctx):
+        from evaluator.workspace.backend import is_postgres_url
+
+        if isinstance(value, Path) or is_postgres_url(value):
+            return value
+        return Path(value)
+
+
+database_option = click.option(
+    "--database",
+    envvar="EVALUATOR_DATABASE",
+    metavar="URL",
+    help="The workspace's database on a PostgreSQL server (postgresql://user@host/dbname; or set "
+    "$EVALUATOR_DATABASE); the --workspace folder then only holds this machine's cache and reports.",
+)
+
+
+def _workspace(
+    location: Path | str | None,
+    database: str | None,
+    *,
+    create: bool = False,
+    default: Path | None = None,
+    **kwargs,
+):
+    """Open the workspace a command names: a folder, a folder and a database URL, or a URL alone
+    (``default``: the folder when neither is given)."""
+    from evaluator.errors import WorkspaceError
+    from evaluator.workspace.store import Workspace
+
+    if isinstance(location, str):  # --workspace postgresql://...
+        location, database = None, location
+    if location is None and database is None:
+        location = default
+    if location is None and database is None:
+        raise WorkspaceError("Name the workspace: --workspace FOLDER, or --database postgresql://...")
+    return Workspace(location, database=database, create=create, **kwargs)
+
+
 def _cache(no_cache: bool):
     from evaluator.stages.cache import Cache, default_cache_dir
 
@@ -205,9 +249,10 @@ def evaluate(
     "--workspace",
     "workspaces",
     multiple=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Also learn from reviewers' decisions in this workspace (repeatable).",
+    type=WorkspaceLocation(),
+    help="Also learn from reviewers' decisions in this workspace: a folder or a postgresql:// URL (repeatable).",
 )
+@database_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -225,7 +270,13 @@ def evaluate(
 @no_cache_option
 @user_errors
 def calibrate(
-    gold_dir: Path, docs_dir: Path, workspaces: tuple[Path, ...], out: Path, ranker_out: Path, no_cache: bool
+    gold_dir: Path,
+    docs_dir: Path,
+    workspaces: tuple[Path | str, ...],
+    database: str | None,
+    out: Path,
+    ranker_out: Path,
+    no_cache: bool,
 ) -> None:
     """Fit the judge and the evidence ranker on labelled documents; `assess --model OUT --ranker
     RANKER_OUT` then uses them.
@@ -247,10 +298,11 @@ def calibrate(
     from evaluator.evaluation import calibrate as run_calibration
     from evaluator.pipeline import Pipeline
 
+    opened = [_workspace(w, None) for w in workspaces] + ([_workspace(None, database)] if database else [])
     result = run_calibration(
         gold_dir,
         docs_dir,
-        workspaces=workspaces,
+        workspaces=opened,
         pipeline=Pipeline(judge=None, ranker=None, cache=_cache(no_cache)),
     )  # what we fit
     for path, fitted in ((out, result.model), (ranker_out, result.ranker)):
@@ -279,10 +331,10 @@ def calibrate(
 @click.option(
     "--workspace",
     "workspace",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Workspace folder made by `evaluator screen`.",
+    type=WorkspaceLocation(),
+    help="Workspace folder made by `evaluator screen` (or a postgresql:// URL).",
 )
+@database_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
@@ -297,7 +349,14 @@ def calibrate(
     help="Browse without saving decisions (automatic when the workspace folder is not writable).",
 )
 @user_errors
-def review(workspace: Path, host: str, port: int, token_file: Path | None, read_only: bool) -> None:
+def review(
+    workspace: Path | str | None,
+    database: str | None,
+    host: str,
+    port: int,
+    token_file: Path | None,
+    read_only: bool,
+) -> None:
     """Open the review app: accept or override suggested levels with the evidence on the page.
 
     The access token never goes on the command line (where `ps` shows it to every user).
@@ -306,6 +365,7 @@ def review(workspace: Path, host: str, port: int, token_file: Path | None, read_
     Example:
       evaluator review --workspace strategies/
       evaluator review --workspace strategies/ --host 0.0.0.0 --token-file ~/.review-token
+      evaluator review --database postgresql://evaluator@db.example/hws --host 0.0.0.0
     """
     import os
 
@@ -317,21 +377,22 @@ def review(workspace: Path, host: str, port: int, token_file: Path | None, read_
             token = token_file.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:
             raise click.ClickException(f"Cannot read the token file {token_file}: {exc}.") from None
-    serve(workspace, host=host, port=port, token=token, read_only=read_only or None)
+    ws = _workspace(workspace, database, read_only=read_only or None)
+    serve(ws, host=host, port=port, token=token)
 
 
 @main.command("export")
 @click.option(
     "--workspace",
     "workspace",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Workspace folder made by `evaluator screen`.",
+    type=WorkspaceLocation(),
+    help="Workspace folder made by `evaluator screen` (or a postgresql:// URL).",
 )
+@database_option
 @click.option("--format", "fmt", required=True, type=click.Choice(["json", "csv", "xlsx", "html"]))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="File to write.")
 @user_errors
-def export_command(workspace: Path, fmt: str, out: Path) -> None:
+def export_command(workspace: Path | str | None, database: str | None, fmt: str, out: Path) -> None:
     """Export final levels (reviewed, consensus or suggested) for every document.
 
     \b
@@ -339,9 +400,8 @@ def export_command(workspace: Path, fmt: str, out: Path) -> None:
       evaluator export --workspace strategies/ --format xlsx --out review.xlsx
     """
     from evaluator.workspace.export import export
-    from evaluator.workspace.store import Workspace
 
-    count = export(Workspace(workspace, create=False), fmt, out)
+    count = export(_workspace(workspace, database), fmt, out)
     click.echo(f"Wrote {count} document(s) to {out}")
 
 
@@ -349,12 +409,12 @@ def export_command(workspace: Path, fmt: str, out: Path) -> None:
 @click.option(
     "--workspace",
     "workspace",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Workspace folder made by `evaluator screen`.",
+    type=WorkspaceLocation(),
+    help="Workspace folder made by `evaluator screen` (or a postgresql:// URL).",
 )
+@database_option
 @user_errors
-def audit(workspace: Path) -> None:
+def audit(workspace: Path | str | None, database: str | None) -> None:
     """Check that no reviewer decision was changed, removed or inserted outside the evaluator.
 
     Every decision, evidence verdict and consensus record carries a hash chained to the one before;
@@ -367,9 +427,8 @@ def audit(workspace: Path) -> None:
     """
     from evaluator.errors import WorkspaceError
     from evaluator.workspace.audit import verify
-    from evaluator.workspace.store import Workspace
 
-    report = verify(Workspace(workspace, create=False))
+    report = verify(_workspace(workspace, database))
     if not report.ok:
         raise WorkspaceError(report.broken + ". Restore the workspace from a backup, or ask who changed it.")
     c = report.counts
@@ -379,6 +438,40 @@ def audit(workspace: Path) -> None:
     )
     for table, last in report.last.items():
         click.echo(f"  last {table} hash {last}")
+
+
+@main.group("workspace")
+def workspace_group() -> None:
+    """Set up and move workspaces: a team's PostgreSQL database, and copies between backends.
+
+    \b
+    Examples:
+      evaluator workspace grant evaluator_app --database postgresql://owner@db.example/hws
+      evaluator workspace copy review-2025/ postgresql://owner@db.example/hws
+    """
+
+
+@workspace_group.command("grant")
+@click.argument("role")
+@click.option(
+    "--database", required=True, envvar="EVALUATOR_DATABASE", metavar="URL", help="As the database owner."
+)
+@user_errors
+def workspace_grant_command(role: str, database: str) -> None:
+    """Create or upgrade the schema (as the owner), and let ROLE use the workspace without changing
+    any reviewer record: it may read and append, never update or delete decisions.
+
+    \b
+    Example:
+      evaluator workspace grant evaluator_app --database postgresql://owner@db.example/hws
+    """
+    from evaluator.workspace.backend import PostgresBackend
+
+    ws = _workspace(None, database)
+    if not isinstance(ws.backend, PostgresBackend):  # pragma: no cover - _workspace refuses other URLs
+        raise click.ClickException("grant is for PostgreSQL workspaces.")
+    ws.backend.grant(role)
+    click.echo(f"{role} may now use {ws.label}: read and append; no UPDATE or DELETE on reviewer records.")
 
 
 @main.group("rubric")
@@ -461,11 +554,11 @@ def rubric_show_command(fmt: str, rubric_file: Path | None) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--workspace",
-    default=Path("workspace"),
-    show_default=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Workspace folder to assess into.",
+    help="Workspace folder to assess into [default: workspace] (with --database: this machine's cache "
+    "and reports, by default in the evaluator's cache folder).",
 )
+@database_option
 @click.option(
     "--workers",
     default=2,
@@ -497,7 +590,8 @@ def rubric_show_command(fmt: str, rubric_file: Path | None) -> None:
 @user_errors
 def screen(
     paths: tuple[Path, ...],
-    workspace: Path,
+    workspace: Path | None,
+    database: str | None,
     workers: int,
     timeout: float,
     max_pages: int | None,
@@ -515,14 +609,17 @@ def screen(
     Example:
       evaluator screen strategies/ --workspace review-2025/
       evaluator report --workspace review-2025/
+      # several machines screening into one team database: each claims documents the others are not doing
+      evaluator screen strategies/ --database postgresql://evaluator@db.example/hws
     """
+    from evaluator.workspace.backend import redact
     from evaluator.workspace.batch import screen as run_screen
     from evaluator.workspace.corpus_report import print_summary
 
     try:
         summary = run_screen(
             paths,
-            workspace,
+            _workspace(workspace, database, create=True, default=Path("workspace")),
             workers=workers,
             timeout=timeout,
             max_pages=max_pages,
@@ -531,8 +628,9 @@ def screen(
             quiet=quiet,
         )
     except KeyboardInterrupt:
+        where = redact(database) if database else workspace or "workspace"
         click.echo(
-            f"Interrupted: finished documents are saved in {workspace}; run the same command to continue.",
+            f"Interrupted: finished documents are saved in {where}; run the same command to continue.",
             err=True,
         )
         sys.exit(130)
@@ -544,18 +642,17 @@ def screen(
 @main.command()
 @click.option(
     "--workspace",
-    default=Path("workspace"),
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Workspace folder made by `evaluator screen`.",
+    type=WorkspaceLocation(),
+    help="Workspace folder made by `evaluator screen` (or a postgresql:// URL) [default: workspace].",
 )
+@database_option
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     help="Write the reports here instead of WORKSPACE/reports (e.g. for a read-only workspace).",
 )
 @user_errors
-def report(workspace: Path, out: Path | None) -> None:
+def report(workspace: Path | str | None, database: str | None, out: Path | None) -> None:
     """Write the corpus reports of a workspace: summary CSV/XLSX, level heatmap, HTML index.
 
     \b
@@ -565,7 +662,7 @@ def report(workspace: Path, out: Path | None) -> None:
     """
     from evaluator.workspace.corpus_report import write_reports
 
-    folder = write_reports(workspace, out=out)
+    folder = write_reports(_workspace(workspace, database, default=Path("workspace")), out=out)
     click.echo(f"Reports in {folder}: index.html, summary.csv, summary.xlsx, heatmap.png")
 
 

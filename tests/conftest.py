@@ -29,3 +29,19 @@ def fake_pipeline():
     from evaluator.stages.embed import HashingEncoder
 
     return Pipeline(encoder=HashingEncoder())
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server of our own for the session (tests/postgres.py)."""
+    import postgres as pg
+
+    yield from pg.start()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request) -> str | None:
+    """Run the test on each backend: None for the SQLite default, else a fresh PostgreSQL database URL."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("postgres").new_database()

@@ -127,9 +127,12 @@ def make_assessment(
     )
 
 
-def make_workspace(root: Path, *, documents: int = 1) -> tuple[Workspace, list[Assessment]]:
-    """A workspace with ``documents`` screened PDFs (distinct files, so distinct sha256)."""
-    ws = Workspace(root / "ws")
+def make_workspace(
+    root: Path, *, documents: int = 1, database: str | None = None
+) -> tuple[Workspace, list[Assessment]]:
+    """A workspace with ``documents`` screened PDFs (distinct files, so distinct sha256); on PostgreSQL
+    when ``database`` is a URL."""
+    ws = Workspace(root / "ws", database=database)
     out = []
     for i in range(documents):
         pdf = make_pdf(root / f"strategy-{i}.pdf", title=f"Northby Strategy {i}")
@@ -137,3 +140,8 @@ def make_workspace(root: Path, *, documents: int = 1) -> tuple[Workspace, list[A
         ws.save_assessment(a, cache_key=f"test-{i}")
         out.append(a)
     return ws, out
+
+
+def workspace_args(ws: Workspace) -> list[str]:
+    """The command-line options that name this workspace, on either backend."""
+    return ["--workspace", str(ws.root)] + (["--database", ws.database] if ws.database else [])

@@ -10,21 +10,30 @@ from sklearn.metrics import cohen_kappa_score
 
 from evaluator.types import LEVELS
 from evaluator.workspace import decisions as dec
+from evaluator.workspace.migrations import PG_MIGRATIONS
 from evaluator.workspace.store import MIGRATIONS
 
 
 @pytest.fixture
-def ws_doc(tmp_path):
-    ws, [a] = make_workspace(tmp_path)
+def ws_doc(tmp_path, database):
+    ws, [a] = make_workspace(tmp_path, database=database)
     return ws, a
 
 
 def test_migration_brings_schema_to_latest(ws_doc):
     ws, _ = ws_doc
     with ws.connect() as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"decisions", "evidence_decisions", "consensus"} <= tables
+        if ws.postgres:
+            assert conn.execute("SELECT max(version) FROM evaluator_schema").fetchone()[0] == len(
+                PG_MIGRATIONS
+            )
+            query = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        else:
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+            query = "SELECT name FROM sqlite_master WHERE type = 'table'"
+        tables = {r[0] for r in conn.execute(query)}
+    assert {"decisions", "evidence_decisions", "consensus", "users", "sessions", "document_files"} <= tables
+    assert len(MIGRATIONS) == len(PG_MIGRATIONS)  # one schema version, whichever the backend
 
 
 def test_accept_takes_the_suggested_level_and_provenance(ws_doc):
@@ -68,15 +77,30 @@ def test_records_are_append_only(ws_doc, table):
     dec.record_decision(ws, sha, "1", reviewer="Ana", action="override", level="none", reason="health only")
     dec.record_evidence_verdict(ws, sha, "1.A.1", passage_index=0, verdict="confirm", reviewer="Ana")
     dec.record_consensus(ws, sha, "1", level="none", recorded_by="Ana", reason="agreed")
-    conn = sqlite3.connect(ws.db_path)
-    try:
-        column = "level" if table != "evidence_decisions" else "verdict"
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            conn.execute(f"UPDATE {table} SET {column} = 'maximising'")
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            conn.execute(f"DELETE FROM {table}")
-    finally:
-        conn.close()
+    column = "level" if table != "evidence_decisions" else "verdict"
+    if ws.postgres:  # even the database owner, connected directly, is refused by the triggers
+        import psycopg
+
+        statements = [
+            f"UPDATE {table} SET {column} = 'maximising'",
+            f"DELETE FROM {table}",
+            f"TRUNCATE {table}",
+        ]
+        for statement in statements:
+            with (
+                psycopg.connect(ws.database) as conn,
+                pytest.raises(psycopg.IntegrityError, match="append-only"),
+            ):
+                conn.execute(statement)
+    else:
+        conn = sqlite3.connect(ws.db_path)
+        try:
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                conn.execute(f"UPDATE {table} SET {column} = 'maximising'")
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                conn.execute(f"DELETE FROM {table}")
+        finally:
+            conn.close()
     assert len(dec.decisions_for(ws, sha)) == 1
 
 
@@ -188,8 +212,8 @@ def test_evidence_verdicts_are_kept_per_passage(ws_doc):
         dec.record_evidence_verdict(ws, sha, "1.A.1", passage_index=0, verdict="maybe", reviewer="Ana")
 
 
-def test_weighted_kappa_between_reviewers_and_against_the_tool(tmp_path):
-    ws, docs = make_workspace(tmp_path, documents=2)
+def test_weighted_kappa_between_reviewers_and_against_the_tool(tmp_path, database):
+    ws, docs = make_workspace(tmp_path, documents=2, database=database)
     ana = ["none", "assuring", "optimising", "maximising", "assuring", "none", "optimising"]
     ben = ["none", "optimising", "optimising", "maximising", "none", "none", "assuring"]
     items = [(d.document.sha256, hid) for d in docs for hid in ("1", "2", "3a", "3b")][: len(ana)]

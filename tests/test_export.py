@@ -9,7 +9,7 @@ import re
 import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
-from review_helpers import XSS, make_workspace
+from review_helpers import XSS, make_workspace, workspace_args
 
 from evaluator.cli import main
 from evaluator.errors import EvaluatorError
@@ -20,8 +20,8 @@ REASON = "Ward-level life satisfaction targets"
 
 
 @pytest.fixture
-def reviewed(tmp_path):
-    ws, docs = make_workspace(tmp_path, documents=2)
+def reviewed(tmp_path, database):
+    ws, docs = make_workspace(tmp_path, documents=2, database=database)
     sha = docs[0].document.sha256
     dec.record_decision(
         ws, sha, "1", reviewer="Ana", action="override", level="maximising", reason=REASON, note="see p.1"
@@ -112,9 +112,7 @@ def test_cli_export_all_formats(reviewed):
     ws, sha, tmp = reviewed
     for fmt in ("json", "csv", "xlsx", "html"):
         out = tmp / f"cli.{fmt}"
-        result = CliRunner().invoke(
-            main, ["export", "--workspace", str(ws.root), "--format", fmt, "--out", str(out)]
-        )
+        result = CliRunner().invoke(main, ["export", *workspace_args(ws), "--format", fmt, "--out", str(out)])
         assert result.exit_code == 0, result.output
         assert result.output == f"Wrote 2 document(s) to {out}\n"
         assert out.stat().st_size > 0
@@ -126,8 +124,7 @@ def test_cli_export_errors_are_one_line(tmp_path, reviewed):
         main,
         [
             "export",
-            "--workspace",
-            str(ws.root),
+            *workspace_args(ws),
             "--format",
             "json",
             "--out",

@@ -20,9 +20,9 @@ LONG_TOKEN = "s3cret-token-" + "x" * 32
 
 
 @pytest.fixture
-def setup(tmp_path):
-    ws, docs = make_workspace(tmp_path, documents=2)
-    client = TestClient(create_app(ws.root), base_url=LOCAL, follow_redirects=False)
+def setup(tmp_path, database):
+    ws, docs = make_workspace(tmp_path, documents=2, database=database)
+    client = TestClient(create_app(ws), base_url=LOCAL, follow_redirects=False)
     return ws, docs, client
 
 
@@ -241,16 +241,16 @@ def test_missing_pdf_gives_a_clear_404(setup):
 
 def test_foreign_host_header_is_refused_without_token(setup):
     ws, _, _ = setup
-    evil = TestClient(create_app(ws.root), base_url="http://evil.example")
+    evil = TestClient(create_app(ws), base_url="http://evil.example")
     assert evil.get("/").status_code == 400
-    assert TestClient(create_app(ws.root), base_url="http://localhost:8765").get("/").status_code == 200
-    assert TestClient(create_app(ws.root), base_url="http://[::1]:8765").get("/").status_code == 200
+    assert TestClient(create_app(ws), base_url="http://localhost:8765").get("/").status_code == 200
+    assert TestClient(create_app(ws), base_url="http://[::1]:8765").get("/").status_code == 200
 
 
 def test_token_is_required_once_then_kept_in_a_cookie(setup):
     ws, docs, _ = setup
     client = TestClient(
-        create_app(ws.root, token=LONG_TOKEN), base_url="http://10.0.0.5:8765", follow_redirects=False
+        create_app(ws, token=LONG_TOKEN), base_url="http://10.0.0.5:8765", follow_redirects=False
     )
     assert client.get("/").status_code == 403
     assert client.get("/", params={"token": "wrong"}).status_code == 403

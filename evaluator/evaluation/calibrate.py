@@ -162,5 +162,5 @@ def reviewer_labels(ws: Workspace) -> dict[str, tuple[str, dict[str, str]]]:
             else:
                 labels[descriptor_id] = "not_met"
         if labels:
-            out[stored.sha256] = (stored.path, labels)
+            out[stored.sha256] = (str(ws.document_file(stored)), labels)
     return out

@@ -157,12 +157,14 @@ def loo_tool_predictions(
 
 
 def reviewer_analyses(
-    workspaces: Sequence[str | os.PathLike], pipeline: Pipeline, exclude_sha256: set[str]
+    workspaces: Sequence[str | os.PathLike | Workspace], pipeline: Pipeline, exclude_sha256: set[str]
 ) -> tuple[dict[str, tuple[Analysis, dict[str, str]]], list[str]]:
-    """Reviewer-labelled documents of the workspaces, analysed; and the paths that could not be read."""
+    """Reviewer-labelled documents of the workspaces (folders, or opened workspaces on any backend),
+    analysed; and the paths that could not be read."""
     out, unreadable = {}, []
     for folder in workspaces:
-        for sha, (path, labels) in reviewer_labels(Workspace(folder, create=False)).items():
+        ws = folder if isinstance(folder, Workspace) else Workspace(folder, create=False)
+        for sha, (path, labels) in reviewer_labels(ws).items():
             if sha in exclude_sha256 or sha in out:
                 continue
             try:
@@ -186,7 +188,7 @@ def calibrate(
     docs_dir: str | os.PathLike,
     *,
     pipeline: Pipeline | None = None,
-    workspaces: Sequence[str | os.PathLike] = (),
+    workspaces: Sequence[str | os.PathLike | Workspace] = (),
 ) -> Calibration:
     """Fit the judge on the gold labels and reviewers' decisions; score it leave-one-document-out."""
     gold = load_gold(gold_dir)

@@ -72,16 +72,22 @@ SAVE_FAILED = (
 
 
 def create_app(
-    workspace_path: str | os.PathLike, *, token: str | None = None, read_only: bool | None = None
+    workspace: str | os.PathLike | Workspace, *, token: str | None = None, read_only: bool | None = None
 ) -> FastAPI:
-    """``read_only`` None: read-only when the workspace folder cannot be written."""
+    """``workspace``: a folder, or an opened workspace (any backend). ``read_only`` None: read-only when
+    the workspace folder cannot be written."""
     token = check_token(token) if token is not None else None
-    ws = Workspace(workspace_path, create=False, read_only=read_only)
+    ws = (
+        workspace
+        if isinstance(workspace, Workspace)
+        else Workspace(workspace, create=False, read_only=read_only)
+    )
     templates = _templates()
     app = FastAPI(title="wellbeing-evaluator review", docs_url=None, redoc_url=None, openapi_url=None)
     app.middleware("http")(make_guard(token))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.state.read_only = ws.read_only
+    app.state.where = ws.label if ws.postgres else str(ws.root)
 
     def render(request: Request, name: str, status_code: int = 200, **context) -> Response:
         context.setdefault("csrf", request.state.csrf)
@@ -334,7 +340,7 @@ def resolve_token(host: str, token: str | None) -> tuple[str | None, bool]:
 
 
 def serve(
-    workspace_path: str | os.PathLike,
+    workspace: str | os.PathLike | Workspace,
     *,
     host: str = "127.0.0.1",
     port: int = 8765,
@@ -345,11 +351,12 @@ def serve(
     import uvicorn
 
     token, generated = resolve_token(host, token)
-    app = create_app(workspace_path, token=token, read_only=read_only)
+    app = create_app(workspace, token=token, read_only=read_only)
+    where = app.state.where
     shown = f"[{host}]" if ":" in host else host
     link = f"http://{shown}:{port}/"
     if generated:
-        print(f"Review app for {workspace_path}: {link}?token={token}  (Ctrl+C to stop)", flush=True)
+        print(f"Review app for {where}: {link}?token={token}  (Ctrl+C to stop)", flush=True)
         print(
             "Give that link only to reviewers; it is the key. Serve the app behind TLS (see the README) "
             "when other machines connect.",
@@ -357,7 +364,7 @@ def serve(
         )
     else:
         print(
-            f"Review app for {workspace_path}: {link}"
+            f"Review app for {where}: {link}"
             + ("?token=<your token>" if token else "")
             + "  (Ctrl+C to stop)",
             flush=True,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from sqlite3 import Row
 from statistics import mean
 from urllib.parse import urlencode
 
 from evaluator.rubric import descriptor_info, hallmark_title
 from evaluator.types import HALLMARK_IDS, LEVELS, RUBRIC_LEVELS, HallmarkResult, Rubric
 from evaluator.workspace import decisions as dec
+from evaluator.workspace.backend import Row
 from evaluator.workspace.page_images import box_param
 from evaluator.workspace.store import StoredAssessment, Workspace
 

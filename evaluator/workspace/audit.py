@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from evaluator.workspace.backend import Connection, Row
     from evaluator.workspace.store import Workspace
 
 GENESIS = "0" * 64
@@ -54,15 +54,16 @@ CHAINED: dict[str, tuple[str, ...]] = {
 NAMES = {"decisions": "decision", "evidence_decisions": "evidence verdict", "consensus": "consensus record"}
 
 
-def entry_hash(previous: str, table: str, row: dict[str, Any] | sqlite3.Row) -> str:
+def entry_hash(previous: str, table: str, row: dict[str, Any] | Row) -> str:
     payload = json.dumps(
         [table, previous, [row[c] for c in CHAINED[table]]], ensure_ascii=False, separators=(",", ":")
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def append(conn: sqlite3.Connection, table: str, values: dict[str, Any]) -> int:
-    """Insert a record at the end of its table's chain; call inside ``BEGIN IMMEDIATE``. Returns its id."""
+def append(conn: Connection, table: str, values: dict[str, Any]) -> int:
+    """Insert a record at the end of its table's chain, holding the table's write lock. Returns its id."""
+    conn.lock(table)
     last = conn.execute(f"SELECT id, entry_hash FROM {table} ORDER BY id DESC LIMIT 1").fetchone()
     row = {"id": last[0] + 1 if last else 1, **values}
     columns = [*row, "entry_hash"]
@@ -73,11 +74,10 @@ def append(conn: sqlite3.Connection, table: str, values: dict[str, Any]) -> int:
     return row["id"]
 
 
-def chain_existing(conn: sqlite3.Connection) -> None:
+def chain_existing(conn: Connection) -> None:
     """Migration: compute the chain of records written before records carried hashes."""
     for table in CHAINED:
         previous = GENESIS
-        conn.row_factory = sqlite3.Row
         for row in conn.execute(f"SELECT * FROM {table} ORDER BY id").fetchall():
             previous = entry_hash(previous, table, row)
             conn.execute(f"UPDATE {table} SET entry_hash = ? WHERE id = ?", (previous, row["id"]))

@@ -1,7 +1,7 @@
 """Reviewer decisions: accept or override a suggested level, judge evidence, record consensus.
 
 Suggestions (``assessments``) and human decisions are different records. Every decision is appended,
-never updated or deleted (SQLite triggers refuse it), so the history is an audit trail. A decision
+never updated or deleted (triggers refuse it, in SQLite and PostgreSQL), so the history is an audit trail. A decision
 points at the suggestion it answered; a re-screen supersedes the suggestion but keeps the decision.
 
 Concurrency is optimistic: a form carries ``based_on``, the id of the latest decision on that
@@ -12,7 +12,6 @@ anyway (nothing is lost) and comes back with the decisions it crossed, so the ap
 from __future__ import annotations
 
 import math
-import sqlite3
 import warnings
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -20,6 +19,7 @@ from itertools import combinations
 from evaluator.errors import EvaluatorError
 from evaluator.types import HALLMARK_IDS, LEVELS, Assessment
 from evaluator.workspace import audit
+from evaluator.workspace.backend import Row
 from evaluator.workspace.store import StoredAssessment, Workspace, utc_now
 
 ACTIONS = ("accept", "override")
@@ -50,7 +50,7 @@ class Decision:
     entry_hash: str | None = None  # chained to the previous decision (evaluator.workspace.audit)
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Decision:
+    def from_row(cls, row: Row) -> Decision:
         return cls(**{k: row[k] for k in row.keys()})
 
 
@@ -153,7 +153,7 @@ def record_decision(
     elif not reason:
         raise DecisionError("An override needs a reason: say what the suggestion missed.")
     with ws.connect() as conn:
-        conn.execute("BEGIN IMMEDIATE")  # check based_on and append atomically
+        conn.lock("decisions")  # check based_on and append atomically
         if (
             based_on is not None
             and not conn.execute(
@@ -248,7 +248,6 @@ def record_evidence_verdict(
         raise DecisionError(f"No evidence passage {passage_index} for {descriptor_id}. Reload the page.")
     ev = result.evidence[passage_index]
     with ws.connect() as conn:
-        conn.execute("BEGIN IMMEDIATE")
         return audit.append(
             conn,
             "evidence_decisions",
@@ -266,13 +265,13 @@ def record_evidence_verdict(
         )
 
 
-def evidence_verdicts(ws: Workspace, sha256: str) -> dict[tuple[str, str], list[sqlite3.Row]]:
+def evidence_verdicts(ws: Workspace, sha256: str) -> dict[tuple[str, str], list[Row]]:
     """Verdicts keyed by (descriptor id, passage text), oldest first."""
     with ws.connect() as conn:
         rows = conn.execute(
             "SELECT * FROM evidence_decisions WHERE sha256 = ? ORDER BY id", (sha256,)
         ).fetchall()
-    out: dict[tuple[str, str], list[sqlite3.Row]] = {}
+    out: dict[tuple[str, str], list[Row]] = {}
     for r in rows:
         out.setdefault((r["descriptor_id"], r["text"]), []).append(r)
     return out
@@ -295,7 +294,6 @@ def record_consensus(
     if ws.current(sha256) is None:
         raise DecisionError(f"No document {sha256[:12]} in this workspace.")
     with ws.connect() as conn:
-        conn.execute("BEGIN IMMEDIATE")
         return audit.append(
             conn,
             "consensus",
@@ -311,7 +309,7 @@ def record_consensus(
         )
 
 
-def consensus_for(ws: Workspace, sha256: str) -> dict[str, sqlite3.Row]:
+def consensus_for(ws: Workspace, sha256: str) -> dict[str, Row]:
     """The latest consensus per hallmark."""
     with ws.connect() as conn:
         rows = conn.execute("SELECT * FROM consensus WHERE sha256 = ? ORDER BY id", (sha256,)).fetchall()

@@ -64,6 +64,7 @@ class Recorder:
             atomic_write(
                 _json_path(self.ws, path, assessment.document.sha256), assessment.model_dump_json(indent=2)
             )
+            self.ws.store_document_file(assessment.document.sha256, path)
             new_id = self.ws.save_assessment(assessment, cache_key=payload[1], run_id=self.run_id)
             pages = assessment.document.pages
             self.add(_outcome(str(path), "ok", assessment, new_id))

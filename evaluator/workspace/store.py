@@ -16,9 +16,9 @@ every decision keeps pointing at the suggestion it answered. Schema changes are 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,12 +29,21 @@ from evaluator.errors import WorkspaceError
 from evaluator.files import atomic_write
 from evaluator.rubric import load_rubric
 from evaluator.types import Assessment, Rubric
+from evaluator.workspace.backend import Backend, Connection, Row, open_backend, redact
 from evaluator.workspace.migrations import MIGRATIONS
 
 __all__ = ["DB_NAME", "MIGRATIONS", "RUBRIC_NAME", "StoredAssessment", "Workspace", "utc_now"]
 
 DB_NAME = "evaluator.sqlite"
 RUBRIC_NAME = "rubric.json"
+
+
+def _local_folder(database: str) -> Path:
+    """This machine's folder (cache, reports) for a workspace on a database server."""
+    from evaluator.stages.cache import default_cache_dir
+
+    key = hashlib.sha256(redact(database).encode()).hexdigest()[:16]
+    return default_cache_dir() / "workspaces" / key
 
 
 def utc_now() -> str:
@@ -53,15 +62,32 @@ class StoredAssessment:
 
 
 class Workspace:
-    """A workspace folder and its SQLite database. Cheap to open; safe to open from several processes.
+    """A workspace: a folder, and its database (a SQLite file in the folder, or PostgreSQL).
 
-    An existing workspace opened with ``create=False`` in a folder this process cannot write (a shared
-    drive, an archived review) opens read-only: reading, reports written elsewhere and exports work;
-    any write is a one-line ``WorkspaceError``. ``read_only=True`` asks for that explicitly.
+    Cheap to open; safe to open from several processes (and, on PostgreSQL, several machines). With
+    ``database`` (a ``postgresql://`` URL) the folder only holds this machine's cache and reports; it
+    defaults to one under the evaluator's cache folder.
+
+    An existing SQLite workspace opened with ``create=False`` in a folder this process cannot write (a
+    shared drive, an archived review) opens read-only: reading, reports written elsewhere and exports
+    work; any write is a one-line ``WorkspaceError``. ``read_only=True`` asks for that explicitly.
     """
 
-    def __init__(self, root: str | os.PathLike, *, create: bool = True, read_only: bool | None = None):
+    def __init__(
+        self,
+        root: str | os.PathLike | None = None,
+        *,
+        create: bool = True,
+        read_only: bool | None = None,
+        database: str | None = None,
+    ):
+        if root is None:
+            if database is None:
+                raise WorkspaceError("Give a workspace folder (--workspace) or a database URL (--database).")
+            root = _local_folder(database)
+            create = True
         self.root = Path(root)
+        self.database = database
         if not self.root.exists():
             if not create:
                 raise WorkspaceError(
@@ -76,101 +102,39 @@ class Workspace:
         elif not self.root.is_dir():
             raise WorkspaceError(f"{self.root} is a file, not a workspace folder. Choose a folder path.")
         self.db_path = self.root / DB_NAME
-        if not create and not self.db_path.exists():
+        if database is None and not create and not self.db_path.exists():
             raise WorkspaceError(
                 f"No workspace database in {self.root}. Run `evaluator screen PATH --workspace {self.root}` first."
             )
         if read_only is None:
-            read_only = not create and not (
-                os.access(self.root, os.W_OK) and os.access(self.db_path, os.W_OK)
+            read_only = (
+                database is None
+                and not create
+                and not (os.access(self.root, os.W_OK) and os.access(self.db_path, os.W_OK))
             )
         self.read_only = read_only
-        self._read_only_option = ""
+        self.backend: Backend = open_backend(self.root, database, read_only)
         if read_only:
-            self._check_schema()
+            self.backend.check_schema()
         else:
-            self._migrate()
+            self.backend.migrate()
+
+    @property
+    def label(self) -> str:
+        """Where the database is, for messages: the SQLite file or the PostgreSQL URL without password."""
+        return self.backend.label
+
+    @property
+    def postgres(self) -> bool:
+        return self.backend.dialect == "postgresql"
 
     # ------------------------------------------------------------------ plumbing
 
     @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
+    def connect(self) -> Iterator[Connection]:
         """A connection in one transaction: committed on success, rolled back on error."""
-        try:
-            conn = self._open_read_only() if self.read_only else sqlite3.connect(self.db_path, timeout=30)
-        except sqlite3.Error as exc:
-            raise WorkspaceError(
-                f"Cannot open {self.db_path}: {exc}. Check the folder is writable."
-            ) from None
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA foreign_keys = ON")
-        try:
-            with conn:
-                yield conn
-        except sqlite3.OperationalError as exc:
-            raise WorkspaceError(
-                f"Workspace database error in {self.db_path}: {exc}. Check disk space and permissions."
-            ) from None
-        except sqlite3.IntegrityError:
-            raise  # a constraint or trigger refused the change: the caller's concern, not the environment's
-        except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
-            raise WorkspaceError(
-                f"{self.db_path} is damaged or not an evaluator database ({exc}). "
-                "Restore it from a backup, or screen into a new workspace folder."
-            ) from None
-        finally:
-            conn.close()
-
-    def _open_read_only(self) -> sqlite3.Connection:
-        """mode=ro; a WAL database in a folder where SQLite cannot create its -shm file needs immutable=1.
-        immutable=1 assumes no process writes the database while it is open (someone with write access,
-        e.g. a screen still running into it, would make reads inconsistent): the README says so. Which
-        of the two works is found on the first connection and kept."""
-        uri = self.db_path.resolve().as_uri()
-        if not self._read_only_option:
-            probe = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
-            try:
-                probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
-                self._read_only_option = "mode=ro"
-            except sqlite3.OperationalError:
-                self._read_only_option = "immutable=1"
-            finally:
-                probe.close()
-        return sqlite3.connect(f"{uri}?{self._read_only_option}", uri=True, timeout=30)
-
-    def _refuse_newer(self, version: int) -> None:
-        if version > len(MIGRATIONS):
-            raise WorkspaceError(
-                f"{self.db_path} was written by a newer evaluator (schema {version}). Upgrade the evaluator."
-            )
-
-    def _check_schema(self) -> None:
-        with self.connect() as conn:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-        self._refuse_newer(version)
-        if version < len(MIGRATIONS):
-            raise WorkspaceError(
-                f"{self.db_path} has an older schema and is read-only here; open it once with write access "
-                "(any evaluator command) to upgrade it."
-            )
-
-    def _migrate(self) -> None:
-        with self.connect() as conn:
-            conn.execute("PRAGMA journal_mode = WAL")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            self._refuse_newer(version)
-            for step in range(version, len(MIGRATIONS)):
-                migration = MIGRATIONS[step]
-                if isinstance(migration, str):
-                    conn.executescript(f"BEGIN; {migration} PRAGMA user_version = {step + 1}; COMMIT;")
-                    continue
-                conn.execute("BEGIN IMMEDIATE")
-                if conn.execute("PRAGMA user_version").fetchone()[0] > step:  # another process just did it
-                    conn.commit()
-                    continue
-                migration(conn)
-                conn.execute(f"PRAGMA user_version = {step + 1}")
-                conn.commit()
+        with self.backend.connect() as conn:
+            yield conn
 
     @property
     def page_cache(self) -> Path | None:
@@ -191,11 +155,10 @@ class Workspace:
 
     def start_run(self, tool_version: str, settings: dict) -> int:
         with self.connect() as conn:
-            cur = conn.execute(
+            return conn.insert(
                 "INSERT INTO runs (started_at, tool_version, settings) VALUES (?, ?, ?)",
                 (utc_now(), tool_version, json.dumps(settings, sort_keys=True)),
             )
-            return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, ok: int, failed: int) -> None:
         with self.connect() as conn:
@@ -211,7 +174,7 @@ class Workspace:
                 (run_id, path, error, utc_now()),
             )
 
-    def failures(self, run_id: int | None = None) -> list[sqlite3.Row]:
+    def failures(self, run_id: int | None = None) -> list[Row]:
         with self.connect() as conn:
             if run_id is None:
                 return conn.execute("SELECT * FROM failures ORDER BY id").fetchall()
@@ -232,11 +195,10 @@ class Workspace:
             document_id = conn.execute("SELECT id FROM documents WHERE sha256 = ?", (doc.sha256,)).fetchone()[
                 0
             ]
-            cur = conn.execute(
+            new_id = conn.insert(
                 "INSERT INTO assessments (document_id, run_id, cache_key, created_at, json) VALUES (?, ?, ?, ?, ?)",
                 (document_id, run_id, cache_key, now, assessment.model_dump_json()),
             )
-            new_id = int(cur.lastrowid or 0)
             conn.execute(
                 "UPDATE assessments SET superseded_by = ? WHERE document_id = ? AND superseded_by IS NULL AND id != ?",
                 (new_id, document_id, new_id),
@@ -256,17 +218,30 @@ class Workspace:
         return rows[0] if rows else None
 
     def save_rubric(self, rubric: Rubric) -> None:
-        """Keep the rubric a screen used, so what shows the assessments shows its titles and wording."""
-        path = self.root / RUBRIC_NAME
-        if self.read_only or (path.exists() and path.read_text(encoding="utf-8") == rubric.model_dump_json()):
+        """Keep the rubric a screen used, so what shows the assessments shows its titles and wording
+        (in the database, where every machine of a team reads it; a SQLite workspace also keeps
+        ``rubric.json`` beside it)."""
+        if self.read_only:
             return
-        atomic_write(path, rubric.model_dump_json())
+        text = rubric.model_dump_json()
+        with self.connect() as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('rubric', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (text,),
+            )
+        path = self.root / RUBRIC_NAME
+        if self.postgres or (path.exists() and path.read_text(encoding="utf-8") == text):
+            return
+        atomic_write(path, text)
 
     def rubric(self) -> Rubric:
         """The rubric of the latest screen into this workspace; the shipped one before any."""
+        with self.connect() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'rubric'").fetchone()
         path = self.root / RUBRIC_NAME
         try:
-            text = path.read_text(encoding="utf-8")
+            text = row[0] if row else path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return load_rubric()
         except OSError as exc:
@@ -277,12 +252,48 @@ class Workspace:
             return Rubric.model_validate_json(text)
         except ValueError:
             raise WorkspaceError(
-                f"{path} is not a rubric; screen the documents again to rewrite it."
+                f"The rubric stored in {self.label} is not a rubric; screen the documents again to rewrite it."
             ) from None
 
+    def store_document_file(self, sha256: str, path: str | os.PathLike) -> bool:
+        """Keep the document's bytes in the database, once per sha256 (False: already kept, or the file
+        changed since it was hashed), so the review app can draw its pages on any machine."""
+        path = Path(path)
+        with self.connect() as conn:
+            if conn.execute("SELECT 1 FROM document_files WHERE sha256 = ?", (sha256,)).fetchone():
+                return False
+        try:
+            content = path.read_bytes()
+        except OSError:
+            return False
+        if hashlib.sha256(content).hexdigest() != sha256:
+            return False
+        with self.connect() as conn:
+            conn.execute(
+                "INSERT INTO document_files (sha256, name, size, content, stored_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (sha256) DO NOTHING",
+                (sha256, path.name, len(content), content, utc_now()),
+            )
+        return True
+
     def document_file(self, stored: StoredAssessment) -> Path:
-        """The stored document's file (never a path from a request); a relative one is tried from the
-        workspace too."""
+        """The stored document's file (never a path from a request): the bytes kept in the database,
+        written once to this machine's cache; else the screened path (a relative one is tried from the
+        workspace too)."""
+        kept = self.root / "cache" / "documents" / f"{stored.sha256}{Path(stored.path).suffix.lower()}"
+        if kept.is_file():
+            return kept
+        with self.connect() as conn:
+            row = conn.execute(
+                "SELECT content FROM document_files WHERE sha256 = ?", (stored.sha256,)
+            ).fetchone()
+        if row is not None and not self.read_only:
+            try:
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(kept, bytes(row[0]))
+                return kept
+            except (OSError, WorkspaceError):
+                pass
         path = Path(stored.path)
         if not path.is_absolute() and not path.exists() and (self.root / path).exists():
             return self.root / path

@@ -1,0 +1,127 @@
+"""The team backend: a workspace on a real PostgreSQL server (started by tests/postgres.py).
+
+What a team relies on: the application role cannot change or remove a reviewer's record; the
+documents live in the database, so the review server draws pages without the screener's disk; every
+command takes --database; a wrong URL or a server that is down is one line, not a traceback.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from review_helpers import make_workspace
+from support import SAMPLE_CORPUS
+from test_screen import fake_pipeline
+
+from evaluator.cli import main
+from evaluator.errors import WorkspaceError
+from evaluator.review.app import create_app
+from evaluator.workspace import decisions as dec
+from evaluator.workspace.batch import screen
+from evaluator.workspace.store import Workspace
+
+
+def _role_url(url: str, role: str) -> str:
+    return url.replace("postgres@", f"{role}@", 1)
+
+
+def test_application_role_appends_but_never_changes_reviewer_records(postgres, tmp_path):
+    owner = postgres.new_database()
+    role = f"app_{owner.rsplit('_', 1)[-1]}"
+    postgres.sql(f"CREATE ROLE {role} LOGIN")
+    result = CliRunner().invoke(main, ["workspace", "grant", role, "--database", owner])
+    assert result.exit_code == 0, result.output
+    app_url = _role_url(owner, role)
+    ws, [a] = make_workspace(tmp_path, database=app_url)  # the application screens and decides
+    sha = a.document.sha256
+    dec.record_decision(ws, sha, "1", reviewer="Ana", action="override", level="none", reason="health only")
+    dec.record_consensus(ws, sha, "1", level="none", recorded_by="Ben", reason="agreed")
+    for statement in (
+        "UPDATE decisions SET level = 'maximising'",
+        "DELETE FROM decisions",
+        "TRUNCATE decisions",
+        "DELETE FROM consensus",
+        "UPDATE evidence_decisions SET verdict = 'reject'",
+        "DROP TRIGGER decisions_append_only ON decisions",
+    ):
+        with psycopg.connect(app_url) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(statement)
+    [d] = dec.decisions_for(ws, sha)
+    assert (d.reviewer, d.level) == ("Ana", "none")
+
+
+def test_application_role_cannot_create_the_schema_and_says_who_can(postgres, tmp_path):
+    url = postgres.new_database()
+    role = f"app_{url.rsplit('_', 1)[-1]}"
+    postgres.sql(f"CREATE ROLE {role} LOGIN")
+    postgres.sql(
+        f"REVOKE CREATE ON SCHEMA public FROM PUBLIC; REVOKE CREATE ON SCHEMA public FROM {role}",
+        url.rsplit("/", 1)[1],
+    )
+    with pytest.raises(WorkspaceError, match="database owner"):
+        Workspace(tmp_path / "ws", database=_role_url(url, role))
+
+
+def test_documents_live_in_the_database_once_and_pages_render_elsewhere(postgres, tmp_path):
+    """Screened on one machine; the server, with another folder and without the PDFs, draws the pages."""
+    url = postgres.new_database()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("eastbridge-hws-2023.pdf", "harrowfield-hws-2024.pdf"):
+        shutil.copy(SAMPLE_CORPUS / name, docs / name)
+    laptop = Workspace(tmp_path / "laptop", database=url)
+    summary = screen([docs], laptop, workers=1, quiet=True, pipeline_factory=fake_pipeline, reports=False)
+    assert len(summary.ok) == 2
+    shutil.copy(docs / "eastbridge-hws-2023.pdf", docs / "same-bytes-again.pdf")
+    screen([docs], laptop, workers=1, quiet=True, pipeline_factory=fake_pipeline, reports=False)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT sha256) FROM document_files").fetchone() == (
+            2,
+            2,
+        )
+    shutil.rmtree(docs)
+    server = Workspace(tmp_path / "server", database=url, create=True)
+    client = TestClient(create_app(server), base_url="http://127.0.0.1")
+    for stored in server.current_assessments():
+        page = client.get(f"/documents/{stored.sha256}/pages/1")
+        assert page.status_code == 200 and "no longer there" not in page.text
+        png = client.get(f"/documents/{stored.sha256}/pages/1.png")
+        assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    assert server.rubric().id == laptop.rubric().id
+
+
+def test_every_command_takes_database(postgres, tmp_path):
+    url = postgres.new_database()
+    ws, [a] = make_workspace(tmp_path, database=url)
+    dec.record_decision(ws, a.document.sha256, "1", reviewer="Ana", action="accept")
+    runner = CliRunner()
+    out = tmp_path / "out.json"
+    for args in (
+        ["export", "--database", url, "--format", "json", "--out", str(out)],
+        ["report", "--database", url, "--out", str(tmp_path / "reports")],
+        ["audit", "--database", url],
+        ["export", "--workspace", url, "--format", "csv", "--out", str(tmp_path / "out.csv")],
+    ):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, (args, result.output)
+    assert "1 decisions" in runner.invoke(main, ["audit"], env={"EVALUATOR_DATABASE": url}).output
+    assert (tmp_path / "reports" / "summary.csv").exists() and out.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://x@localhost/db", "takes a PostgreSQL URL"),
+        ("postgresql://nobody@127.0.0.1:1/none", "Cannot connect to the workspace database"),
+    ],
+)
+def test_bad_database_urls_are_one_line(tmp_path, url, message):
+    result = CliRunner().invoke(
+        main, ["export", "--database", url, "--format", "json", "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
