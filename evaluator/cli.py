@@ -474,6 +474,107 @@ def workspace_grant_command(role: str, database: str) -> None:
     click.echo(f"{role} may now use {ws.label}: read and append; no UPDATE or DELETE on reviewer records.")
 
 
+workspace_options = [
+    click.option(
+        "--workspace",
+        "workspace",
+        type=WorkspaceLocation(),
+        help="Workspace folder (or a postgresql:// URL) [default: workspace].",
+    ),
+    database_option,
+]
+
+
+def with_workspace_options(func):
+    for option in reversed(workspace_options):
+        func = option(func)
+    return func
+
+
+@main.group("users")
+def users_group() -> None:
+    """Reviewer accounts of a team workspace: with at least one, the review app asks everyone to sign in.
+
+    Roles: reviewer (decides), adjudicator (also records the consensus), admin (manages accounts).
+
+    \b
+    Examples:
+      evaluator users add "Ana Silva" --role admin --database postgresql://evaluator@db.example/hws
+      evaluator users list --database postgresql://evaluator@db.example/hws
+    """
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["reviewer", "adjudicator", "admin"]))
+@with_workspace_options
+@user_errors
+def users_add_command(name: str, role: str, workspace: Path | str | None, database: str | None) -> None:
+    """Add an account; prints its one-time password (give it to the person; they choose their own at
+    first sign-in).
+
+    \b
+    Example:
+      evaluator users add "Ben Okafor" --role reviewer --database postgresql://evaluator@db.example/hws
+    """
+    from evaluator.workspace.accounts import add_user
+
+    user, password = add_user(_workspace(workspace, database, default=Path("workspace")), name, role)
+    click.echo(f"Added {user.name} ({user.role}). One-time password: {password}")
+    click.echo("They sign in with it once, then choose their own password.")
+
+
+@users_group.command("list")
+@with_workspace_options
+@user_errors
+def users_list_command(workspace: Path | str | None, database: str | None) -> None:
+    """List the accounts: name, role, and whether each is disabled or still on its one-time password.
+
+    \b
+    Example:
+      evaluator users list --database postgresql://evaluator@db.example/hws
+    """
+    from evaluator.workspace.accounts import users
+
+    for user, disabled in users(_workspace(workspace, database, default=Path("workspace"))):
+        state = "disabled" if disabled else ("one-time password" if user.must_change else "active")
+        click.echo(f"{user.name}\t{user.role}\t{state}")
+
+
+@users_group.command("reset")
+@click.argument("name")
+@with_workspace_options
+@user_errors
+def users_reset_command(name: str, workspace: Path | str | None, database: str | None) -> None:
+    """Give an account a new one-time password (and enable it again); its sessions end.
+
+    \b
+    Example:
+      evaluator users reset "Ben Okafor" --database postgresql://evaluator@db.example/hws
+    """
+    from evaluator.workspace.accounts import reset_password
+
+    password = reset_password(_workspace(workspace, database, default=Path("workspace")), name)
+    click.echo(f"New one-time password for {name.strip()}: {password}")
+
+
+@users_group.command("disable")
+@click.argument("name")
+@with_workspace_options
+@user_errors
+def users_disable_command(name: str, workspace: Path | str | None, database: str | None) -> None:
+    """Stop an account from signing in; its decisions stay, attributed to it.
+
+    \b
+    Example:
+      evaluator users disable "Ben Okafor" --database postgresql://evaluator@db.example/hws
+    """
+    from evaluator.workspace.accounts import disable_user
+
+    disable_user(_workspace(workspace, database, default=Path("workspace")), name)
+    click.echo(f"Disabled {name.strip()}; their decisions are kept.")
+
+
 @main.group("rubric")
 def rubric_group() -> None:
     """Check and list the maturity model the documents are rated against.

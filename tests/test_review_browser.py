@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
-from review_helpers import XSS, make_workspace
+from review_helpers import XSS, live_server, make_workspace
 
 from evaluator.cli import main
 from evaluator.workspace import decisions as dec
@@ -34,32 +32,14 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import uvicorn
-
     from evaluator.review.app import create_app
 
     root = tmp_path_factory.mktemp("browser")
     ws, docs = make_workspace(root, documents=2)
-    port = free_port()
-    config = uvicorn.Config(create_app(ws.root), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "review server did not start"
-        time.sleep(0.05)
-    yield ws, docs, f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with live_server(create_app(ws.root)) as base:
+        yield ws, docs, base
 
 
 @pytest.fixture(scope="module")

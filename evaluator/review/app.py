@@ -28,7 +28,9 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from evaluator.errors import EvaluatorError, InputError
 from evaluator.review import views
+from evaluator.review.login import add_login_routes, login_guard
 from evaluator.review.security import check_csrf, check_token, make_guard
+from evaluator.workspace import accounts
 from evaluator.workspace import decisions as dec
 from evaluator.workspace.page_images import MAX_BOXES, page_image, parse_box
 from evaluator.workspace.store import StoredAssessment, Workspace
@@ -66,6 +68,10 @@ def _int_or_none(value: str, name: str) -> int | None:
     return int(value)
 
 
+ADJUDICATORS_ONLY = (
+    "Only an adjudicator records a consensus; your decisions above are how you take part. "
+    "Ask your team's admin if you should adjudicate."
+)
 SAVE_FAILED = (
     "Your decision was not saved: {reason} What you typed is still in the form below; submit it again."
 )
@@ -83,14 +89,19 @@ def create_app(
         else Workspace(workspace, create=False, read_only=read_only)
     )
     templates = _templates()
+    team = accounts.has_accounts(ws)  # accounts added later still make everyone sign in (login_guard)
     app = FastAPI(title="wellbeing-evaluator review", docs_url=None, redoc_url=None, openapi_url=None)
-    app.middleware("http")(make_guard(token))
+    app.middleware("http")(login_guard(ws))  # runs after the guard below (the last added runs first)
+    app.middleware("http")(make_guard(token, any_host=team))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.state.read_only = ws.read_only
+    app.state.team = team
     app.state.where = ws.label if ws.postgres else str(ws.root)
 
     def render(request: Request, name: str, status_code: int = 200, **context) -> Response:
         context.setdefault("csrf", request.state.csrf)
+        context.setdefault("user", getattr(request.state, "user", None))
+        context.setdefault("team", getattr(request.state, "team", False))
         return templates.TemplateResponse(request, name, context, status_code=status_code)
 
     def stored_or_404(sha256: str) -> StoredAssessment:
@@ -137,6 +148,13 @@ def create_app(
         return document_page(
             request, stored, error=SAVE_FAILED.format(reason=exc), status_code=503, typed=typed
         )
+
+    add_login_routes(app, ws, render)
+
+    def signed_in_as(request: Request, typed_name: str) -> str:
+        """The reviewer to record: the signed-in account in team mode (never a form field), else the name typed."""
+        user = request.state.user
+        return user.name if user is not None else typed_name
 
     @app.get("/")
     def documents(
@@ -242,7 +260,7 @@ def create_app(
                 ws,
                 stored.sha256,
                 hallmark_id,
-                reviewer=reviewer,
+                reviewer=signed_in_as(request, reviewer),
                 action=action,
                 level=level or None,
                 reason=reason,
@@ -285,7 +303,7 @@ def create_app(
                 descriptor_id,
                 passage_index=-1 if index is None else index,
                 verdict=verdict,
-                reviewer=reviewer,
+                reviewer=signed_in_as(request, reviewer),
                 assessment_id=_int_or_none(assessment_id, "assessment_id"),
             )
         except EvaluatorError as exc:
@@ -307,18 +325,27 @@ def create_app(
         stored = stored_or_404(sha256)
         if refused := refuse_if_read_only(request, stored):
             return refused
+        typed = {
+            "form": "consensus",
+            "hallmark_id": hallmark_id,
+            "level": level,
+            "reason": reason,
+            "note": note,
+        }
+        user = request.state.user
+        if user is not None and not user.adjudicates:
+            return document_page(request, stored, error=ADJUDICATORS_ONLY, status_code=403, typed=typed)
         try:
             dec.record_consensus(
-                ws, stored.sha256, hallmark_id, level=level, recorded_by=reviewer, reason=reason, note=note
+                ws,
+                stored.sha256,
+                hallmark_id,
+                level=level,
+                recorded_by=signed_in_as(request, reviewer),
+                reason=reason,
+                note=note,
             )
         except EvaluatorError as exc:
-            typed = {
-                "form": "consensus",
-                "hallmark_id": hallmark_id,
-                "level": level,
-                "reason": reason,
-                "note": note,
-            }
             return not_saved(request, stored, exc, typed)
         return RedirectResponse(f"/documents/{stored.sha256}#h-{hallmark_id}", 303)
 
@@ -350,8 +377,16 @@ def serve(
     """Run the review app with uvicorn until interrupted."""
     import uvicorn
 
-    token, generated = resolve_token(host, token)
-    app = create_app(workspace, token=token, read_only=read_only)
+    ws = (
+        workspace
+        if isinstance(workspace, Workspace)
+        else Workspace(workspace, create=False, read_only=read_only)
+    )
+    if token is None and accounts.has_accounts(ws):
+        generated = False  # team mode: everyone signs in with an account; no shared token
+    else:
+        token, generated = resolve_token(host, token)
+    app = create_app(ws, token=token)
     where = app.state.where
     shown = f"[{host}]" if ":" in host else host
     link = f"http://{shown}:{port}/"
@@ -366,6 +401,7 @@ def serve(
         print(
             f"Review app for {where}: {link}"
             + ("?token=<your token>" if token else "")
+            + (" (reviewers sign in with their accounts)" if app.state.team else "")
             + "  (Ctrl+C to stop)",
             flush=True,
         )

@@ -147,12 +147,13 @@ def _post_refusal(request: Request) -> Response | None:
     return None
 
 
-def make_guard(token: str | None):
-    """The HTTP middleware: host or token, cross-site and POST checks, then a CSRF cookie for every visitor."""
+def make_guard(token: str | None, *, any_host: bool = False):
+    """The HTTP middleware: host or token, cross-site and POST checks, then a CSRF cookie for every visitor.
+    ``any_host``: a team's app, where every reviewer signs in, answers on any host name."""
     gate = _TokenGate(token) if token is not None else None
 
     async def checked(request: Request, call_next) -> Response:
-        if gate is None and not is_loopback(_host_name(request)):
+        if gate is None and not any_host and not is_loopback(_host_name(request)):
             return _refuse("This review app only answers on localhost.", 400)
         if cross_site(request):
             return _refuse("Requests from other sites are refused. Open the review app's own address.", 403)
