@@ -8,6 +8,11 @@ command takes --database; a wrong URL or a server that is down is one line, not 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -125,3 +130,67 @@ def test_bad_database_urls_are_one_line(tmp_path, url, message):
     )
     assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def _screen_process(docs, folder, url: str) -> subprocess.Popen:
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_screen import slow_pipeline
+        from evaluator.workspace.batch import screen
+        from evaluator.workspace.store import Workspace
+        ws = Workspace({str(folder)!r}, database={url!r})
+        screen([{str(docs)!r}], ws, workers=1, quiet=True, pipeline_factory=slow_pipeline, reports=False,
+               claim_lease=3)
+    """)
+    return subprocess.Popen([sys.executable, "-c", script])
+
+
+def _holds(url: str, pid: int) -> bool:
+    with psycopg.connect(url) as conn:
+        return bool(
+            conn.execute(
+                "SELECT count(*) FROM claims WHERE owner LIKE %s AND done = 0", (f"%:{pid}:%",)
+            ).fetchone()[0]
+        )
+
+
+def _assessed_by_run(url: str) -> dict[int, int]:
+    with psycopg.connect(url) as conn:
+        return dict(conn.execute("SELECT run_id, count(*) FROM assessments GROUP BY run_id").fetchall())
+
+
+def test_two_machines_share_a_screen_and_one_takes_over_when_the_other_is_killed(postgres, tmp_path):
+    """The sample corpus (6 PDFs, each made slow) screened by two processes into one database: every
+    document is assessed exactly once; the first is killed mid-way and the second finishes its work,
+    including the document the first had claimed, once that claim's lease runs out."""
+    url = postgres.new_database()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for pdf in sorted(SAMPLE_CORPUS.glob("*.pdf")):
+        shutil.copy(pdf, docs / f"slow-{pdf.name}")
+    Workspace(tmp_path / "a", database=url)  # the schema, before two processes race to create it
+    first = _screen_process(docs, tmp_path / "a", url)
+    second = _screen_process(docs, tmp_path / "b", url)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (len(_assessed_by_run(url)) < 2 or not _holds(url, first.pid)):
+            time.sleep(0.1)  # until both machines have saved a document, and the first is assessing one
+        assert first.poll() is None, "the first screen finished before it could be killed"
+        first.kill()
+        assert _holds(url, first.pid)  # killed holding a claim: that document is left to the second
+        first.wait()
+        assert second.wait(timeout=180) == 0
+    finally:
+        for proc in (first, second):
+            if proc.poll() is None:
+                proc.kill()
+    with psycopg.connect(url) as conn:
+        per_document = conn.execute(
+            "SELECT document_id, count(*) FROM assessments GROUP BY document_id"
+        ).fetchall()
+        claims = conn.execute("SELECT count(*), sum(done) FROM claims").fetchone()
+    assert len(per_document) == 6 and all(n == 1 for _, n in per_document)  # each exactly once
+    assert claims == (6, 6)
+    by_run = _assessed_by_run(url)
+    assert len(by_run) == 2 and sum(by_run.values()) == 6  # both machines did some of the work

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from evaluator import __version__
 from evaluator.limits import extract_isolated
+from evaluator.workspace.claims import LEASE_SECONDS, ClaimQueue, LocalQueue, WorkQueue
 from evaluator.workspace.discover import MANIFEST, SUFFIXES, estimate_pages, find_documents
 from evaluator.workspace.pool import (
     PipelineFactory,
@@ -118,12 +119,15 @@ def screen(
     pipeline_factory: PipelineFactory | None = None,
     progress: Callable[[Outcome], None] | None = None,
     reports: bool = True,
+    claim_lease: float = LEASE_SECONDS,
 ) -> ScreenSummary:
     """Assess every strategy under ``paths`` into ``workspace``; unchanged documents are skipped.
 
     ``pipeline_factory`` (a picklable callable returning a Pipeline, built once per worker) replaces
     the default shipped pipeline, e.g. with a fake encoder in tests. ``progress`` is called with each
-    document's Outcome as soon as it is known.
+    document's Outcome as soon as it is known. On PostgreSQL the documents are claimed through the
+    database (``claims``), so screens on several machines share the work; ``claim_lease`` is how long a
+    claim outlives a machine that stopped renewing it.
     """
     started = time.monotonic()
     problems: list[tuple[str, str]] = []
@@ -133,6 +137,7 @@ def screen(
     factory = pipeline_factory or PipelineSpec(str(rubric) if rubric else None, str(judge) if judge else None)
     workers = max(1, workers)
     pool: list[Worker] = []
+    queue: WorkQueue | None = None
     ctx = multiprocessing.get_context("spawn")
     restore = _terminate_as_interrupt()
     try:
@@ -158,19 +163,22 @@ def screen(
         for path, reason in problems:
             batch.fail(path, reason)
         work = _plan(files, ws, keys, batch, max_pages)
+        queue = ClaimQueue(ws, work, keys.cache_key, claim_lease) if ws.postgres else LocalQueue(len(work))
         if _worth_a_pool(work, workers, keys):  # else the model loads (once) only if a document needs it
             args = (factory, cache_dir, max_pages, max(1, (os.cpu_count() or 1) // workers))
             pool = [Worker(ctx, args) for _ in range(min(workers, len(work)))]
         with ProgressBar(quiet, work) as bar:
             batch.bar = bar
             if pool:
-                pool = run_pool(pool, ctx, args, work, batch, timeout)
+                pool = run_pool(pool, ctx, args, work, batch, timeout, queue)
             elif work:
-                run_inline(keys, work, batch, timeout)
+                run_inline(keys, work, batch, timeout, queue)
         ws.finish_run(run_id, len(batch.summary_of("ok")), len(batch.summary_of("failed")))
     finally:
         for worker in pool:
             worker.stop()  # graceful when idle: a killed worker leaks its semaphores
+        if queue is not None:
+            queue.close()
         restore()
     summary = ScreenSummary(
         ws.root, run_id, batch.outcomes, time.monotonic() - started, batch.rss or [peak_rss_mb()]

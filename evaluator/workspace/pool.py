@@ -14,7 +14,6 @@ import resource
 import signal
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import SpawnContext
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from evaluator.errors import EvaluatorError
 from evaluator.limits import limit_address_space, out_of_memory
+from evaluator.workspace.claims import LocalQueue, WorkQueue, drain
 from evaluator.workspace.progress import Work
 from evaluator.workspace.record import Recorder
 
@@ -166,15 +166,16 @@ def run_pool(
     work: Sequence[Work],
     batch: Recorder,
     timeout: float,
+    queue: WorkQueue | None = None,
 ) -> list[Worker]:
-    """Hand out ``work`` to the workers until all is done; returns the workers still running."""
-    pending = deque(range(len(work)))
-    while pending or any(w.job for w in pool):
+    """Hand out ``work`` (in the order ``queue`` gives it) to the workers until all is done; returns the
+    workers still running."""
+    queue = queue or LocalQueue(len(work))
+    while queue.more() or any(w.job for w in pool):
         for w in list(pool):
-            if w.ready and w.job is None and pending:
-                index = pending.popleft()
+            if w.ready and w.job is None and (index := queue.take()) is not None:
                 w.give(index, str(work[index][0]), work[index][2])
-            elif w.job is None and not pending:  # nothing left for it: free its core for the others
+            elif w.job is None and not queue.more():  # nothing left for it: free its core for the others
                 batch.rss.append(w.peak_rss_mb)
                 w.stop(kill=not w.ready)
                 pool.remove(w)
@@ -202,6 +203,7 @@ def run_pool(
                 index, _ = w.job
                 w.job = None
                 batch.finish(work[index], kind, payload)
+                queue.finished(index)
                 continue
             if w.job and time.monotonic() - w.job[1] > timeout:
                 reason = f"timed out after {timeout:g} s"
@@ -213,11 +215,12 @@ def run_pool(
                 continue
             if w.job:
                 batch.finish(work[w.job[0]], "failed", [reason])
+                queue.finished(w.job[0])
                 w.job = None
             batch.rss.append(w.peak_rss_mb)
             w.stop(kill=True)
             pool.remove(w)
-            if pending:
+            if queue.more():
                 pool.append(Worker(ctx, args))
     batch.rss.extend(w.peak_rss_mb for w in pool)
     return pool
@@ -227,8 +230,11 @@ class _TimeLimit(BaseException):
     """The per-document time limit of an inline batch (SIGALRM)."""
 
 
-def run_inline(pipeline: Pipeline, work: Sequence[Work], batch: Recorder, timeout: float) -> None:
-    """Assess in this process; the time limit uses SIGALRM where available."""
+def run_inline(
+    pipeline: Pipeline, work: Sequence[Work], batch: Recorder, timeout: float, queue: WorkQueue | None = None
+) -> None:
+    """Assess in this process (in the order ``queue`` gives); the time limit uses SIGALRM where available."""
+    queue = queue or LocalQueue(len(work))
     alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
     def expired(signum: int, frame: FrameType | None) -> None:
@@ -236,7 +242,8 @@ def run_inline(pipeline: Pipeline, work: Sequence[Work], batch: Recorder, timeou
 
     previous = signal.signal(signal.SIGALRM, expired) if alarm else None
     try:
-        for item in work:
+        for index in drain(queue):
+            item = work[index]
             if alarm:
                 signal.setitimer(signal.ITIMER_REAL, timeout)
             try:
@@ -249,6 +256,7 @@ def run_inline(pipeline: Pipeline, work: Sequence[Work], batch: Recorder, timeou
             if result[0] == "failed" and result[1].startswith("internal error: TimeoutError"):
                 result = ("failed", f"timed out after {timeout:g} s")
             batch.finish(item, result[0], list(result[1:]))
+            queue.finished(index)
     finally:
         if alarm:
             signal.signal(signal.SIGALRM, previous)
