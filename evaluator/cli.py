@@ -474,6 +474,32 @@ def workspace_grant_command(role: str, database: str) -> None:
     click.echo(f"{role} may now use {ws.label}: read and append; no UPDATE or DELETE on reviewer records.")
 
 
+@workspace_group.command("copy")
+@click.argument("src", type=WorkspaceLocation())
+@click.argument("dst", type=WorkspaceLocation())
+@user_errors
+def workspace_copy_command(src: Path | str, dst: Path | str) -> None:
+    """Copy the workspace SRC into a new, empty workspace DST (folders or postgresql:// URLs), every
+    decision with its id, history and chained hash; checks every table's count and digest after.
+
+    \b
+    Examples:
+      evaluator workspace copy review-2025/ postgresql://evaluator_owner@db.example/hws
+      evaluator workspace copy postgresql://evaluator@db.example/hws archive-2025/
+    """
+    from evaluator.workspace.copy import copy_workspace
+
+    report = copy_workspace(_workspace(src, None), _workspace(dst, None, create=True))
+    c = report.counts
+    click.echo(
+        f"Copied {c['documents']} document(s), {c['assessments']} suggestion(s), {c['decisions']} decision(s), "
+        f"{c['evidence_decisions']} evidence verdict(s), {c['consensus']} consensus record(s), "
+        f"{c['users']} account(s); every table's count and digest match and the chains verify."
+    )
+    if report.files_added:
+        click.echo(f"Kept {report.files_added} document file(s) from disk in the copy.")
+
+
 workspace_options = [
     click.option(
         "--workspace",

@@ -18,15 +18,18 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from review_helpers import make_workspace
+from review_helpers import make_assessment, make_workspace
 from support import SAMPLE_CORPUS
 from test_screen import fake_pipeline
 
 from evaluator.cli import main
 from evaluator.errors import WorkspaceError
 from evaluator.review.app import create_app
+from evaluator.workspace import accounts
 from evaluator.workspace import decisions as dec
+from evaluator.workspace.audit import verify
 from evaluator.workspace.batch import screen
+from evaluator.workspace.copy import table_digests
 from evaluator.workspace.store import Workspace
 
 
@@ -138,6 +141,7 @@ def _screen_process(docs, folder, url: str) -> subprocess.Popen:
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from test_screen import slow_pipeline
         from evaluator.workspace.batch import screen
+from evaluator.workspace.copy import table_digests
         from evaluator.workspace.store import Workspace
         ws = Workspace({str(folder)!r}, database={url!r})
         screen([{str(docs)!r}], ws, workers=1, quiet=True, pipeline_factory=slow_pipeline, reports=False,
@@ -194,3 +198,40 @@ def test_two_machines_share_a_screen_and_one_takes_over_when_the_other_is_killed
     assert claims == (6, 6)
     by_run = _assessed_by_run(url)
     assert len(by_run) == 2 and sum(by_run.values()) == 6  # both machines did some of the work
+
+
+def test_workspace_copy_sqlite_to_postgresql_and_back(postgres, tmp_path):
+    """Every decision and its history survive both ways: counts and digests equal, chains verify, and
+    the copies answer like the original."""
+    ws, docs = make_workspace(tmp_path, documents=2)
+    sha = docs[0].document.sha256
+    dec.record_decision(ws, sha, "1", reviewer="Ana", action="accept")
+    dec.record_decision(ws, sha, "1", reviewer="Ben", action="override", level="none", reason="health only")
+    dec.record_evidence_verdict(ws, sha, "1.A.1", passage_index=0, verdict="confirm", reviewer="Ana")
+    dec.record_consensus(ws, sha, "1", level="none", recorded_by="Chris", reason="agreed")
+    ws.save_assessment(
+        make_assessment(tmp_path / "strategy-0.pdf", title="Northby Strategy 0"), cache_key="again"
+    )
+    accounts.add_user(ws, "Ana", "reviewer")
+    ws.save_rubric(ws.rubric())
+    for d in docs:
+        ws.store_document_file(d.document.sha256, d.document.path)
+    url = postgres.new_database()
+    runner = CliRunner()
+    there = runner.invoke(main, ["workspace", "copy", str(ws.root), url])
+    assert there.exit_code == 0, there.output
+    assert "Copied 2 document(s), 3 suggestion(s), 2 decision(s)" in there.output
+    back = runner.invoke(main, ["workspace", "copy", url, str(tmp_path / "back")])
+    assert back.exit_code == 0, back.output
+    server, home = Workspace(None, database=url), Workspace(tmp_path / "back", create=False)
+    assert table_digests(server) == table_digests(ws) == table_digests(home)
+    for copy in (server, home):
+        assert dec.final_levels(copy, sha) == dec.final_levels(ws, sha)
+        assert [d.entry_hash for d in dec.decisions_for(copy, sha)] == [
+            d.entry_hash for d in dec.decisions_for(ws, sha)
+        ]
+        assert verify(copy).ok
+    dec.record_decision(server, sha, "2", reviewer="Ana", action="accept")  # new ids follow the copied ones
+    assert [d.id for d in dec.decisions_for(server, sha)] == [1, 2, 3]
+    again = runner.invoke(main, ["workspace", "copy", str(ws.root), url])
+    assert again.exit_code == 1 and "already holds a workspace" in again.output
