@@ -32,6 +32,16 @@ pytestmark = [
 ]
 
 
+def override(page, base: str, sha: str, hallmark: str, level: str) -> None:
+    """Override a hallmark's level with REASON on the open document page, and see it saved."""
+    form = page.locator(f"#h-{hallmark} form.override")
+    form.locator("select[name=level]").select_option(level)
+    form.locator("input[name=reason]").fill(REASON)
+    form.locator("button[value=override]").click()
+    page.wait_for_url(f"{base}/documents/{sha}?decided=*")
+    assert "Saved:" in page.locator(".banner.saved").inner_text()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     from evaluator.review.app import create_app
@@ -72,12 +82,7 @@ def test_review_override_then_export(server, browser, tmp_path):
         assert page.url == f"{base}/documents/{sha}" and dec.decisions_for(ws, sha) == []
 
         page.fill("#reviewer-name", "Ana")
-        form = page.locator("#h-1 form.override")
-        form.locator("select[name=level]").select_option("optimising")
-        form.locator("input[name=reason]").fill(REASON)
-        form.locator("button[value=override]").click()
-        page.wait_for_url(f"{base}/documents/{sha}?decided=*")
-        assert "Saved:" in page.locator(".banner.saved").inner_text()
+        override(page, base, sha, "1", "optimising")
 
         page.reload()
         final = page.locator('#h-1 .final[data-hallmark="1"]').inner_text()
@@ -155,3 +160,49 @@ def test_live_server_escapes_text_and_guards_paths(server):
         r = client.get("/", headers={"Host": "attacker.example"})
         assert r.status_code == 400
     assert dec.decisions_for(ws, sha) == []
+
+
+def test_team_sign_in_override_sign_out_and_a_colleague_sees_it(postgres, browser, tmp_path):
+    """On a PostgreSQL workspace with accounts: Ana signs in, overrides a level and signs out; Ben signs
+    in and sees the override, attributed to Ana."""
+    from evaluator.review.app import create_app
+    from evaluator.workspace import accounts
+
+    ws, docs = make_workspace(tmp_path, documents=1, database=postgres.new_database())
+    sha = docs[0].document.sha256
+    for name in ("Ana", "Ben"):
+        user, _ = accounts.add_user(ws, name, "reviewer")
+        accounts.set_password(ws, user, f"{name} has a long password")
+
+    def sign_in(page, base: str, name: str) -> None:
+        page.goto(base + "/")
+        page.wait_for_url(f"{base}/login")
+        page.fill("input[name=name]", name)
+        page.fill("input[name=password]", f"{name} has a long password")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{base}/")
+        assert name in page.locator("b.account").inner_text()
+
+    with live_server(create_app(ws)) as base:
+        page = browser.new_page()
+        page.set_default_timeout(20_000)
+        try:
+            sign_in(page, base, "Ana")
+            page.goto(f"{base}/documents/{sha}")
+            override(page, base, sha, "2", "maximising")
+            page.get_by_role("button", name="Log out").click()
+            page.wait_for_url(f"{base}/login")
+            page.goto(f"{base}/documents/{sha}")
+            page.wait_for_url(f"{base}/login")  # signed out: the document is not shown
+
+            sign_in(page, base, "Ben")
+            page.goto(f"{base}/documents/{sha}")
+            final = page.locator('#h-2 .final[data-hallmark="2"]').inner_text()
+            assert "maximising" in final and "reviewed" in final
+            page.locator("#h-2 details.history summary").click()
+            history = page.locator("#h-2 details.history").inner_text()
+            assert "Ana" in history and REASON in history and "Ben" not in history
+        finally:
+            page.close()
+    [d] = dec.decisions_for(ws, sha)
+    assert (d.reviewer, d.level, d.reason) == ("Ana", "maximising", REASON)
