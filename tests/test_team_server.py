@@ -235,3 +235,24 @@ def test_workspace_copy_sqlite_to_postgresql_and_back(postgres, tmp_path):
     assert [d.id for d in dec.decisions_for(server, sha)] == [1, 2, 3]
     again = runner.invoke(main, ["workspace", "copy", str(ws.root), url])
     assert again.exit_code == 1 and "already holds a workspace" in again.output
+
+
+def test_a_claimed_document_is_open_again_when_planned_again(database, tmp_path):
+    """Done claims do not stop a later screen: a failed or superseded document is assessed again,
+    while one another machine already saved with the same key is not taken twice."""
+    from evaluator.workspace.claims import ClaimQueue
+
+    ws, [a] = make_workspace(tmp_path, database=database)
+    sha = a.document.sha256
+    work = [(Path(a.document.path), 2, sha)]
+    first = ClaimQueue(ws, work, lambda s: "key-1")
+    assert first.take() == 0 and first.take() is None  # held
+    first.finished(0)
+    assert not first.more()
+    first.close()
+    again = ClaimQueue(ws, work, lambda s: "key-1")  # e.g. it failed: planned again
+    assert again.more() and again.take() == 0
+    again.close()
+    saved = ClaimQueue(ws, [(Path(a.document.path), 2, sha)], lambda s: "test-0")  # the current key
+    assert saved.take() is None and not saved.more()  # already assessed with that key: closed, not taken
+    saved.close()

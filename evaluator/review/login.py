@@ -18,6 +18,7 @@ from fastapi import FastAPI, Form, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
+from evaluator.errors import EvaluatorError
 from evaluator.review.security import check_csrf
 from evaluator.workspace import accounts
 from evaluator.workspace.store import Workspace
@@ -101,7 +102,10 @@ def add_login_routes(app: FastAPI, ws: Workspace, render: Callable[..., Response
             throttle.failed(client, account)
             await asyncio.sleep(FAILURE_DELAY)
             return render(request, "login.html", 401, error="Wrong name or password.", typed_name=name)
-        token = await run_in_threadpool(accounts.start_session, ws, user)
+        try:
+            token = await run_in_threadpool(accounts.start_session, ws, user)
+        except EvaluatorError as exc:  # e.g. a workspace opened read-only
+            return render(request, "login.html", 503, error=f"Cannot sign in now: {exc}", typed_name=name)
         response = RedirectResponse("/password" if user.must_change else "/", status_code=303)
         response.set_cookie(
             SESSION_COOKIE,

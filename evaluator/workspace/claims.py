@@ -68,8 +68,9 @@ class ClaimQueue:
         self.keys = [cache_key(sha) for _, _, sha in work]
         self.index = {key: i for i, key in enumerate(self.keys)}
         with ws.connect() as conn:
-            conn.executemany(
-                "INSERT INTO claims (cache_key, sha256) VALUES (?, ?) ON CONFLICT (cache_key) DO NOTHING",
+            conn.executemany(  # a document planned again (it failed, or its suggestion was superseded) is open again
+                "INSERT INTO claims (cache_key, sha256) VALUES (?, ?) "
+                "ON CONFLICT (cache_key) DO UPDATE SET done = 0 WHERE claims.done = 1",
                 [(key, sha) for key, (_, _, sha) in zip(self.keys, work, strict=True)],
             )
         self._open = set(self.keys)  # not yet known to be done
