@@ -141,7 +141,6 @@ def _screen_process(docs, folder, url: str) -> subprocess.Popen:
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from test_screen import slow_pipeline
         from evaluator.workspace.batch import screen
-from evaluator.workspace.copy import table_digests
         from evaluator.workspace.store import Workspace
         ws = Workspace({str(folder)!r}, database={url!r})
         screen([{str(docs)!r}], ws, workers=1, quiet=True, pipeline_factory=slow_pipeline, reports=False,
