@@ -14,11 +14,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = "1.1"  # 1.1: provenance names the rubric hash, segmenter, matcher, ranker and judge settings
+SCHEMA_VERSION = "1.2"
+# 1.1: provenance names the rubric hash, segmenter, matcher, ranker and judge settings
+# 1.2: evidence[].kind, descriptor `searched` (what was looked for when not met), assessment `targets`,
+#      provenance `kinds`; all default, so 1.0 and 1.1 assessments still load
 
 Level = Literal["none", "assuring", "optimising", "maximising"]
 RubricLevel = Literal["assuring", "optimising", "maximising"]
 Status = Literal["met", "partial", "not_met"]
+# What a passage is (evaluator.stages.kinds): the topic named, an undertaking to act, a measurable aim,
+# a measured figure, or how the document was made. "" = not classified (assessments before schema 1.2).
+Kind = Literal["mention", "commitment", "target", "data", "method"]
+KINDS: tuple[str, ...] = ("mention", "commitment", "target", "data", "method")
 
 LEVELS: tuple[str, ...] = ("none", "assuring", "optimising", "maximising")
 RUBRIC_LEVELS: tuple[RubricLevel, ...] = ("assuring", "optimising", "maximising")
@@ -155,6 +162,27 @@ class Evidence(_Model):
     score: float = Field(ge=0.0, le=1.0)
     passage_id: str = ""
     headings: list[str] = Field(default_factory=list)
+    kind: Kind | Literal[""] = ""  # since schema 1.2; "" in older assessments
+
+
+class Closest(_Model):
+    """A passage the search came closest with for a descriptor judged not met: NOT evidence."""
+
+    page: int | None = Field(default=None, ge=1)
+    text: str
+    score: float = Field(ge=0.0, le=1.0)
+    passage_id: str = ""
+
+
+class Searched(_Model):
+    """What was looked for when a descriptor is judged not met, so a reviewer can trust (or not) the "not found"."""
+
+    queries: list[str] = Field(default_factory=list)  # the descriptor's wording and its plain-English queries
+    cues: list[str] = Field(default_factory=list)  # the lexical cues (case-insensitive phrases)
+    cues_found: list[str] = Field(default_factory=list)  # cues that occur somewhere in the document
+    passages_considered: int = Field(default=0, ge=0)  # passages long enough (and framed, where required)
+    passages_total: int = Field(default=0, ge=0)  # every passage of the document
+    closest: list[Closest] = Field(default_factory=list)  # best candidates, not evidence
 
 
 class DescriptorResult(_Model):
@@ -162,6 +190,24 @@ class DescriptorResult(_Model):
     status: Status
     probability: float = Field(ge=0.0, le=1.0)  # probability the descriptor is met-or-partial
     evidence: list[Evidence] = Field(default_factory=list)
+    searched: Searched | None = None  # since schema 1.2: set when status is not_met
+
+
+Direction = Literal["increase", "reduce", "reach", ""]
+
+
+class Target(_Model):
+    """A measurable aim the document sets: an indicator with a number, a direction and a date where found."""
+
+    page: int | None = Field(default=None, ge=1)
+    text: str  # the exact passage text
+    bbox: BBox | None = None
+    passage_id: str = ""
+    headings: list[str] = Field(default_factory=list)
+    indicator: str = ""
+    number: str = ""  # as written: "7.7", "below 20%", "two years"
+    direction: Direction = ""
+    date: str = ""  # as written: "2035", "March 2025"
 
 
 class HallmarkResult(_Model):
@@ -197,6 +243,7 @@ class Provenance(_Model):
     rubric_hash: str = ""  # evaluator.rubric.rubric_hash: any edit to the rubric, even to a cue, changes it
     segmenter: str = ""  # SEGMENTER_VERSION
     matcher: str = ""  # MATCHER_VERSION
+    kinds: str = ""  # KINDS_VERSION (since schema 1.2)
 
 
 class Assessment(_Model):
@@ -205,6 +252,9 @@ class Assessment(_Model):
     provenance: Provenance
     hallmarks: list[HallmarkResult]
     warnings: list[str] = Field(default_factory=list)
+    targets: list[Target] = Field(
+        default_factory=list
+    )  # since schema 1.2: every passage classified as a target
 
     @field_validator("hallmarks")
     @classmethod
