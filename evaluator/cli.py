@@ -160,6 +160,28 @@ def with_gold_options(func):
     return func
 
 
+def _kind_report(docs_dir: Path) -> str:
+    """Evidence kinds against the hand-labelled passages (a source checkout's tests/expectations/kinds.tsv),
+    for the labelled documents found in DOCS or the sample corpus."""
+    from evaluator.evaluation.kinds import default_labels_path, kind_agreement, load_labels
+
+    labels = default_labels_path()
+    if not labels.is_file():
+        return ""
+    sample = Path(__file__).resolve().parents[1] / "corpus"
+    report = kind_agreement(load_labels(labels), [docs_dir, sample])
+    if not report.n:
+        return ""
+    target = report.recall("target")
+    return (
+        "\n## Evidence kinds\n\n"
+        + report.markdown()
+        + f"\nTarget recall {target:.2f} ({report.support('target')} labelled targets).\n"
+        if target is not None
+        else report.markdown()
+    )
+
+
 @main.command()
 @with_gold_options
 @click.option(
@@ -194,6 +216,9 @@ def evaluate(
         progress=progress,
     )
     click.echo(to_markdown(report))
+    kinds = _kind_report(docs_dir)
+    if kinds:
+        click.echo(kinds)
     if report_out:
         for path in write_report(report, report_out):
             click.echo(f"wrote {path}", err=True)
@@ -318,6 +343,57 @@ def review(workspace: Path, host: str, port: int, token_file: Path | None, read_
         except (OSError, UnicodeDecodeError) as exc:
             raise click.ClickException(f"Cannot read the token file {token_file}: {exc}.") from None
     serve(workspace, host=host, port=port, token=token, read_only=read_only or None)
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--workspace",
+    "workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="List the targets of every document screened into this workspace.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "xlsx"]), default="table", show_default=True
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (csv, xlsx).")
+@click.option("--max-pages", type=click.IntRange(min=1), help="Read only the first N pages of FILE.")
+@user_errors
+def targets(
+    file: Path | None, workspace: Path | None, fmt: str, out: Path | None, max_pages: int | None
+) -> None:
+    """List the measurable targets a strategy sets: indicator, number, direction and date.
+
+    \b
+    Example:
+      evaluator targets strategy.pdf
+      evaluator targets --workspace demo --format xlsx --out targets.xlsx
+    """
+    from evaluator.workspace import targets as tt
+
+    if (file is None) == (workspace is None):
+        raise click.UsageError("Give either FILE or --workspace DIR.")
+    if fmt != "table" and out is None:
+        raise click.UsageError(f"--format {fmt} needs --out FILE.")
+    table = (
+        tt.workspace_rows(workspace) if workspace else tt.rows(file.name, tt.file_targets(file, max_pages))
+    )
+    if fmt == "table":
+        from rich.console import Console
+        from rich.table import Table
+
+        view = Table(title=f"Targets ({len(table)})")
+        for name in ("document", "page", "indicator", "number", "direction", "date"):
+            view.add_column(name.capitalize(), overflow="fold")
+        for row in table:
+            view.add_row(
+                *(str(row[k]) for k in ("document", "page", "indicator", "number", "direction", "date"))
+            )
+        Console().print(view)
+        return
+    assert out is not None
+    tt.write(out, fmt, table)
+    click.echo(f"Wrote {len(table)} target(s) to {out}")
 
 
 @main.command("export")

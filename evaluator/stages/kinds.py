@@ -132,6 +132,10 @@ QUANTITY_ENTITIES = frozenset(("PERCENT", "QUANTITY", "CARDINAL", "MONEY"))
 COMPARATORS = frozenset(
     ("average", "median", "mean", "half", "third", "quarter", "level", "every", "all", "zero")
 )
+UNITS = frozenset(("year", "point", "percent", "per", "third", "half", "quarter", "month", "week"))
+FROM_TO = re.compile(
+    r"\bfrom\s+[\d.,]+\s*%?\s*(?:points?\s*)?to\s+((?:below |above |at least )?[\d.,]+\s*(?:%|per cent|points?|years?)?)"
+)
 CANDIDATE = re.compile(r"\d|\b(?:halve|double|below|above|at least|average)\b", re.IGNORECASE)
 
 
@@ -304,9 +308,10 @@ def _quantities(sent: Span, strict: bool = False) -> list[Token]:
             and (t.doc[t.i - 1].is_alpha or t.doc[t.i - 1].text == "-")
         ):
             continue  # COVID-19, NE4, a footnote mark
-        if t.is_alpha and (
-            strict and ent not in ("PERCENT", "MONEY", "QUANTITY") or t.lower_ in ("one", "a")
-        ):
+        unit = t.i + 1 < len(t.doc) and t.doc[t.i + 1].lemma_ in UNITS
+        if t.is_alpha and strict and ent not in ("PERCENT", "MONEY", "QUANTITY") and not unit:
+            continue
+        if t.lower_ in ("one", "a") and not unit:
             continue
         out.append(t)
     return out
@@ -388,7 +393,7 @@ def _in_other_clause(token: Token, verb: Token) -> bool:
     """Whether ``token`` hangs under another direction verb below ``verb`` (so it counts for that one)."""
     node = token
     while node.i != verb.i and node.head.i != node.i:
-        if node.lemma_ in DIRECTION_VERBS and node.i != token.i and node.dep_ == "conj":
+        if node.pos_ == "VERB" and node.i != token.i and node.dep_ == "conj":
             return True
         node = node.head
     return False
@@ -510,29 +515,47 @@ def _text_aims(doc: Doc, ctx: KindContext) -> list[dict]:
 
 def _aim_fields(verb: Token, ctx: KindContext, text: str) -> dict:
     obj = next((c for c in verb.children if c.dep_ in ("dobj", "nsubjpass", "attr")), None)
+    own = [t for t in verb.subtree if not _in_other_clause(t, verb)]
     indicator = _span_text(obj) if obj is not None else ""
-    number = ""
-    for prep in verb.children:
-        if prep.dep_ == "prep" and prep.lower_ in ("to", "by", "below", "above"):
-            words = [t for t in prep.subtree if t.i > prep.i]
-            if any(t.like_num or t.lemma_ in COMPARATORS or t.lower_ in ("below", "above") for t in words):
-                number = " ".join(t.text for t in words if not YEAR.fullmatch(t.text) and t.lower_ != "by")
-                number = re.sub(r"\s+(%)", r"\1", number).strip(" ,;")
-                if prep.lower_ in ("below", "above"):
-                    number = f"{prep.lower_} {number}"
-                break
-    if not number and obj is not None:
-        nums = [t for t in obj.subtree if t.like_num and not YEAR.fullmatch(t.text)]
-        number = nums[0].text if nums else ""
+    if not indicator:
+        indicator = " ".join(t.text for t in own if t.i > verb.i)[:80]
+    clause = verb.doc[min(t.i for t in own) : max(t.i for t in own) + 1].text
+    from_to = FROM_TO.search(clause)
+    number = from_to.group(1).strip() if from_to else ""
+    preps = [
+        t
+        for t in own
+        if t.dep_ == "prep"
+        and t.lower_ in ("to", "by", "below", "above")
+        and t.i > verb.i
+        and any(
+            w.like_num or w.lemma_ in COMPARATORS or w.lower_ in ("below", "above")
+            for w in t.subtree
+            if w.i > t.i
+        )
+        and not any(YEAR.fullmatch(w.text) for w in t.subtree if w.i > t.i)
+    ]
+    prep = next((t for t in preps if t.lower_ != "by"), preps[0] if preps else None)
+    if not number and obj is not None and verb.lemma_ in ("achieve", "reach", "meet"):
+        figures = [t for t in obj.subtree if t.like_num and not YEAR.fullmatch(t.text)]
+        if figures:
+            number = figures[0].text + (
+                "%" if figures[0].i + 1 < len(verb.doc) and verb.doc[figures[0].i + 1].text == "%" else ""
+            )
+    if prep is not None and not number:
+        words = [t for t in prep.subtree if t.i > prep.i]
+        number = prep.doc[words[0].i : words[-1].i + 1].text.strip(" ,;")
+        if prep.lower_ in ("below", "above"):
+            number = f"{prep.lower_} {number}"
     if not number:
-        nums = [t for t in verb.subtree if t.like_num and not YEAR.fullmatch(t.text)]
+        nums = [t for t in own if t.like_num and not YEAR.fullmatch(t.text)]
         number = nums[0].text if nums else ""
     lemma = verb.lemma_ if verb.lemma_ in DIRECTION_VERBS else ""
     return {
         "indicator": indicator[:200],
         "number": number[:60],
         "direction": DIRECTION_VERBS.get(lemma, ""),
-        "date": _date(" ".join(t.text for t in verb.subtree), ctx),
+        "date": _date(" ".join(t.text for t in own), ctx),
     }
 
 
@@ -548,10 +571,19 @@ def _span_text(token: Token) -> str:
 
 
 def _date(text: str, ctx: KindContext, header_cell: str = "") -> str:
-    for source in (text, header_cell, ctx.lead_in, *reversed(ctx.headings)):
-        m = FUTURE_DATE.search(source) or (YEAR.search(source) if source is not text else None)
+    """The year of an aim: in its own words ("by 2035"), its table column ("Target 2028"), its list's
+    lead-in ("By 2027 we aim to:") or a heading that dates it ("Our goals for 2029")."""
+    m = FUTURE_DATE.search(text)
+    if m:
+        return m.group(1)
+    for source in (header_cell, ctx.lead_in):
+        y = YEAR.search(source)
+        if y:
+            return y.group(0)
+    for heading in reversed(ctx.headings):
+        m = FUTURE_DATE.search(heading)
         if m:
-            return m.group(1) if m.re is FUTURE_DATE else m.group(0)
+            return m.group(1)
     return ""
 
 
@@ -576,7 +608,7 @@ def _table_aims(text: str, ctx: KindContext) -> list[dict]:
             "indicator": cells[0][:200],
             "number": number[:60],
             "direction": direction,
-            "date": _date("", ctx, header[j]) if YEAR.search(header[j]) else _date("", ctx),
+            "date": _date("", ctx, header[j]),
         }
     ]
 

@@ -96,6 +96,8 @@ class DescriptorMatch:
     features: dict[str, float]
     evidence: list[tuple[Passage, float]]  # best passages, best first, with a score in 0..1
     citation_scores: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))  # (n_passages,)
+    considered: int = 0  # passages that could be evidence: substantive, and wellbeing-framed where required
+    cues_found: tuple[str, ...] = ()  # the descriptor's cue terms found anywhere in the document
 
     def vector(self) -> list[float]:
         return [self.features[name] for name in FEATURES]
@@ -292,7 +294,12 @@ def _describe(
         (passages[i], float(min(cite_scores[i], 1.0))) for i in _spread(cite_order, cite_scores, passages)
     ]
     return DescriptorMatch(
-        descriptor=descriptor, features=features, evidence=evidence, citation_scores=cite_scores
+        descriptor=descriptor,
+        features=features,
+        evidence=evidence,
+        citation_scores=cite_scores,
+        considered=int(eligible.sum()),
+        cues_found=tuple(sorted(cue_found)),
     )
 
 
