@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from evaluator.types import Assessment, DescriptorResult, HallmarkResult, Rubric
+from evaluator.types import Assessment, DescriptorResult, HallmarkResult, Rubric, Searched
 
 QUOTE_CHARS = 110
 
@@ -49,7 +49,7 @@ def print_table(assessment: Assessment, rubric: Rubric, console: Console | None 
         evidence = "-"
         if best:
             d, quote = best
-            evidence = f"{d.id} {_page(d.evidence[0].page)}: “{_short(quote)}”"
+            evidence = f"{d.id} {_page(d.evidence[0].page)}{_kind(d.evidence[0].kind)}: “{_short(quote)}”"
         level = h.level + (" (review)" if h.needs_review else "")
         table.add_row(
             f"{h.id} {_short(titles.get(h.id, ''), 34)}",
@@ -87,10 +87,41 @@ def assessment_markdown(assessment: Assessment, rubric: Rubric) -> str:
             lines.append(f"- **{d.id}** {d.status} ({d.probability:.2f}): {wording}")
             if d.status != "not_met":
                 for e in d.evidence:
-                    lines.append(f"  - {_page(e.page)}: “{_md_escape(e.text)}”")
+                    lines.append(f"  - {_page(e.page)}{_kind(e.kind)}: “{_md_escape(e.text)}”")
+            elif d.searched is not None:
+                lines.append(f"  - {_md_escape(searched_line(d.searched))}")
+    if assessment.targets:
+        lines += [
+            "",
+            "## Targets",
+            "",
+            "| Page | Indicator | Number | Direction | Date |",
+            "|---|---|---|---|---|",
+        ]
+        for t in assessment.targets:
+            lines.append(
+                f"| {_page(t.page)} | {_md_escape(t.indicator)} | {_md_escape(t.number)} | {t.direction} | {t.date} |"
+            )
     if assessment.warnings:
         lines += ["", "## Warnings", ""] + [f"- {w}" for w in assessment.warnings]
     return "\n".join(lines) + "\n"
+
+
+def _kind(kind: str) -> str:
+    return f" [{kind}]" if kind else ""
+
+
+def searched_line(searched: Searched) -> str:
+    """One line on what was looked for when a descriptor is not met (Markdown and HTML exports)."""
+    cues = f"{len(searched.cues)} cue(s)" + (
+        f", found: {', '.join(searched.cues_found)}" if searched.cues_found else ", none found"
+    )
+    closest = "; ".join(f"{_page(c.page)} {c.score:.2f}" for c in searched.closest)
+    return (
+        f"Searched {searched.passages_considered} of {searched.passages_total} passages with "
+        f"{len(searched.queries)} queries and {cues}"
+        + (f"; closest (not evidence): {closest}" if closest else "; nothing close")
+    )
 
 
 def _md_escape(text: str) -> str:

@@ -8,7 +8,7 @@ from statistics import mean
 from urllib.parse import urlencode
 
 from evaluator.rubric import descriptor_info, hallmark_title
-from evaluator.types import HALLMARK_IDS, LEVELS, RUBRIC_LEVELS, HallmarkResult, Rubric
+from evaluator.types import HALLMARK_IDS, KINDS, LEVELS, RUBRIC_LEVELS, HallmarkResult, Rubric
 from evaluator.workspace import decisions as dec
 from evaluator.workspace.page_images import box_param
 from evaluator.workspace.store import StoredAssessment, Workspace
@@ -91,6 +91,7 @@ def _evidence(sha256: str, descriptor_id: str, evidence: list, verdicts: dict) -
                 "text": ev.text,
                 "score": ev.score,
                 "headings": ev.headings,
+                "kind": ev.kind,
                 "thumb": page_link(sha256, ev.page, boxes, png=True, crop=True) if ev.page else None,
                 "full": page_link(sha256, ev.page, boxes, png=False) if ev.page else None,
                 "verdicts": [dict(v) for v in verdicts.get((descriptor_id, ev.text), [])],
@@ -119,6 +120,7 @@ def _hallmark(
                 "status_label": STATUS_LABEL[d.status],
                 "probability": d.probability,
                 "evidence": _evidence(stored.sha256, d.id, d.evidence, verdicts),
+                "searched": d.searched.model_dump() if d.searched else None,
             }
         )
     latest = dec.latest_by_reviewer(history)
@@ -167,6 +169,7 @@ def document_detail(ws: Workspace, stored: StoredAssessment) -> dict:
         "warnings": a.warnings,
         "hallmarks": hallmarks,
         "levels": LEVELS,
+        "kinds": KINDS,
     }
 
 

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from evaluator import __version__
+from evaluator.assessment_report import searched_line
 from evaluator.errors import EvaluatorError
 from evaluator.rubric import descriptor_info, hallmark_title
 from evaluator.sanitize import append_row, write_csv_rows
@@ -69,9 +70,12 @@ def final_assessment(ws: Workspace, stored: StoredAssessment, rubric: Rubric | N
                     "text": wording,
                     "status": d.status,
                     "probability": d.probability,
+                    # for a descriptor not met: one line on what was searched (its `evidence` is then
+                    # only the closest passages, not evidence)
+                    "searched": searched_line(d.searched) if d.searched else "",
                     "evidence": [
                         {
-                            **e.model_dump(include={"page", "text", "bbox", "score"}),
+                            **e.model_dump(include={"page", "text", "bbox", "score", "kind"}),
                             "verdicts": [
                                 {"reviewer": v["reviewer"], "verdict": v["verdict"]}
                                 for v in verdicts.get((d.id, e.text), [])
@@ -190,8 +194,13 @@ def _grid_cell(descriptors: list[dict]) -> str:
         line = f"{d['id']} [{d['status']}]"
         if d["text"]:
             line += f" {d['text']}"
+        if d.get("searched"):
+            line += f"\n  {d['searched']}"
+            lines.append(line)
+            continue
         for e in d["evidence"][:2]:
-            page = f"p.{e['page']} " if e["page"] else ""
+            kind = f"[{e['kind']}] " if e.get("kind") else ""
+            page = f"p.{e['page']} {kind}" if e["page"] else kind
             line += f'\n  {page}"{e["text"]}"'
         lines.append(line)
     return "\n".join(lines)
