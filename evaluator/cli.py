@@ -375,9 +375,11 @@ def targets(
         raise click.UsageError("Give either FILE or --workspace DIR.")
     if fmt != "table" and out is None:
         raise click.UsageError(f"--format {fmt} needs --out FILE.")
-    table = (
-        tt.workspace_rows(workspace) if workspace else tt.rows(file.name, tt.file_targets(file, max_pages))
-    )
+    if workspace is not None:
+        table = tt.workspace_rows(workspace)
+    else:
+        assert file is not None
+        table = tt.rows(file.name, tt.file_targets(file, max_pages))
     if fmt == "table":
         from rich.console import Console
         from rich.table import Table

@@ -230,10 +230,10 @@ def find_targets(passages: Sequence[Passage], nlp: Language | None = None) -> li
         if _passage_kind(doc, ctx[i]) != "target":
             continue
         p = passages[i]
-        base = {"page": p.page, "text": p.text, "bbox": p.bbox, "passage_id": p.id, "headings": p.headings}
         aims = _table_aims(p.text, ctx[i]) if ctx[i].table_header else _text_aims(doc, ctx[i])
         for aim in aims or [{}]:
-            out.append(Target(**base, **aim))
+            target = Target(page=p.page, text=p.text, bbox=p.bbox, passage_id=p.id, headings=p.headings)
+            out.append(target.model_copy(update=aim))
     return out
 
 
