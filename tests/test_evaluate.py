@@ -64,6 +64,7 @@ def report(tmp_path_factory):
     )
     assert result.exit_code == 0, result.output
     assert "| Hallmark level, quadratic-weighted kappa |" in result.output
+    assert "## Evidence kinds" in result.output and "| target |" in result.output
     assert out.with_suffix(".md").exists() and out.with_suffix(".html").exists()
     return json.loads(out.with_suffix(".json").read_text())
 
