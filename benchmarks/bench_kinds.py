@@ -27,9 +27,7 @@ def main(folders: list[Path]) -> None:
     load_parser()
     print(f"load en_core_web_sm (parser, entities): {time.perf_counter() - t:.1f} s")
     every = [p for doc in documents for p in doc if is_substantive(p)]
-    candidates = sum(
-        is_candidate(p, c) for doc in documents for p, c in zip(doc, contexts(doc), strict=True)
-    )
+    candidates = sum(is_candidate(p, c) for doc in documents for p, c in zip(doc, contexts(doc), strict=True))
     t = time.perf_counter()
     classify([p.text for p in every])
     all_s = time.perf_counter() - t

@@ -80,8 +80,14 @@ def test_xlsx_follows_the_maturity_grid(reviewed):
     assert head[:4] == ("Hallmark", "Assuring", "Optimising", "Maximising")
     h1 = rows[1]
     assert h1[0].startswith("1")
-    assert "1.A.1 [met]" in h1[1] and 'p.1 [mention] "Wellbeing is more than the absence of illness."' in h1[1]
-    assert "1.M.1 [not_met]" in h1[3] and "Searched 4 of 6 passages" in h1[3] and "closest (not evidence)" in h1[3]
+    assert (
+        "1.A.1 [met]" in h1[1] and 'p.1 [mention] "Wellbeing is more than the absence of illness."' in h1[1]
+    )
+    assert (
+        "1.M.1 [not_met]" in h1[3]
+        and "Searched 4 of 6 passages" in h1[3]
+        and "closest (not evidence)" in h1[3]
+    )
     assert "1.O.1" in h1[2] and "1.M.1 [not_met]" in h1[3]
     assert h1[head.index("Final level")] == "maximising" and h1[head.index("Source")] == "reviewed"
     assert h1[head.index("Reviewer")] == "Ana" and h1[head.index("Reason")] == REASON
