@@ -51,7 +51,25 @@ def _cache(no_cache: bool):
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--area",
+    "area_name",
+    help="Assess the FILES together as one area (a board's strategy, JSNA, reports...) with this name.",
+)
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    metavar="DOCUMENT=ROLE",
+    help="With --area: what a document is for the board, e.g. ws-jsna-summary-2018=jsna (repeatable).",
+)
+@click.option(
+    "--per-document",
+    "per_document",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --area: also write each document's own assessment JSON to this folder (<id>.json).",
+)
 @click.option(
     "--json",
     "json_out",
@@ -88,7 +106,10 @@ def _cache(no_cache: bool):
 @no_cache_option
 @user_errors
 def assess(
-    file: Path,
+    files: tuple[Path, ...],
+    area_name: str | None,
+    roles: tuple[str, ...],
+    per_document: Path | None,
     json_out: Path | None,
     fmt: str,
     rubric_path: Path | None,
@@ -97,20 +118,33 @@ def assess(
     max_pages: int | None,
     no_cache: bool,
 ) -> None:
-    """Assess one strategy (PDF, .txt or .md): a level per hallmark with cited evidence.
+    """Assess one strategy (PDF, .txt or .md), or a board's documents together as one area: a level per
+    hallmark with cited evidence.
+
+    In an area each descriptor draws its evidence from any of the documents, and each citation names
+    its document. A document that cannot be read is reported (exit code 1); the others are assessed.
 
     \b
     Example:
       evaluator assess strategy.pdf --json strategy.assessment.json
       evaluator assess strategy.pdf --format markdown > strategy.md
+      evaluator assess jhws.pdf jsna.pdf consultation.pdf --area "West Sussex HWB 2019" --json area.json
     """
     from evaluator.assessment_report import assessment_markdown, print_table
+    from evaluator.files import atomic_write
     from evaluator.limits import extract_isolated
     from evaluator.pipeline import Pipeline
     from evaluator.rubric import load_rubric
     from evaluator.stages.judge import load_judge
     from evaluator.stages.rank import load_ranker
 
+    if len(files) > 1 and area_name is None:
+        raise click.UsageError(
+            'Several files: add --area "NAME" to assess them together as one area, '
+            "or run `evaluator assess` once per file (`evaluator screen` assesses a folder)."
+        )
+    if area_name is None and (roles or per_document):
+        raise click.UsageError("--role and --per-document need --area.")
     rubric = load_rubric(rubric_path)
     pipeline = Pipeline(
         rubric=rubric,
@@ -120,20 +154,31 @@ def assess(
         cache=_cache(no_cache),
         extractor=extract_isolated,
     )
-    assessment = pipeline.assess(file)
+    if area_name is None:
+        assessment = pipeline.assess(files[0])
+    else:
+        from evaluator.area import assess_area, members_from_paths, parse_roles
+
+        result = assess_area(members_from_paths(files, parse_roles(roles)), area_name, pipeline)
+        assessment = result.assessment
+        if per_document:
+            for doc_id, single in result.documents.items():
+                atomic_write(
+                    per_document / f"{doc_id}.json", single.model_dump_json(indent=2), then="then run again"
+                )
     if json_out:
-        try:
-            json_out.write_text(assessment.model_dump_json(indent=2))
-        except OSError as exc:
-            raise click.ClickException(
-                f"Cannot write {json_out}: {exc.strerror}. Choose a writable path."
-            ) from None
+        atomic_write(json_out, assessment.model_dump_json(indent=2), then="then run again")
     if fmt == "json":
         click.echo(assessment.model_dump_json(indent=2))
     elif fmt == "markdown":
         click.echo(assessment_markdown(assessment, rubric))
     else:
         print_table(assessment, rubric)
+    failed = [d for d in assessment.documents if d.error]
+    for document in failed:
+        click.echo(f"failed {document.path}: {document.error}", err=True)
+    if failed:
+        sys.exit(1)
 
 
 gold_options = [

@@ -32,7 +32,15 @@ from evaluator.stages.judge import (
 from evaluator.stages.match import MATCHER_VERSION, DescriptorMatch, RubricIndex, index_rubric, match
 from evaluator.stages.rank import RankerModel, load_ranker
 from evaluator.stages.segment import SEGMENTER_VERSION, is_substantive, segment
-from evaluator.types import Assessment, Document, DocumentInfo, Passage, Provenance, Rubric
+from evaluator.types import (
+    Assessment,
+    Document,
+    DocumentInfo,
+    HallmarkResult,
+    Passage,
+    Provenance,
+    Rubric,
+)
 
 
 @dataclass
@@ -117,14 +125,18 @@ class Pipeline:
         analysis = self.analyse(path, sha256)
         return self.judge_analysis(analysis)
 
-    def judge_analysis(self, analysis: Analysis) -> Assessment:
+    def judge_matches(self, matches: list[DescriptorMatch]) -> list[HallmarkResult]:
+        """Descriptor statuses and hallmark levels from matched evidence (one document or an area)."""
         if self.judge is None:
             raise ValueError("this pipeline has no judge model; pass judge=load_judge()")
-        results, p_met = judge_descriptors(analysis.matches, self.judge)
-        hallmarks = [
+        results, p_met = judge_descriptors(matches, self.judge)
+        return [
             judge_hallmark(h, [r for r in results if r.id in {d.id for d in h.descriptors}], p_met)
             for h in self.rubric.hallmarks
         ]
+
+    def judge_analysis(self, analysis: Analysis) -> Assessment:
+        hallmarks = self.judge_matches(analysis.matches)
         document = analysis.document
         return Assessment(
             document=DocumentInfo(

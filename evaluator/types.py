@@ -14,7 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = "1.1"  # 1.1: provenance names the rubric hash, segmenter, matcher, ranker and judge settings
+SCHEMA_VERSION = "1.2"  # 1.1: provenance names the rubric hash, segmenter, matcher, ranker and judge settings
+# 1.2: area assessments: ``documents`` (the source documents of an area) and ``evidence[].document``
 
 Level = Literal["none", "assuring", "optimising", "maximising"]
 RubricLevel = Literal["assuring", "optimising", "maximising"]
@@ -153,8 +154,9 @@ class Evidence(_Model):
     text: str
     bbox: BBox | None = None
     score: float = Field(ge=0.0, le=1.0)
-    passage_id: str = ""
+    passage_id: str = ""  # in an area: "<document id>/<passage id>"
     headings: list[str] = Field(default_factory=list)
+    document: str = ""  # in an area: the id of the source document (see Assessment.documents); else ""
 
 
 class DescriptorResult(_Model):
@@ -177,6 +179,19 @@ class DocumentInfo(_Model):
     sha256: str
     pages: int = Field(ge=0)
     title: str = ""
+
+
+class SourceDocument(_Model):
+    """One document of an area assessment (since schema 1.2). ``error`` is set, and ``pages`` is 0, when
+    the document could not be read: the area is then assessed on the others."""
+
+    id: str  # unique within the area: the manifest doc_id, else the file name without its suffix
+    path: str
+    sha256: str = ""
+    pages: int = Field(default=0, ge=0)
+    title: str = ""
+    role: str = ""  # what the document is for the board, if given: strategy, jsna, consultation...
+    error: str = ""  # why it could not be assessed ("" when it was)
 
 
 class Provenance(_Model):
@@ -205,6 +220,9 @@ class Assessment(_Model):
     provenance: Provenance
     hallmarks: list[HallmarkResult]
     warnings: list[str] = Field(default_factory=list)
+    # Since schema 1.2: an area (several documents assessed as one policy) lists its documents here, and
+    # ``document`` then describes the area (title: the area's name; pages: the total; sha256: of the set).
+    documents: list[SourceDocument] = Field(default_factory=list)
 
     @field_validator("hallmarks")
     @classmethod
@@ -222,6 +240,10 @@ class Assessment(_Model):
 
     def descriptor_results(self) -> dict[str, DescriptorResult]:
         return {d.id: d for h in self.hallmarks for d in h.descriptors}
+
+    @property
+    def is_area(self) -> bool:
+        return bool(self.documents)
 
 
 def union_boxes(boxes: list[BBox]) -> BBox:
