@@ -181,6 +181,110 @@ def assess(
         sys.exit(1)
 
 
+@main.command()
+@click.argument("old")
+@click.argument("new")
+@click.option(
+    "--workspace",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="OLD and NEW are documents or areas of this workspace (doc id, file name, title or sha256).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "markdown", "html", "json"]),
+    default="table",
+    show_default=True,
+    help="Output: a terminal table, Markdown, a self-contained HTML page, or JSON for other tools.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file, not stdout."
+)
+@click.option("--hide-unchanged", is_flag=True, help="Leave out hallmarks and descriptors that did not move.")
+@click.option(
+    "--rubric",
+    "rubric_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The rubric both were rated on (default: the workspace's, else the shipped maturity model).",
+)
+@no_cache_option
+@user_errors
+def compare(
+    old: str,
+    new: str,
+    workspace: Path | None,
+    fmt: str,
+    out: Path | None,
+    hide_unchanged: bool,
+    rubric_path: Path | None,
+    no_cache: bool,
+) -> None:
+    """Compare two versions of a strategy (or of an area): hallmark levels before and after, and each
+    descriptor's status change with the evidence on each side.
+
+    OLD and NEW are assessment JSON files (`evaluator assess --json`), documents to assess now (PDF,
+    .txt, .md), or with --workspace two documents or areas of a workspace.
+
+    \b
+    Example:
+      evaluator compare corpus/fenwick-hws-2020.pdf corpus/fenwick-hws-2025.pdf
+      evaluator compare old.json new.json --format html --out changes.html --hide-unchanged
+      evaluator compare fenwick-hws-2020 fenwick-hws-2025 --workspace demo --format markdown
+    """
+    from evaluator.compare import compare as run_compare
+    from evaluator.compare import (
+        comparison_html,
+        comparison_markdown,
+        print_comparison,
+        resolve,
+    )
+    from evaluator.files import atomic_write
+    from evaluator.rubric import load_rubric
+
+    ws = None
+    if workspace is not None:
+        from evaluator.workspace.store import Workspace
+
+        ws = Workspace(workspace, create=False)
+
+    @functools.cache
+    def pipeline():
+        from evaluator.limits import extract_isolated
+        from evaluator.pipeline import Pipeline
+
+        return Pipeline(rubric=load_rubric(rubric_path), cache=_cache(no_cache), extractor=extract_isolated)
+
+    rubric = load_rubric(rubric_path) if rubric_path or ws is None else ws.rubric()
+    comparison = run_compare(
+        resolve(old, workspace=ws, pipeline=pipeline),
+        resolve(new, workspace=ws, pipeline=pipeline),
+        rubric,
+        hide_unchanged=hide_unchanged,
+    )
+    if fmt == "table" and out is None:
+        print_comparison(comparison)
+        return
+    if fmt == "table":
+        from io import StringIO
+
+        from rich.console import Console
+
+        buffer = StringIO()
+        print_comparison(comparison, Console(file=buffer, width=160, color_system=None))
+        text = buffer.getvalue()
+    elif fmt == "markdown":
+        text = comparison_markdown(comparison)
+    elif fmt == "html":
+        text = comparison_html(comparison)
+    else:
+        text = comparison.model_dump_json(indent=2) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        atomic_write(out, text, then="then run again")
+        click.echo(f"Wrote {out}", err=True)
+
+
 gold_options = [
     click.option(
         "--gold",
