@@ -318,21 +318,41 @@ def with_gold_options(func):
     help="Write REPORT.json, REPORT.md and REPORT.html.",
 )
 @click.option("--no-baselines", is_flag=True, help="Score the tool only.")
+@click.option(
+    "--areas",
+    "areas_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also score areas: a TSV with columns area and doc_id (one row per document), gold derived "
+    "from the documents' labels.",
+)
 @no_cache_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 @user_errors
 def evaluate(
-    gold_dir: Path, docs_dir: Path, report_out: Path | None, no_baselines: bool, no_cache: bool, quiet: bool
+    gold_dir: Path,
+    docs_dir: Path,
+    report_out: Path | None,
+    no_baselines: bool,
+    areas_file: Path | None,
+    no_cache: bool,
+    quiet: bool,
 ) -> None:
     """Score suggestions against reviewer labels, leave-one-document-out, beside two baselines.
+
+    With --areas, each area (a board's documents assessed together) is scored leave-area-out against
+    gold derived from its documents' labels, beside the same documents scored one by one.
 
     \b
     Example:
       evaluator evaluate --gold ../shared/gold --docs ../shared/corpus --report eval/report
+      evaluator evaluate --gold ../shared/gold --docs ../shared/corpus --areas benchmarks/shared-areas.tsv
     """
     from evaluator.evaluation import evaluate as run_evaluation
     from evaluator.evaluation import to_markdown, write_report
+    from evaluator.evaluation.areas import load_areas
     from evaluator.pipeline import Pipeline
+
+    areas = load_areas(areas_file) if areas_file else []
 
     progress = None if quiet else (lambda doc_id: click.echo(f"analysing {doc_id}", err=True))
     report = run_evaluation(
@@ -341,6 +361,7 @@ def evaluate(
         pipeline=Pipeline(judge=None, ranker=None, cache=_cache(no_cache)),
         baselines=not no_baselines,
         progress=progress,
+        areas=areas,
     )
     click.echo(to_markdown(report))
     if report_out:

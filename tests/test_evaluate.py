@@ -10,12 +10,14 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from support import SHARED_CORPUS, SHARED_GOLD
+from support import REPO, SHARED_CORPUS, SHARED_GOLD
 
 from evaluator.cli import main
 from evaluator.evaluation import BASELINE_DENSE, BASELINE_KEYWORD, TOOL
 
 pytestmark = pytest.mark.model
+
+AREAS = REPO / "benchmarks" / "shared-areas.tsv"  # West Sussex JHWS 2019 with its consultation, EIR and JSNA
 
 FLOORS = {  # figure -> the floor it must reach
     "hallmark kappa": 0.5,
@@ -59,6 +61,8 @@ def report(tmp_path_factory):
             str(SHARED_CORPUS),
             "--report",
             str(out),
+            "--areas",
+            str(AREAS),
             "--quiet",
         ],
     )
@@ -85,3 +89,20 @@ def test_negative_controls_stay_none(report):
     assert _negative_controls(), "MANIFEST.tsv names no labelled negative control"
     for doc_id in _negative_controls():
         assert set(report["predictions"][TOOL][doc_id]["levels"].values()) == {"none"}
+
+
+def test_area_agreement_is_reported_beside_the_same_documents_one_by_one(report):
+    """The West Sussex area is scored against gold derived from its four documents' labels, beside the
+    per-document suggestions combined like the gold and the same documents scored one by one."""
+    from evaluator.evaluation.areas import AREA_BEST_DOCUMENT, AREA_JOINT, AREA_MEMBERS
+
+    areas = report["areas"]
+    assert not areas["skipped"], areas["skipped"]
+    (name,) = areas["areas"]
+    assert set(areas["systems"]) == {AREA_JOINT, AREA_BEST_DOCUMENT, AREA_MEMBERS}
+    assert areas["systems"][AREA_JOINT]["documents"] == [name]
+    assert sorted(areas["systems"][AREA_MEMBERS]["documents"]) == sorted(areas["areas"][name])
+    levels = areas["predictions"][AREA_JOINT][name]["levels"]
+    assert set(levels) == set(areas["gold_levels"][name])
+    for figure in ("hallmarks", "descriptors"):
+        assert areas["systems"][AREA_JOINT][figure]["n"] > 0

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from evaluator import __version__
 from evaluator.errors import EvaluatorError
+from evaluator.evaluation.areas import AreaReport, AreaSpec, area_lines, evaluate_areas
 from evaluator.evaluation.baselines import BM25Scorer, DenseScorer, loo_predictions
 from evaluator.evaluation.calibrate import fit_judge, ranking_example, reviewer_labels, training_set
 from evaluator.evaluation.gold import GoldLabel, find_document, load_gold
@@ -51,6 +52,7 @@ class EvaluationReport(BaseModel):
     pages: dict[str, int] = {}  # doc_id -> page count
     bands: dict[str, dict[str, Scores]] = {}  # system -> length band -> scores
     page_hits: dict[str, dict[str, float | None]] = {}  # system -> doc_id -> evidence page hit rate
+    areas: AreaReport | None = None  # with evaluate(..., areas=...): area-level agreement
 
 
 def _analysis_pipeline() -> Pipeline:
@@ -235,8 +237,10 @@ def evaluate(
     pipeline: Pipeline | None = None,
     baselines: bool = True,
     progress: Callable[[str], None] | None = None,
+    areas: Sequence[AreaSpec] = (),
 ) -> EvaluationReport:
-    """Leave-one-document-out scores of the tool (and the baselines) against the gold labels."""
+    """Leave-one-document-out scores of the tool (and the baselines) against the gold labels; with
+    ``areas`` (``evaluator.evaluation.areas.load_areas``), leave-area-out scores of each area too."""
     gold = load_gold(gold_dir)
     pipeline = pipeline or _analysis_pipeline()
     analyses, missing = analyse_gold(gold, docs_dir, pipeline, progress)
@@ -270,6 +274,7 @@ def evaluate(
             for name, preds in predictions.items()
             if name in (TOOL, TOOL_PREVIOUS)
         },
+        areas=evaluate_areas(areas, analyses, scored, pipeline, examples) if areas else None,
     )
 
 
@@ -438,6 +443,8 @@ def to_markdown(report: EvaluationReport) -> str:
             + " | ".join(hits)
             + " |"
         )
+    if report.areas:
+        lines += area_lines(report.areas)
     if report.missing:
         lines += ["", f"Gold documents not found in the docs folder: {', '.join(report.missing)}"]
     return "\n".join(lines) + "\n"
