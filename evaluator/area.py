@@ -45,6 +45,7 @@ class AreaMember:
     path: Path
     id: str = ""
     role: str = ""
+    error: str = ""  # already known not to be readable (e.g. it failed in the same screen): not read again
 
 
 @dataclass
@@ -104,6 +105,11 @@ def assess_area(members: Sequence[AreaMember], name: str, pipeline: Pipeline) ->
     sources: list[SourceDocument] = []
     analyses: dict[str, Analysis] = {}
     for member, doc_id in zip(members, ids, strict=True):
+        if member.error:
+            sources.append(
+                SourceDocument(id=doc_id, path=str(member.path), role=member.role, error=member.error)
+            )
+            continue
         try:
             analysis = pipeline.analyse(member.path)
         except EvaluatorError as exc:

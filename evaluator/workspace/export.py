@@ -295,15 +295,18 @@ def _thumbnails(ws: Workspace, records: list[dict], stored: dict[str, StoredAsse
     images: dict[tuple[str, str, int], str] = {}
     for r in records:
         sha = r["document"]["sha256"]
-        path = ws.document_file(stored[sha])
-        if not path.is_file():
-            continue
+        sources = {d.id: d.sha256 for d in stored[sha].assessment.documents}  # an area's documents
         for h in r["hallmarks"]:
             for d in h["descriptors"]:
                 if d["status"] == "not_met":
                     continue
                 for i, e in enumerate(d["evidence"][:2]):
-                    if not (e["page"] and e["bbox"]):
+                    source = e.get("document", "")
+                    try:
+                        path = ws.document_file(stored[sha], source)
+                    except KeyError:
+                        continue
+                    if not (e["page"] and e["bbox"]) or not path.is_file():
                         continue
                     try:
                         png = page_image(
@@ -312,7 +315,7 @@ def _thumbnails(ws: Workspace, records: list[dict], stored: dict[str, StoredAsse
                             [e["bbox"]],
                             resolution=72,
                             crop=True,
-                            sha256=sha,
+                            sha256=sources.get(source, sha),
                             cache_dir=ws.page_cache,
                         )
                     except EvaluatorError:
