@@ -119,14 +119,15 @@ def _md_escape(text: str) -> str:
 @dataclass(frozen=True)
 class Contribution:
     """What one document of an area supplies: the hallmarks and descriptors (met or partial) for which
-    the area cites it, and how many citations that is."""
+    the area cites it, those for which it holds the best citation, and how many citations that is."""
 
     id: str
     role: str
     pages: int
     error: str
     hallmarks: tuple[str, ...]
-    descriptors: tuple[str, ...]
+    descriptors: tuple[str, ...]  # any of the descriptor's citations is from this document
+    best: tuple[str, ...]  # the descriptor's first (strongest) citation is from this document
     citations: int
 
 
@@ -150,21 +151,47 @@ def contributions(assessment: Assessment) -> list[Contribution]:
                 error=source.error,
                 hallmarks=tuple(dict.fromkeys(h for h, _, _ in cited)),
                 descriptors=tuple(d for _, d, _ in cited),
+                best=tuple(
+                    d.id
+                    for h in assessment.hallmarks
+                    for d in h.descriptors
+                    if d.status != "not_met" and d.evidence and d.evidence[0].document == source.id
+                ),
                 citations=sum(n for _, _, n in cited),
             )
         )
     return rows
 
 
-CONTRIBUTION_HEADER = ("Document", "Role", "Pages", "Descriptors evidenced, by hallmark", "Citations")
+CONTRIBUTION_HEADER = (
+    "Document",
+    "Role",
+    "Pages",
+    "Descriptors cited, by hallmark",
+    "Best citation for, by hallmark",
+    "Citations",
+)
 
 
-def _by_hallmark(row: Contribution) -> str:
+def _by_hallmark(descriptors: tuple[str, ...]) -> str:
     counts: dict[str, int] = {}
-    for descriptor_id in row.descriptors:
+    for descriptor_id in descriptors:
         hallmark = descriptor_id.split(".")[0]
         counts[hallmark] = counts.get(hallmark, 0) + 1
     return " · ".join(f"{h}: {n}" for h, n in counts.items()) or "none"
+
+
+def _contribution_cells(row: Contribution) -> list[str]:
+    if row.error:
+        return [row.id, row.role, "-", f"not assessed: {row.error}", "-", "-"]
+    return [
+        row.id,
+        row.role,
+        str(row.pages),
+        _by_hallmark(row.descriptors),
+        _by_hallmark(row.best),
+        str(row.citations),
+    ]
 
 
 def contributions_table(assessment: Assessment) -> Table:
@@ -173,34 +200,21 @@ def contributions_table(assessment: Assessment) -> Table:
     for name in CONTRIBUTION_HEADER:
         table.add_column(
             name,
-            no_wrap=name != CONTRIBUTION_HEADER[3],
+            no_wrap=name in ("Document", "Pages"),
             justify="right" if name in ("Pages", "Citations") else "left",
         )
     for row in contributions(assessment):
-        if row.error:
-            table.add_row(row.id, row.role, "-", f"not assessed: {row.error}", "-")
-        else:
-            table.add_row(row.id, row.role, str(row.pages), _by_hallmark(row), str(row.citations))
+        table.add_row(*_contribution_cells(row))
     return table
 
 
 def contributions_markdown(assessment: Assessment) -> list[str]:
     """What each document of an area supplies evidence for (Markdown table lines, descriptors listed)."""
     lines = [
-        "| Document | Role | Pages | Descriptors evidenced, by hallmark | Citations | Descriptors |",
-        "|---|---|---:|---|---:|---|",
+        "| " + " | ".join(CONTRIBUTION_HEADER) + " | Best citation for |",
+        "|---|---|---:|---|---|---:|---|",
     ]
     for row in contributions(assessment):
-        if row.error:
-            cells = [row.id, row.role, "-", f"not assessed: {row.error}", "-", ""]
-        else:
-            cells = [
-                row.id,
-                row.role,
-                str(row.pages),
-                _by_hallmark(row),
-                str(row.citations),
-                ", ".join(row.descriptors),
-            ]
+        cells = _contribution_cells(row) + [", ".join(row.best)]
         lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
     return lines

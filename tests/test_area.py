@@ -93,6 +93,10 @@ def test_what_each_document_contributes(fenwick) -> None:
             if d.status != "not_met" and any(e.document == row.id for e in d.evidence)
         }
         assert set(row.descriptors) == cited and row.citations >= len(cited)
+        assert set(row.best) <= cited
+    best = [c for row in rows.values() for c in row.best]  # each evidenced descriptor has one best source
+    evidenced = [d.id for h in fenwick.assessment.hallmarks for d in h.descriptors if d.status != "not_met"]
+    assert sorted(best) == sorted(evidenced)
     text = assessment_markdown(fenwick.assessment, load_rubric())
     assert "## What each document contributes" in text and "fenwick-jsna-2024 p." in text
 
