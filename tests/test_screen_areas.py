@@ -104,3 +104,21 @@ def test_decisions_on_an_area_are_stored_like_any_other(screened) -> None:
     r = decide(client, sha, hallmark_id="3a", action="override", level="optimising", reason="JSNA by ward")
     assert r.status_code == 303
     assert dec.final_levels(ws, sha)["3a"].level == "optimising"
+
+
+def test_exports_name_each_citations_document_and_draw_it_from_that_pdf(screened, tmp_path: Path) -> None:
+    import json
+
+    from evaluator.workspace.export import export
+
+    _, ws, _ = screened
+    export(ws, "json", tmp_path / "out.json")
+    records = json.loads((tmp_path / "out.json").read_text())["documents"]
+    (record,) = [r for r in records if r["document"]["title"] == AREA]
+    cited = {e["document"] for h in record["hallmarks"] for d in h["descriptors"] for e in d["evidence"]}
+    assert cited == set(MEMBERS)
+    export(ws, "html", tmp_path / "out.html")
+    page = (tmp_path / "out.html").read_text()
+    area_part = page[page.index(AREA) :]
+    assert "fenwick-jsna-2024 p. " in area_part and "fenwick-hws-2025 p. " in area_part
+    assert area_part.count("data:image/png;base64,") > 0

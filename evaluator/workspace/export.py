@@ -71,7 +71,7 @@ def final_assessment(ws: Workspace, stored: StoredAssessment, rubric: Rubric | N
                     "probability": d.probability,
                     "evidence": [
                         {
-                            **e.model_dump(include={"page", "text", "bbox", "score"}),
+                            **e.model_dump(include={"page", "text", "bbox", "score", "document"}),
                             "verdicts": [
                                 {"reviewer": v["reviewer"], "verdict": v["verdict"]}
                                 for v in verdicts.get((d.id, e.text), [])
@@ -192,6 +192,8 @@ def _grid_cell(descriptors: list[dict]) -> str:
             line += f" {d['text']}"
         for e in d["evidence"][:2]:
             page = f"p.{e['page']} " if e["page"] else ""
+            if e.get("document"):  # in an area: which of its documents
+                page = f"{e['document']} {page}"
             line += f'\n  {page}"{e["text"]}"'
         lines.append(line)
     return "\n".join(lines)
