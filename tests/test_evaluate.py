@@ -14,6 +14,7 @@ from support import REPO, SHARED_CORPUS, SHARED_GOLD
 
 from evaluator.cli import main
 from evaluator.evaluation import BASELINE_DENSE, BASELINE_KEYWORD, TOOL
+from evaluator.evaluation.evaluate import TOOL_PREVIOUS
 
 pytestmark = pytest.mark.model
 
@@ -74,7 +75,7 @@ def report(tmp_path_factory):
 
 def test_every_gold_document_is_scored(report):
     assert set(report["documents"]) == _gold_ids() and not report["missing"]
-    assert set(report["systems"]) == {TOOL, BASELINE_KEYWORD, BASELINE_DENSE}
+    assert set(report["systems"]) == {TOOL, TOOL_PREVIOUS, BASELINE_KEYWORD, BASELINE_DENSE}
 
 
 @pytest.mark.parametrize("figure", FLOORS)
