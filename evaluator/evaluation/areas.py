@@ -31,7 +31,7 @@ from pydantic import BaseModel
 
 from evaluator.area import judge_area
 from evaluator.errors import EvaluatorError
-from evaluator.evaluation.calibrate import fit_judge, training_set
+from evaluator.evaluation.calibrate import fit_judge, rematch, training_set
 from evaluator.evaluation.gold import GoldDescriptor, GoldHallmark, GoldLabel
 from evaluator.evaluation.metrics import DocPrediction, Scores, score
 from evaluator.pipeline import Analysis, Pipeline
@@ -200,7 +200,12 @@ def evaluate_areas(
             continue
         members = {d: analyses[d] for d in spec.doc_ids}
         ranker: RankerModel = fit_ranker([e for k, e in examples.items() if k not in members])
-        train = {k: a.matches for k, a in analyses.items() if k not in members}
+        # the judge learns from the fold ranker's features, as it is judged (see evaluate.loo_tool_predictions)
+        train = {
+            k: rematch(a, pipeline, ranker, examples.get(k)).matches
+            for k, a in analyses.items()
+            if k not in members
+        }
         fold = Pipeline(
             rubric=rubric,
             encoder=pipeline.encoder,

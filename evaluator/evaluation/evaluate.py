@@ -21,13 +21,12 @@ from evaluator import __version__
 from evaluator.errors import EvaluatorError
 from evaluator.evaluation.areas import AreaReport, AreaSpec, area_lines, evaluate_areas
 from evaluator.evaluation.baselines import BM25Scorer, DenseScorer, loo_predictions
-from evaluator.evaluation.calibrate import fit_judge, ranking_example, reviewer_labels, training_set
+from evaluator.evaluation.calibrate import fit_judge, ranking_example, rematch, reviewer_labels, training_set
 from evaluator.evaluation.gold import GoldLabel, find_document, load_gold
 from evaluator.evaluation.metrics import DocPrediction, Scores, score
 from evaluator.pipeline import Analysis, Pipeline
 from evaluator.stages.cache import Cache, default_cache_dir
 from evaluator.stages.judge import JudgeModel
-from evaluator.stages.match import match
 from evaluator.stages.rank import RankerModel, RankingExample, fit_ranker
 from evaluator.types import Assessment
 from evaluator.workspace.store import Workspace
@@ -127,23 +126,22 @@ def loo_tool_predictions(
     examples: Mapping[str, RankingExample] | None = None,
 ) -> dict[str, DocPrediction]:
     """Judge each document with a judge fitted on every other document's labels (plus ``extra``
-    reviewer-labelled documents, which are always training data). With ranking ``examples``, its
-    evidence is ranked by a ranker fitted on the other documents' quotes; without, by similarity."""
+    reviewer-labelled documents, which are always training data).
+
+    With ranking ``examples``, a ranker is fitted on the other documents' quotes first, and every
+    document is re-matched with it, so the judge learns from the same ranker scores it is judged on;
+    without, evidence and features come from similarity (the method before the ranker)."""
     labels = {**gold_labels(gold), **{k: v[1] for k, v in (extra or {}).items()}}
-    matches = {doc_id: a.matches for doc_id, a in analyses.items()}
-    matches.update({k: v[0].matches for k, v in (extra or {}).items()})
     predictions = {}
-    for held_out, analysis in analyses.items():
-        train = {k: v for k, v in matches.items() if k != held_out}
+    for held_out in analyses:
         ranker: RankerModel | None = None
+        fold_analyses = dict(analyses)
+        fold_extra = {k: v[0] for k, v in (extra or {}).items()}
         if examples is not None:
             ranker = fit_ranker([e for k, e in examples.items() if k != held_out])
-            analysis = Analysis(
-                analysis.document,
-                analysis.passages,
-                analysis.vectors,
-                match(analysis.passages, analysis.vectors, pipeline.index, ranker),
-            )
+            fold_analyses = {k: rematch(a, pipeline, ranker, examples.get(k)) for k, a in analyses.items()}
+            fold_extra = {k: rematch(a, pipeline, ranker, None) for k, a in fold_extra.items()}
+        train = {k: a.matches for k, a in {**fold_analyses, **fold_extra}.items() if k != held_out}
         fold = Pipeline(
             rubric=pipeline.rubric,
             encoder=pipeline.encoder,
@@ -151,6 +149,7 @@ def loo_tool_predictions(
             judge=fit_judge(*training_set(train, labels)[:2], trained_on=list(train)),
         )
         fold.index = pipeline.index
+        analysis = fold_analyses[held_out]
         example = (examples or {}).get(held_out) or ranking_example(
             held_out, analysis.passages, analysis.vectors, pipeline.index, gold.get(held_out)
         )
@@ -199,12 +198,15 @@ def calibrate(
         workspaces, pipeline, {a.document.sha256 for a in analyses.values()}
     )
     labels = {**gold_labels(scored), **{k: v[1] for k, v in extra.items()}}
-    matches = {**{k: a.matches for k, a in analyses.items()}, **{k: v[0].matches for k, v in extra.items()}}
-    train, statuses, _ = training_set(matches, labels)
     examples = ranking_examples(analyses, scored, pipeline)
+    ranker = fit_ranker(list(examples.values()))
+    # the judge learns from the features the shipped ranker gives, as `assess` will compute them
+    matches = {k: rematch(a, pipeline, ranker, examples[k]).matches for k, a in analyses.items()}
+    matches.update({k: rematch(v[0], pipeline, ranker, None).matches for k, v in extra.items()})
+    train, statuses, _ = training_set(matches, labels)
     return Calibration(
         model=fit_judge(train, statuses, trained_on=sorted(matches)),
-        ranker=fit_ranker(list(examples.values())),
+        ranker=ranker,
         scores=score(loo_tool_predictions(analyses, scored, pipeline, extra, examples), scored),
         gold_documents=sorted(analyses),
         reviewer_documents=len(extra),

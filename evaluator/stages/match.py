@@ -87,6 +87,13 @@ FEATURES: tuple[str, ...] = (
     "commitment_top5",
     "level",
     "requires_wellbeing",
+    # from the ranker (the similarity-and-cue citation score without one): is there a passage a
+    # reviewer would cite, and are there three on different pages
+    "cite_top1",
+    "cite_top3",
+    # document context: the share of the document's passages framed as wellbeing (a wellbeing
+    # strategy, a health-only plan, an unrelated council document)
+    "doc_framed",
 )
 
 
@@ -204,19 +211,20 @@ def match(
     passage_vectors: np.ndarray,
     index: RubricIndex,
     ranker: RankerModel | None = None,
+    *,
+    prepared: tuple[Signals, np.ndarray] | None = None,
 ) -> list[DescriptorMatch]:
     """Features and cited evidence for every descriptor of the rubric, in rubric order.
 
     With a ranker, evidence is the ranker's best citable passages; without one, the similarity-and-cue
-    score of earlier versions (kept as the comparison `evaluator evaluate` reports)."""
-    s = signals(passages, passage_vectors, index)
+    score of earlier versions (kept as the comparison `evaluator evaluate` reports). ``prepared``: the
+    document's signals and ranking features when already computed (re-matching with another ranker)."""
+    s, rank_features = prepared if prepared is not None else (signals(passages, passage_vectors, index), None)
     framed = s.framed | s.heading_framed
     if ranker is not None:
-        cite = np.where(
-            citable(passages, s)[:, None],
-            ranker.scores(passage_features(passages, s, index.descriptors)),
-            0.0,
-        )
+        if rank_features is None:
+            rank_features = passage_features(passages, s, index.descriptors)
+        cite = np.where(citable(passages, s)[:, None], ranker.scores(rank_features), 0.0)
     else:  # framed passages first: a health-only passage never outranks a wellbeing one
         cite = np.where(
             s.substantive[:, None],
@@ -288,9 +296,11 @@ def _describe(
         "requires_wellbeing": float(descriptor.requires_wellbeing),
     }
     cite_order = np.argsort(-cite_scores, kind="stable")
-    evidence = [
-        (passages[i], float(min(cite_scores[i], 1.0))) for i in _spread(cite_order, cite_scores, passages)
-    ]
+    spread = _spread(cite_order, cite_scores, passages)
+    features["cite_top1"] = float(cite_scores.max()) if len(cite_scores) else 0.0
+    features["cite_top3"] = float(cite_scores[spread].sum()) / MATCH.top_evidence if spread else 0.0
+    features["doc_framed"] = float(framed[substantive].mean()) if substantive.any() else 0.0
+    evidence = [(passages[i], float(min(cite_scores[i], 1.0))) for i in spread]
     return DescriptorMatch(
         descriptor=descriptor, features=features, evidence=evidence, citation_scores=cite_scores
     )

@@ -194,6 +194,7 @@ class RankingExample:
     features: np.ndarray  # (n, nd, f)
     citable: np.ndarray  # (n,)
     relied_on: dict[int, list[int]]  # descriptor index -> passage indices
+    signals: Signals | None = None  # kept so the document can be re-matched with another ranker cheaply
 
 
 def fit_ranker(examples: Sequence[RankingExample], c: float = REGULARISATION_C) -> RankerModel:
