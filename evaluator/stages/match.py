@@ -10,15 +10,13 @@ wellbeing evidence, so for descriptors that require it, evidence must be framed 
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from evaluator.stages import rank
-from evaluator.stages.cache import source_digest
+from evaluator.stages.cache import settings_digest, source_digest
 from evaluator.stages.embed import Encoder
 from evaluator.stages.rank import RankerModel, Signals, citable, passage_features
 from evaluator.stages.segment import is_substantive
@@ -40,7 +38,7 @@ class MatchSettings:
     # cue terms counted per passage at most: a long list of terms is not better evidence than a sentence with
     # three
     max_cues: int = 3
-    # a "strong" passage for the n_strong feature: about where MiniLM paraphrases of a descriptor begin
+    # a "strong" passage for the n_strong feature (hand-set on the MiniLM cosine scale)
     strong_similarity: float = 0.5
     # without the ranker, wellbeing-framed passages win ties against health-only ones (reviewers' rule)
     framed_bonus: float = 0.05
@@ -52,13 +50,10 @@ class MatchSettings:
     # the judge's window features (mean similarity, framing, commitment) are over the best this-many passages
     top_window: int = 5
 
-    def digest(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:8]
-
 
 MATCH = MatchSettings()
 # the ranker's features and boilerplate rules choose the evidence: their source is part of the version too
-MATCHER_VERSION = f"match-{source_digest(__file__, str(rank.__file__))}-{MATCH.digest()}"
+MATCHER_VERSION = f"match-{source_digest(__file__, str(rank.__file__))}-{settings_digest(MATCH)}"
 
 WELLBEING_FRAMING = re.compile(
     r"well[- ]?being|happiness|happier|life satisfaction|satisfied with (?:their|your) li(?:fe|ves)|"
