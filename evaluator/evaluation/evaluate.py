@@ -382,6 +382,15 @@ def _calibration_lines(tool: Scores) -> list[str]:
     return lines
 
 
+def _confusion_lines(title: str, labels: Sequence[str], confusion: Sequence[Sequence[int]]) -> list[str]:
+    lines = ["", f"## {title} confusion (rows gold, columns suggested)", ""]
+    lines += ["| gold \\ suggested | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
+    return lines + [
+        f"| {label} | " + " | ".join(str(v) for v in row) + " |"
+        for label, row in zip(labels, confusion, strict=True)
+    ]
+
+
 def to_markdown(report: EvaluationReport) -> str:
     systems = list(report.systems)
     lines = [
@@ -408,24 +417,10 @@ def to_markdown(report: EvaluationReport) -> str:
         lines.append(
             f"| {hallmark_id} | {s.n} | {s.exact:.2f} | {s.within_one:.2f} | {s.kappa_quadratic:.2f} |"
         )
-    lines += [
-        "",
-        f"## {TOOL}: hallmark level confusion (rows gold, columns suggested)",
-        "",
-        "| gold \\ suggested | " + " | ".join(tool.hallmarks.labels) + " |",
-        "|---|" + "---:|" * len(tool.hallmarks.labels),
-    ]
-    for label, row in zip(tool.hallmarks.labels, tool.hallmarks.confusion, strict=True):
-        lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
-    lines += [
-        "",
-        f"## {TOOL}: descriptor status confusion (rows gold, columns suggested)",
-        "",
-        "| gold \\ suggested | " + " | ".join(tool.descriptors.labels) + " |",
-        "|---|" + "---:|" * len(tool.descriptors.labels),
-    ]
-    for label, row in zip(tool.descriptors.labels, tool.descriptors.confusion, strict=True):
-        lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
+    lines += _confusion_lines(f"{TOOL}: hallmark level", tool.hallmarks.labels, tool.hallmarks.confusion)
+    lines += _confusion_lines(
+        f"{TOOL}: descriptor status", tool.descriptors.labels, tool.descriptors.confusion
+    )
     hallmarks = list(tool.per_hallmark)
     lines += [
         "",
