@@ -42,6 +42,18 @@ def main() -> None:
 no_cache_option = click.option(
     "--no-cache", is_flag=True, help="Do not read or write the extraction/embedding cache ($EVALUATOR_CACHE)."
 )
+rubric_option = click.option(
+    "--rubric",
+    "rubric_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A custom rubric YAML (default: the shipped maturity model).",
+)
+model_option = click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A judge model written by `evaluator calibrate` (default: the shipped one).",
+)
 
 
 def _cache(no_cache: bool):
@@ -84,18 +96,8 @@ def _cache(no_cache: bool):
     show_default=True,
     help="What to print on standard output.",
 )
-@click.option(
-    "--rubric",
-    "rubric_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A custom rubric YAML (default: the shipped maturity model).",
-)
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A judge model written by `evaluator calibrate` (default: the shipped one).",
-)
+@rubric_option
+@model_option
 @click.option(
     "--ranker",
     "ranker_path",
@@ -651,18 +653,8 @@ def rubric_show_command(fmt: str, rubric_file: Path | None) -> None:
     help="Seconds allowed per document; a document that takes longer is recorded as failed.",
 )
 @click.option("--max-pages", type=click.IntRange(min=1), help="Assess only the first N pages of each PDF.")
-@click.option(
-    "--rubric",
-    "rubric_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A custom rubric YAML (default: the shipped maturity model).",
-)
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A judge model written by `evaluator calibrate` (default: the shipped one).",
-)
+@rubric_option
+@model_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @user_errors
 def screen(
