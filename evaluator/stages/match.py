@@ -184,8 +184,11 @@ def signals(passages: list[Passage], passage_vectors: np.ndarray, index: RubricI
         query_mean[substantive] = similarity(index, passage_vectors[substantive], reduce="mean")
     folded = [normalise_for_cues(p.text) for p in passages]
     cue_counts = np.zeros((n, n_desc), dtype=np.float32)
+    cues_found: list[frozenset[str]] = []
     for j, pattern in enumerate(index.cue_patterns):
-        cue_counts[:, j] = [min(len(c), MATCH.max_cues) for c in _cue_counts(pattern, folded)]
+        found = _cue_counts(pattern, folded)
+        cue_counts[:, j] = [min(len(c), MATCH.max_cues) for c in found]
+        cues_found.append(frozenset().union(*found))
     return Signals(
         similarity=sims,
         wording_similarity=wording,
@@ -198,6 +201,7 @@ def signals(passages: list[Passage], passage_vectors: np.ndarray, index: RubricI
         ),
         committed=np.array([bool(COMMITMENT.search(p.text)) for p in passages], dtype=bool),
         substantive=substantive,
+        cues_found=tuple(cues_found),
     )
 
 
@@ -228,16 +232,15 @@ def match(
         )
     sims = s.similarity
     doc_mean_max = float(sims[s.substantive].max(axis=0).mean()) if s.substantive.any() else 0.0
-    folded = [normalise_for_cues(p.text) for p in passages]
     results = []
     for j, descriptor in enumerate(index.descriptors):
-        cue_counts = _cue_counts(index.cue_patterns[j], folded)
         results.append(
             _describe(
                 descriptor,
                 passages,
                 sims[:, j],
-                cue_counts,
+                s.cue_counts[:, j],
+                s.cues_found[j],
                 framed & s.substantive,
                 s.substantive,
                 s.committed,
@@ -258,21 +261,20 @@ def _describe(
     descriptor: Descriptor,
     passages: list[Passage],
     sim: np.ndarray,
-    cue_counts: list[set[str]],
+    n_cues: np.ndarray,
+    cue_found: frozenset[str],
     framed: np.ndarray,
     substantive: np.ndarray,
     committed: np.ndarray,
     doc_mean_max: float,
     cite_scores: np.ndarray,
 ) -> DescriptorMatch:
-    n_cues = np.array([min(len(c), MATCH.max_cues) for c in cue_counts], dtype=np.float32)
     score = np.clip(sim + MATCH.cue_weight * n_cues, 0.0, 1.0) if len(passages) else np.zeros(0)
     eligible = framed if descriptor.requires_wellbeing else substantive
     eligible_scores = np.where(eligible, score, 0.0)
     order = np.argsort(-eligible_scores, kind="stable")
     top5 = order[: MATCH.top_window]
     has_cue = n_cues > 0
-    cue_found: set[str] = set().union(*cue_counts) if cue_counts else set()
     features = {
         "sim_max": _top_mean(sim[substantive], 1),
         "sim_top3": _top_mean(sim[substantive], 3),

@@ -89,6 +89,7 @@ class Signals:
     heading_framed: np.ndarray  # (n,) its innermost heading does
     committed: np.ndarray  # (n,) "we will", "our priority"...
     substantive: np.ndarray  # (n,) long enough to be evidence
+    cues_found: tuple[frozenset[str], ...] = ()  # (n_descriptors,) the descriptor's cue terms found anywhere
 
 
 RANK_FEATURES: tuple[str, ...] = (
