@@ -39,6 +39,7 @@ from evaluator.types import (
     DescriptorResult,
     Document,
     DocumentInfo,
+    HallmarkResult,
     Passage,
     Provenance,
     Rubric,
@@ -129,15 +130,20 @@ class Pipeline:
         analysis = self.analyse(path, sha256)
         return self.judge_analysis(analysis)
 
-    def judge_analysis(self, analysis: Analysis) -> Assessment:
+    def judge_matches(self, matches: list[DescriptorMatch], passages: list[Passage]) -> list[HallmarkResult]:
+        """Descriptor statuses and hallmark levels from matched evidence (one document or an area), each
+        cited passage's kind, and for descriptors not met what was searched."""
         if self.judge is None:
             raise ValueError("this pipeline has no judge model; pass judge=load_judge()")
-        results, p_met = judge_descriptors(analysis.matches, self.judge)
-        describe_evidence(results, analysis)
-        hallmarks = [
+        results, p_met = judge_descriptors(matches, self.judge)
+        describe_evidence(results, passages, matches)
+        return [
             judge_hallmark(h, [r for r in results if r.id in {d.id for d in h.descriptors}], p_met)
             for h in self.rubric.hallmarks
         ]
+
+    def judge_analysis(self, analysis: Analysis) -> Assessment:
+        hallmarks = self.judge_matches(analysis.matches, analysis.passages)
         document = analysis.document
         return Assessment(
             document=DocumentInfo(
@@ -177,18 +183,20 @@ def assess(path: str | os.PathLike, *, pipeline: Pipeline | None = None) -> Asse
     return (pipeline or Pipeline()).assess(path)
 
 
-def describe_evidence(results: list[DescriptorResult], analysis: Analysis) -> None:
+def describe_evidence(
+    results: list[DescriptorResult], passages: list[Passage], matches: list[DescriptorMatch]
+) -> None:
     """Set each cited passage's kind, and for descriptors judged not met what was searched: the queries,
     cues, how many passages were considered and the closest ones (marked as not evidence)."""
-    index = {p.id: i for i, p in enumerate(analysis.passages)}
+    index = {p.id: i for i, p in enumerate(passages)}
     cited = {index[e.passage_id] for r in results for e in r.evidence if e.passage_id in index}
-    kinds = classify_passages(analysis.passages, cited)
-    matches = {m.descriptor.id: m for m in analysis.matches}
+    kinds = classify_passages(passages, cited)
+    by_id = {m.descriptor.id: m for m in matches}
     for r in results:
         for e in r.evidence:
             if e.passage_id in index:
                 e.kind = kinds[index[e.passage_id]]
-        m = matches.get(r.id)
+        m = by_id.get(r.id)
         if r.status != "not_met" or m is None:
             continue
         r.searched = Searched(
@@ -196,7 +204,7 @@ def describe_evidence(results: list[DescriptorResult], analysis: Analysis) -> No
             cues=list(m.descriptor.cues),
             cues_found=list(m.cues_found),
             passages_considered=m.considered,
-            passages_total=len(analysis.passages),
+            passages_total=len(passages),
             closest=[
                 Closest(page=e.page, text=e.text, score=e.score, passage_id=e.passage_id) for e in r.evidence
             ],

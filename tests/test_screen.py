@@ -156,9 +156,11 @@ def test_rerun_skips_unchanged_documents(folder: Path, tmp_path: Path) -> None:
 def test_rubric_change_rescores_without_re_extracting(folder: Path, tmp_path: Path, monkeypatch) -> None:
     first = screen([folder], tmp_path / "ws", workers=1, quiet=True, pipeline_factory=fake_pipeline)
     calls: list[str] = []
-    real_extract = evaluator.batch.extract_isolated  # the screen parses untrusted files in a capped child
+    real_extract = (
+        evaluator.workspace.batch.extract_isolated
+    )  # the screen parses untrusted files in a capped child
     monkeypatch.setattr(
-        evaluator.batch,
+        evaluator.workspace.batch,
         "extract_isolated",
         lambda path, **kw: calls.append(str(path)) or real_extract(path, **kw),
     )

@@ -17,8 +17,10 @@ Verdicts = dict[tuple[str, str], list[Row]]
 STATUS_LABEL = {"met": "met", "partial": "partial", "not_met": "not found"}
 
 
-def page_link(sha256: str, page: int, boxes: list, *, png: bool, crop: bool = False) -> str:
-    query = [("box", box_param(b)) for b in boxes if b]
+def page_link(sha256: str, page: int, boxes: list, *, png: bool, crop: bool = False, source: str = "") -> str:
+    """A page of a document, or with ``source`` a page of one document of an area."""
+    query = [("source", source)] if source else []
+    query += [("box", box_param(b)) for b in boxes if b]
     if crop:
         query.append(("crop", "1"))
     suffix = ".png" if png else ""
@@ -88,12 +90,15 @@ def _evidence(sha256: str, descriptor_id: str, evidence: list, verdicts: dict) -
             {
                 "index": i,
                 "page": ev.page,
+                "document": ev.document,  # in an area: which of its documents
                 "text": ev.text,
                 "score": ev.score,
                 "headings": ev.headings,
                 "kind": ev.kind,
-                "thumb": page_link(sha256, ev.page, boxes, png=True, crop=True) if ev.page else None,
-                "full": page_link(sha256, ev.page, boxes, png=False) if ev.page else None,
+                "thumb": page_link(sha256, ev.page, boxes, png=True, crop=True, source=ev.document)
+                if ev.page
+                else None,
+                "full": page_link(sha256, ev.page, boxes, png=False, source=ev.document) if ev.page else None,
                 "verdicts": [dict(v) for v in verdicts.get((descriptor_id, ev.text), [])],
             }
         )
@@ -180,12 +185,13 @@ def conflict_banner(ws: Workspace, sha256: str, decision_id: int) -> dict | None
     return {"decision": asdict(d), "conflicts": [asdict(c) for c in dec.conflicts_of(ws, d)]}
 
 
-def evidence_on_page(stored: StoredAssessment, page: int) -> list[dict]:
+def evidence_on_page(stored: StoredAssessment, page: int, source: str = "") -> list[dict]:
+    """The evidence cited on one page (of the area's document ``source``, for an area)."""
     out = []
     for h in stored.assessment.hallmarks:
         for d in h.descriptors:
             for ev in d.evidence:
-                if ev.page == page:
+                if ev.page == page and ev.document == source:
                     out.append(
                         {
                             "descriptor": d.id,

@@ -280,10 +280,17 @@ class Workspace:
                 f"{path} is not a rubric; screen the documents again to rewrite it."
             ) from None
 
-    def document_file(self, stored: StoredAssessment) -> Path:
+    def document_file(self, stored: StoredAssessment, source: str = "") -> Path:
         """The stored document's file (never a path from a request); a relative one is tried from the
-        workspace too."""
-        path = Path(stored.path)
+        workspace too. For an area, ``source`` names one of its documents (``Assessment.documents`` id);
+        a ``KeyError`` if it names none that was assessed."""
+        if stored.assessment.is_area or source:
+            found = [d for d in stored.assessment.documents if d.id == source and not d.error]
+            if not found:
+                raise KeyError(source)
+            path = Path(found[0].path)
+        else:
+            path = Path(stored.path)
         if not path.is_absolute() and not path.exists() and (self.root / path).exists():
             return self.root / path
         return path
