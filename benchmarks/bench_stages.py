@@ -5,7 +5,7 @@
 One process with one torch thread, as a screening worker runs, no cache: start-up (importing torch, the
 evaluator and sentence-transformers, loading spaCy and the model, embedding the rubric's queries), then
 per stage summed over the documents: extraction (pdfplumber), segmentation (spaCy), embedding
-(MiniLM), matching, judging.
+(MiniLM), matching (with the shipped ranker, as `assess` does), judging.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def main() -> None:
         lap("segment (spaCy)")
         vectors = embed_passages(pipeline.encoder, passages)
         lap("embed (MiniLM)")
-        matches = match(passages, vectors, pipeline.index)
+        matches = match(passages, vectors, pipeline.index, pipeline.ranker)  # as `assess` does
         lap("match")
         pipeline.judge_analysis(Analysis(document, passages, vectors, matches))
         lap("judge")

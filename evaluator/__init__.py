@@ -5,6 +5,8 @@ The public API (imported lazily, so ``import evaluator`` stays cheap)::
 
     evaluator.assess(path) -> Assessment                 one document, shipped rubric/model/judge
     evaluator.Pipeline(...)                              load components once, assess many documents
+    evaluator.assess_area(members, name, pipeline)       a board's documents as one area (evaluator.area)
+    evaluator.compare(old, new, rubric) -> Comparison    two assessments: what moved up and down
     evaluator.screen(paths, workspace, workers=2)        batch-screen into a SQLite workspace
     evaluator.Workspace(path)                            read a workspace's assessments
     evaluator.load_rubric(path=None) -> Rubric           the maturity model as data
@@ -21,6 +23,8 @@ __version__ = "0.1.0"
 _API = {
     "assess": "evaluator.pipeline",
     "Pipeline": "evaluator.pipeline",
+    "assess_area": "evaluator.area",
+    "compare": "evaluator.compare",
     "screen": "evaluator.workspace.batch",
     "Workspace": "evaluator.workspace.store",
     "load_rubric": "evaluator.rubric",

@@ -42,6 +42,18 @@ def main() -> None:
 no_cache_option = click.option(
     "--no-cache", is_flag=True, help="Do not read or write the extraction/embedding cache ($EVALUATOR_CACHE)."
 )
+rubric_option = click.option(
+    "--rubric",
+    "rubric_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A custom rubric YAML (default: the shipped maturity model).",
+)
+model_option = click.option(
+    "--model",
+    "model_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A judge model written by `evaluator calibrate` (default: the shipped one).",
+)
 
 
 class WorkspaceLocation(click.ParamType):
@@ -95,7 +107,25 @@ def _cache(no_cache: bool):
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--area",
+    "area_name",
+    help="Assess the FILES together as one area (a board's strategy, JSNA, reports...) with this name.",
+)
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    metavar="DOCUMENT=ROLE",
+    help="With --area: what a document is for the board, e.g. ws-jsna-summary-2018=jsna (repeatable).",
+)
+@click.option(
+    "--per-document",
+    "per_document",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --area: also write each document's own assessment JSON to this folder (<id>.json).",
+)
 @click.option(
     "--json",
     "json_out",
@@ -110,18 +140,8 @@ def _cache(no_cache: bool):
     show_default=True,
     help="What to print on standard output.",
 )
-@click.option(
-    "--rubric",
-    "rubric_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A custom rubric YAML (default: the shipped maturity model).",
-)
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A judge model written by `evaluator calibrate` (default: the shipped one).",
-)
+@rubric_option
+@model_option
 @click.option(
     "--ranker",
     "ranker_path",
@@ -132,7 +152,10 @@ def _cache(no_cache: bool):
 @no_cache_option
 @user_errors
 def assess(
-    file: Path,
+    files: tuple[Path, ...],
+    area_name: str | None,
+    roles: tuple[str, ...],
+    per_document: Path | None,
     json_out: Path | None,
     fmt: str,
     rubric_path: Path | None,
@@ -141,20 +164,33 @@ def assess(
     max_pages: int | None,
     no_cache: bool,
 ) -> None:
-    """Assess one strategy (PDF, .txt or .md): a level per hallmark with cited evidence.
+    """Assess one strategy (PDF, .txt or .md), or a board's documents together as one area: a level per
+    hallmark with cited evidence.
+
+    In an area each descriptor draws its evidence from any of the documents, and each citation names
+    its document. A document that cannot be read is reported (exit code 1); the others are assessed.
 
     \b
     Example:
       evaluator assess strategy.pdf --json strategy.assessment.json
       evaluator assess strategy.pdf --format markdown > strategy.md
+      evaluator assess jhws.pdf jsna.pdf consultation.pdf --area "West Sussex HWB 2019" --json area.json
     """
     from evaluator.assessment_report import assessment_markdown, print_table
+    from evaluator.files import atomic_write
     from evaluator.limits import extract_isolated
     from evaluator.pipeline import Pipeline
     from evaluator.rubric import load_rubric
     from evaluator.stages.judge import load_judge
     from evaluator.stages.rank import load_ranker
 
+    if len(files) > 1 and area_name is None:
+        raise click.UsageError(
+            'Several files: add --area "NAME" to assess them together as one area, '
+            "or run `evaluator assess` once per file (`evaluator screen` assesses a folder)."
+        )
+    if area_name is None and (roles or per_document):
+        raise click.UsageError("--role and --per-document need --area.")
     rubric = load_rubric(rubric_path)
     pipeline = Pipeline(
         rubric=rubric,
@@ -164,20 +200,135 @@ def assess(
         cache=_cache(no_cache),
         extractor=extract_isolated,
     )
-    assessment = pipeline.assess(file)
+    if area_name is None:
+        assessment = pipeline.assess(files[0])
+    else:
+        from evaluator.area import assess_area, members_from_paths, parse_roles
+
+        result = assess_area(members_from_paths(files, parse_roles(roles)), area_name, pipeline)
+        assessment = result.assessment
+        if per_document:
+            for doc_id, single in result.documents.items():
+                atomic_write(
+                    per_document / f"{doc_id}.json", single.model_dump_json(indent=2), then="then run again"
+                )
     if json_out:
-        try:
-            json_out.write_text(assessment.model_dump_json(indent=2))
-        except OSError as exc:
-            raise click.ClickException(
-                f"Cannot write {json_out}: {exc.strerror}. Choose a writable path."
-            ) from None
+        atomic_write(json_out, assessment.model_dump_json(indent=2), then="then run again")
     if fmt == "json":
         click.echo(assessment.model_dump_json(indent=2))
     elif fmt == "markdown":
         click.echo(assessment_markdown(assessment, rubric))
     else:
         print_table(assessment, rubric)
+    failed = [d for d in assessment.documents if d.error]
+    for document in failed:
+        click.echo(f"failed {document.path}: {document.error}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("old")
+@click.argument("new")
+@click.option(
+    "--workspace",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="OLD and NEW are documents or areas of this workspace (doc id, file name, title or sha256).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "markdown", "html", "json"]),
+    default="table",
+    show_default=True,
+    help="Output: a terminal table, Markdown, a self-contained HTML page, or JSON for other tools.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file, not stdout."
+)
+@click.option("--hide-unchanged", is_flag=True, help="Leave out hallmarks and descriptors that did not move.")
+@click.option(
+    "--rubric",
+    "rubric_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The rubric both were rated on (default: the workspace's, else the shipped maturity model).",
+)
+@no_cache_option
+@user_errors
+def compare(
+    old: str,
+    new: str,
+    workspace: Path | None,
+    fmt: str,
+    out: Path | None,
+    hide_unchanged: bool,
+    rubric_path: Path | None,
+    no_cache: bool,
+) -> None:
+    """Compare two versions of a strategy (or of an area): hallmark levels before and after, and each
+    descriptor's status change with the evidence on each side.
+
+    OLD and NEW are assessment JSON files (`evaluator assess --json`), documents to assess now (PDF,
+    .txt, .md), or with --workspace two documents or areas of a workspace.
+
+    \b
+    Example:
+      evaluator compare corpus/fenwick-hws-2020.pdf corpus/fenwick-hws-2025.pdf
+      evaluator compare old.json new.json --format html --out changes.html --hide-unchanged
+      evaluator compare fenwick-hws-2020 fenwick-hws-2025 --workspace demo --format markdown
+    """
+    from evaluator.compare import compare as run_compare
+    from evaluator.compare import (
+        comparison_html,
+        comparison_markdown,
+        print_comparison,
+        resolve,
+    )
+    from evaluator.files import atomic_write
+    from evaluator.rubric import load_rubric
+
+    ws = None
+    if workspace is not None:
+        from evaluator.workspace.store import Workspace
+
+        ws = Workspace(workspace, create=False)
+
+    @functools.cache
+    def pipeline():
+        from evaluator.limits import extract_isolated
+        from evaluator.pipeline import Pipeline
+
+        return Pipeline(rubric=load_rubric(rubric_path), cache=_cache(no_cache), extractor=extract_isolated)
+
+    rubric = load_rubric(rubric_path) if rubric_path or ws is None else ws.rubric()
+    comparison = run_compare(
+        resolve(old, workspace=ws, pipeline=pipeline),
+        resolve(new, workspace=ws, pipeline=pipeline),
+        rubric,
+        hide_unchanged=hide_unchanged,
+    )
+    if fmt == "table" and out is None:
+        print_comparison(comparison)
+        return
+    if fmt == "table":
+        from io import StringIO
+
+        from rich.console import Console
+
+        buffer = StringIO()
+        print_comparison(comparison, Console(file=buffer, width=160, color_system=None))
+        text = buffer.getvalue()
+    elif fmt == "markdown":
+        text = comparison_markdown(comparison)
+    elif fmt == "html":
+        text = comparison_html(comparison)
+    else:
+        text = comparison.model_dump_json(indent=2) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        atomic_write(out, text, then="then run again")
+        click.echo(f"Wrote {out}", err=True)
 
 
 gold_options = [
@@ -204,6 +355,28 @@ def with_gold_options(func):
     return func
 
 
+def _kind_report(docs_dir: Path) -> str:
+    """Evidence kinds against the hand-labelled passages (a source checkout's tests/expectations/kinds.tsv),
+    for the labelled documents found in DOCS or the sample corpus."""
+    from evaluator.evaluation.kinds import default_labels_path, kind_agreement, load_labels
+
+    labels = default_labels_path()
+    if not labels.is_file():
+        return ""
+    sample = Path(__file__).resolve().parents[1] / "corpus"
+    report = kind_agreement(load_labels(labels), [docs_dir, sample])
+    if not report.n:
+        return ""
+    target = report.recall("target")
+    return (
+        "\n## Evidence kinds\n\n"
+        + report.markdown()
+        + f"\nTarget recall {target:.2f} ({report.support('target')} labelled targets).\n"
+        if target is not None
+        else report.markdown()
+    )
+
+
 @main.command()
 @with_gold_options
 @click.option(
@@ -213,21 +386,41 @@ def with_gold_options(func):
     help="Write REPORT.json, REPORT.md and REPORT.html.",
 )
 @click.option("--no-baselines", is_flag=True, help="Score the tool only.")
+@click.option(
+    "--areas",
+    "areas_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also score areas: a TSV with columns area and doc_id (one row per document), gold derived "
+    "from the documents' labels.",
+)
 @no_cache_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
 @user_errors
 def evaluate(
-    gold_dir: Path, docs_dir: Path, report_out: Path | None, no_baselines: bool, no_cache: bool, quiet: bool
+    gold_dir: Path,
+    docs_dir: Path,
+    report_out: Path | None,
+    no_baselines: bool,
+    areas_file: Path | None,
+    no_cache: bool,
+    quiet: bool,
 ) -> None:
     """Score suggestions against reviewer labels, leave-one-document-out, beside two baselines.
+
+    With --areas, each area (a board's documents assessed together) is scored leave-area-out against
+    gold derived from its documents' labels, beside the same documents scored one by one.
 
     \b
     Example:
       evaluator evaluate --gold ../shared/gold --docs ../shared/corpus --report eval/report
+      evaluator evaluate --gold ../shared/gold --docs ../shared/corpus --areas benchmarks/shared-areas.tsv
     """
     from evaluator.evaluation import evaluate as run_evaluation
     from evaluator.evaluation import to_markdown, write_report
+    from evaluator.evaluation.areas import load_areas
     from evaluator.pipeline import Pipeline
+
+    areas = load_areas(areas_file) if areas_file else []
 
     progress = None if quiet else (lambda doc_id: click.echo(f"analysing {doc_id}", err=True))
     report = run_evaluation(
@@ -236,8 +429,12 @@ def evaluate(
         pipeline=Pipeline(judge=None, ranker=None, cache=_cache(no_cache)),
         baselines=not no_baselines,
         progress=progress,
+        areas=areas,
     )
     click.echo(to_markdown(report))
+    kinds = _kind_report(docs_dir)
+    if kinds:
+        click.echo(kinds)
     if report_out:
         for path in write_report(report, report_out):
             click.echo(f"wrote {path}", err=True)
@@ -379,6 +576,59 @@ def review(
             raise click.ClickException(f"Cannot read the token file {token_file}: {exc}.") from None
     ws = _workspace(workspace, database, read_only=read_only or None)
     serve(ws, host=host, port=port, token=token)
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--workspace",
+    "workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="List the targets of every document screened into this workspace.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "xlsx"]), default="table", show_default=True
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (csv, xlsx).")
+@click.option("--max-pages", type=click.IntRange(min=1), help="Read only the first N pages of FILE.")
+@user_errors
+def targets(
+    file: Path | None, workspace: Path | None, fmt: str, out: Path | None, max_pages: int | None
+) -> None:
+    """List the measurable targets a strategy sets: indicator, number, direction and date.
+
+    \b
+    Example:
+      evaluator targets strategy.pdf
+      evaluator targets --workspace demo --format xlsx --out targets.xlsx
+    """
+    from evaluator.workspace import targets as tt
+
+    if (file is None) == (workspace is None):
+        raise click.UsageError("Give either FILE or --workspace DIR.")
+    if fmt != "table" and out is None:
+        raise click.UsageError(f"--format {fmt} needs --out FILE.")
+    if workspace is not None:
+        table = tt.workspace_rows(workspace)
+    else:
+        assert file is not None
+        table = tt.rows(file.name, tt.file_targets(file, max_pages))
+    if fmt == "table":
+        from rich.console import Console
+        from rich.table import Table
+
+        view = Table(title=f"Targets ({len(table)})")
+        for name in ("document", "page", "indicator", "number", "direction", "date"):
+            view.add_column(name.capitalize(), overflow="fold")
+        for row in table:
+            view.add_row(
+                *(str(row[k]) for k in ("document", "page", "indicator", "number", "direction", "date"))
+            )
+        Console().print(view)
+        return
+    assert out is not None
+    tt.write(out, fmt, table)
+    click.echo(f"Wrote {len(table)} target(s) to {out}")
 
 
 @main.command("export")
@@ -701,18 +951,8 @@ def rubric_show_command(fmt: str, rubric_file: Path | None) -> None:
     help="Seconds allowed per document; a document that takes longer is recorded as failed.",
 )
 @click.option("--max-pages", type=click.IntRange(min=1), help="Assess only the first N pages of each PDF.")
-@click.option(
-    "--rubric",
-    "rubric_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A custom rubric YAML (default: the shipped maturity model).",
-)
-@click.option(
-    "--model",
-    "model_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A judge model written by `evaluator calibrate` (default: the shipped one).",
-)
+@rubric_option
+@model_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @user_errors
 def screen(

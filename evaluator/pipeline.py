@@ -29,10 +29,22 @@ from evaluator.stages.judge import (
     judge_hallmark,
     load_judge,
 )
+from evaluator.stages.kinds import KINDS_VERSION, classify_passages, find_targets
 from evaluator.stages.match import MATCHER_VERSION, DescriptorMatch, RubricIndex, index_rubric, match
 from evaluator.stages.rank import RankerModel, load_ranker
 from evaluator.stages.segment import SEGMENTER_VERSION, is_substantive, segment
-from evaluator.types import Assessment, Document, DocumentInfo, Passage, Provenance, Rubric
+from evaluator.types import (
+    Assessment,
+    Closest,
+    DescriptorResult,
+    Document,
+    DocumentInfo,
+    HallmarkResult,
+    Passage,
+    Provenance,
+    Rubric,
+    Searched,
+)
 
 
 @dataclass
@@ -89,6 +101,7 @@ class Pipeline:
             JUDGE_SETTINGS_VERSION,
             str(self.max_pages),
             self.ranker.version if self.ranker else "",
+            KINDS_VERSION,
         ]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
@@ -117,14 +130,20 @@ class Pipeline:
         analysis = self.analyse(path, sha256)
         return self.judge_analysis(analysis)
 
-    def judge_analysis(self, analysis: Analysis) -> Assessment:
+    def judge_matches(self, matches: list[DescriptorMatch], passages: list[Passage]) -> list[HallmarkResult]:
+        """Descriptor statuses and hallmark levels from matched evidence (one document or an area), each
+        cited passage's kind, and for descriptors not met what was searched."""
         if self.judge is None:
             raise ValueError("this pipeline has no judge model; pass judge=load_judge()")
-        results, p_met = judge_descriptors(analysis.matches, self.judge)
-        hallmarks = [
+        results, p_met = judge_descriptors(matches, self.judge)
+        describe_evidence(results, passages, matches)
+        return [
             judge_hallmark(h, [r for r in results if r.id in {d.id for d in h.descriptors}], p_met)
             for h in self.rubric.hallmarks
         ]
+
+    def judge_analysis(self, analysis: Analysis) -> Assessment:
+        hallmarks = self.judge_matches(analysis.matches, analysis.passages)
         document = analysis.document
         return Assessment(
             document=DocumentInfo(
@@ -136,6 +155,7 @@ class Pipeline:
             provenance=self.provenance(),
             hallmarks=hallmarks,
             warnings=list(document.warnings),
+            targets=find_targets(analysis.passages),
         )
 
     def provenance(self) -> Provenance:
@@ -154,12 +174,41 @@ class Pipeline:
             rubric_hash=rubric_hash(self.rubric),
             segmenter=SEGMENTER_VERSION,
             matcher=MATCHER_VERSION,
+            kinds=KINDS_VERSION,
         )
 
 
 def assess(path: str | os.PathLike, *, pipeline: Pipeline | None = None) -> Assessment:
     """Assess one strategy (PDF, text or Markdown) with the shipped rubric, model and judge."""
     return (pipeline or Pipeline()).assess(path)
+
+
+def describe_evidence(
+    results: list[DescriptorResult], passages: list[Passage], matches: list[DescriptorMatch]
+) -> None:
+    """Set each cited passage's kind, and for descriptors judged not met what was searched: the queries,
+    cues, how many passages were considered and the closest ones (marked as not evidence)."""
+    index = {p.id: i for i, p in enumerate(passages)}
+    cited = {index[e.passage_id] for r in results for e in r.evidence if e.passage_id in index}
+    kinds = classify_passages(passages, cited)
+    by_id = {m.descriptor.id: m for m in matches}
+    for r in results:
+        for e in r.evidence:
+            if e.passage_id in index:
+                e.kind = kinds[index[e.passage_id]]
+        m = by_id.get(r.id)
+        if r.status != "not_met" or m is None:
+            continue
+        r.searched = Searched(
+            queries=[m.descriptor.text, *m.descriptor.queries],
+            cues=list(m.descriptor.cues),
+            cues_found=list(m.cues_found),
+            passages_considered=m.considered,
+            passages_total=len(passages),
+            closest=[
+                Closest(page=e.page, text=e.text, score=e.score, passage_id=e.passage_id) for e in r.evidence
+            ],
+        )
 
 
 def embed_passages(encoder: Encoder, passages: list[Passage]) -> np.ndarray:

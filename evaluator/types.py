@@ -14,11 +14,19 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = "1.1"  # 1.1: provenance names the rubric hash, segmenter, matcher, ranker and judge settings
+SCHEMA_VERSION = "1.3"
+# 1.1: provenance names the rubric hash, segmenter, matcher, ranker and judge settings
+# 1.2: area assessments: ``documents`` (the source documents of an area) and ``evidence[].document``
+# 1.3: evidence[].kind, descriptor `searched` (what was looked for when not met), assessment `targets`,
+#      provenance `kinds`; all default, so 1.0-1.2 assessments still load
 
 Level = Literal["none", "assuring", "optimising", "maximising"]
 RubricLevel = Literal["assuring", "optimising", "maximising"]
 Status = Literal["met", "partial", "not_met"]
+# What a passage is (evaluator.stages.kinds): the topic named, an undertaking to act, a measurable aim,
+# a measured figure, or how the document was made. "" = not classified (assessments before schema 1.3).
+Kind = Literal["mention", "commitment", "target", "data", "method"]
+KINDS: tuple[str, ...] = ("mention", "commitment", "target", "data", "method")
 
 LEVELS: tuple[str, ...] = ("none", "assuring", "optimising", "maximising")
 RUBRIC_LEVELS: tuple[RubricLevel, ...] = ("assuring", "optimising", "maximising")
@@ -153,8 +161,30 @@ class Evidence(_Model):
     text: str
     bbox: BBox | None = None
     score: float = Field(ge=0.0, le=1.0)
-    passage_id: str = ""
+    passage_id: str = ""  # in an area: "<document id>/<passage id>"
     headings: list[str] = Field(default_factory=list)
+    kind: Kind | Literal[""] = ""  # since schema 1.3; "" in older assessments
+    document: str = ""  # in an area: the id of the source document (see Assessment.documents); else ""
+
+
+class Closest(_Model):
+    """A passage the search came closest with for a descriptor judged not met: NOT evidence."""
+
+    page: int | None = Field(default=None, ge=1)
+    text: str
+    score: float = Field(ge=0.0, le=1.0)
+    passage_id: str = ""
+
+
+class Searched(_Model):
+    """What was looked for when a descriptor is judged not met, so a reviewer can trust (or not) the "not found"."""
+
+    queries: list[str] = Field(default_factory=list)  # the descriptor's wording and its plain-English queries
+    cues: list[str] = Field(default_factory=list)  # the lexical cues (case-insensitive phrases)
+    cues_found: list[str] = Field(default_factory=list)  # cues that occur somewhere in the document
+    passages_considered: int = Field(default=0, ge=0)  # passages long enough (and framed, where required)
+    passages_total: int = Field(default=0, ge=0)  # every passage of the document
+    closest: list[Closest] = Field(default_factory=list)  # best candidates, not evidence
 
 
 class DescriptorResult(_Model):
@@ -162,6 +192,25 @@ class DescriptorResult(_Model):
     status: Status
     probability: float = Field(ge=0.0, le=1.0)  # probability the descriptor is met-or-partial
     evidence: list[Evidence] = Field(default_factory=list)
+    searched: Searched | None = None  # since schema 1.3: set when status is not_met
+
+
+Direction = Literal["increase", "reduce", "reach", ""]
+
+
+class Target(_Model):
+    """A measurable aim the document sets: an indicator with a number, a direction and a date where found."""
+
+    page: int | None = Field(default=None, ge=1)
+    text: str  # the exact passage text
+    bbox: BBox | None = None
+    passage_id: str = ""
+    headings: list[str] = Field(default_factory=list)
+    indicator: str = ""
+    number: str = ""  # as written: "7.7", "below 20%", "two years"
+    direction: Direction = ""
+    date: str = ""  # as written: "2035", "March 2025"
+    document: str = ""  # in an area: the id of the source document whose page this is; else ""
 
 
 class HallmarkResult(_Model):
@@ -177,6 +226,19 @@ class DocumentInfo(_Model):
     sha256: str
     pages: int = Field(ge=0)
     title: str = ""
+
+
+class SourceDocument(_Model):
+    """One document of an area assessment (since schema 1.2). ``error`` is set, and ``pages`` is 0, when
+    the document could not be read: the area is then assessed on the others."""
+
+    id: str  # unique within the area: the manifest doc_id, else the file name without its suffix
+    path: str
+    sha256: str = ""
+    pages: int = Field(default=0, ge=0)
+    title: str = ""
+    role: str = ""  # what the document is for the board, if given: strategy, jsna, consultation...
+    error: str = ""  # why it could not be assessed ("" when it was)
 
 
 class Provenance(_Model):
@@ -197,6 +259,7 @@ class Provenance(_Model):
     rubric_hash: str = ""  # evaluator.rubric.rubric_hash: any edit to the rubric, even to a cue, changes it
     segmenter: str = ""  # SEGMENTER_VERSION
     matcher: str = ""  # MATCHER_VERSION
+    kinds: str = ""  # KINDS_VERSION (since schema 1.3)
 
 
 class Assessment(_Model):
@@ -205,6 +268,12 @@ class Assessment(_Model):
     provenance: Provenance
     hallmarks: list[HallmarkResult]
     warnings: list[str] = Field(default_factory=list)
+    # Since schema 1.2: an area (several documents assessed as one policy) lists its documents here, and
+    # ``document`` then describes the area (title: the area's name; pages: the total; sha256: of the set).
+    documents: list[SourceDocument] = Field(default_factory=list)
+    targets: list[Target] = Field(
+        default_factory=list
+    )  # since schema 1.3: every passage classified as a target
 
     @field_validator("hallmarks")
     @classmethod
@@ -222,6 +291,10 @@ class Assessment(_Model):
 
     def descriptor_results(self) -> dict[str, DescriptorResult]:
         return {d.id: d for h in self.hallmarks for d in h.descriptors}
+
+    @property
+    def is_area(self) -> bool:
+        return bool(self.documents)
 
 
 def union_boxes(boxes: list[BBox]) -> BBox:

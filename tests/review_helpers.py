@@ -17,11 +17,13 @@ from pathlib import Path
 from evaluator.types import (
     HALLMARK_IDS,
     Assessment,
+    Closest,
     DescriptorResult,
     DocumentInfo,
     Evidence,
     HallmarkResult,
     Provenance,
+    Searched,
 )
 from evaluator.workspace.store import Workspace
 
@@ -84,6 +86,12 @@ def make_assessment(
         "2.A.1": (2, LINES[2][1]),
         "3a.A.1": (2, LINES[2][0]),
     }
+    from evaluator.rubric import load_rubric
+    from evaluator.stages.kinds import classify
+
+    texts = sorted({text for _, text in cited.values()})
+    kinds = dict(zip(texts, classify(texts), strict=True))  # the real parser, as the pipeline sets them
+    rubric = load_rubric()
     hallmarks = []
     for n, hid in enumerate(HALLMARK_IDS):
         descriptors = []
@@ -99,12 +107,27 @@ def make_assessment(
                         bbox=find_box(pdf, page, text),
                         score=0.9,
                         passage_id=f"p{page}-b0-s0",
+                        kind=kinds[text],
                     )
                 )
             status = "met" if evidence else ("partial" if letter == "A" else "not_met")
+            searched = None
+            if status == "not_met":
+                wording = rubric.descriptor(did)
+                searched = Searched(
+                    queries=[wording.text, *wording.queries],
+                    cues=list(wording.cues),
+                    passages_considered=4,
+                    passages_total=6,
+                    closest=[Closest(page=1, text=LINES[1][0], score=0.21, passage_id="p1-b0-s0")],
+                )
             descriptors.append(
                 DescriptorResult(
-                    id=did, status=status, probability=0.9 if evidence else 0.3, evidence=evidence
+                    id=did,
+                    status=status,
+                    probability=0.9 if evidence else 0.3,
+                    evidence=evidence,
+                    searched=searched,
                 )
             )
         hallmarks.append(

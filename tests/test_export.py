@@ -80,7 +80,14 @@ def test_xlsx_follows_the_maturity_grid(reviewed):
     assert head[:4] == ("Hallmark", "Assuring", "Optimising", "Maximising")
     h1 = rows[1]
     assert h1[0].startswith("1")
-    assert "1.A.1 [met]" in h1[1] and 'p.1 "Wellbeing is more than the absence of illness."' in h1[1]
+    assert (
+        "1.A.1 [met]" in h1[1] and 'p.1 [mention] "Wellbeing is more than the absence of illness."' in h1[1]
+    )
+    assert (
+        "1.M.1 [not_met]" in h1[3]
+        and "Searched 4 of 6 passages" in h1[3]
+        and "closest (not evidence)" in h1[3]
+    )
     assert "1.O.1" in h1[2] and "1.M.1 [not_met]" in h1[3]
     assert h1[head.index("Final level")] == "maximising" and h1[head.index("Source")] == "reviewed"
     assert h1[head.index("Reviewer")] == "Ana" and h1[head.index("Reason")] == REASON
@@ -93,6 +100,7 @@ def test_html_is_self_contained_and_escaped(reviewed):
     export(ws, "html", tmp / "out.html")
     html = (tmp / "out.html").read_text(encoding="utf-8")
     assert REASON in html and "maximising" in html
+    assert "Searched 4 of 6 passages" in html and "closest (not evidence)" in html and "[mention]" in html
     assert html.count("data:image/png;base64,") >= 4
     assert not re.search(r'(src|href)="(?!data:|#)', html)  # nothing to fetch: images inline, links in-page
     assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from review_helpers import XSS, live_server, make_workspace
 
 from evaluator.cli import main
+from evaluator.types import KINDS
 from evaluator.workspace import decisions as dec
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -76,6 +77,23 @@ def test_review_override_then_export(server, browser, tmp_path):
         img.scroll_into_view_if_needed()
         page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
         assert img.evaluate("img => img.naturalWidth") > 0
+
+        # each cited passage says what it is; "what was searched" opens on a descriptor not found
+        figure = page.locator("#h-1 figure.evidence").first
+        label = figure.locator(".kind")
+        assert label.is_visible() and label.inner_text() in KINDS
+        searched = page.locator("#h-1 li.st-not_met details.searched").first
+        assert not searched.locator("ul").first.is_visible()
+        searched.locator("summary").click()
+        text = searched.inner_text()
+        assert searched.locator("ul").first.is_visible()
+        assert "not evidence" in text and "4 of 6 passages considered" in text
+        # the kind filter hides the passages of other kinds, and shows them again
+        other = next(k for k in KINDS if k != label.inner_text())
+        page.select_option("#kind-filter", other)
+        assert not figure.is_visible()
+        page.select_option("#kind-filter", "")
+        assert figure.is_visible()
 
         # no name yet: the form is not sent
         page.locator("#h-1 form.accept button").click()

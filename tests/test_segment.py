@@ -26,6 +26,32 @@ def _block(*lines: str, kind: str = "text", top: float = 100.0) -> Block:
     )
 
 
+def _heading(text: str, size: float, top: float) -> Block:
+    return Block(kind="heading", lines=[Line(text=text, bbox=(50, top, 500, top + size))])
+
+
+def test_heading_path_is_outermost_first_and_a_new_heading_closes_its_peers():
+    body = "We will fund community groups in every ward of the borough."
+    doc = _doc(
+        [
+            _heading("Our strategy", 24, 40),
+            _heading("Our priorities", 16, 80),
+            _heading("Priority 1: loneliness", 12, 110),
+            _block(body, top=130),
+            _heading("Priority 2: housing", 12, 160),
+            _block(body, top=180),
+        ],
+        [_block(body, top=100), _heading("How we will measure success", 16, 200), _block(body, top=230)],
+    )
+    paths = [p.headings for p in segment(doc)]
+    assert paths == [
+        ["Our strategy", "Our priorities", "Priority 1: loneliness"],
+        ["Our strategy", "Our priorities", "Priority 2: housing"],
+        ["Our strategy", "Our priorities", "Priority 2: housing"],  # carried over the page break
+        ["Our strategy", "How we will measure success"],
+    ]
+
+
 def test_passages_carry_page_heading_and_boxes_of_their_lines():
     doc = _doc(
         [
@@ -43,7 +69,7 @@ def test_passages_carry_page_heading_and_boxes_of_their_lines():
     assert passages[0].headings == ["Our vision"]
     assert passages[0].boxes == [(50, 100, 500, 110), (50, 112, 500, 122)]
     assert passages[1].text == "Priority one is loneliness. We will fund community groups in every ward."
-    assert passages[1].headings == []  # headings do not leak across pages
+    assert passages[1].headings == ["Our vision"]  # a section runs on over the page break
 
 
 def test_long_blocks_split_into_windows_of_sentences():

@@ -17,9 +17,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from evaluator.evaluation.gold import GoldLabel, relied_on
+from evaluator.pipeline import Analysis, Pipeline
 from evaluator.stages.judge import JUDGE_FEATURES, STATUS_VALUE, JudgeModel, LogisticHead
-from evaluator.stages.match import DescriptorMatch, RubricIndex, signals
-from evaluator.stages.rank import RankingExample, citable, passage_features
+from evaluator.stages.match import DescriptorMatch, RubricIndex, match, signals
+from evaluator.stages.rank import RankerModel, RankingExample, citable, passage_features
 from evaluator.types import Passage
 from evaluator.workspace.decisions import Decision
 from evaluator.workspace.store import Workspace
@@ -58,6 +59,7 @@ def ranking_example(
         features=passage_features(passages, s, index.descriptors),
         citable=citable(passages, s),
         relied_on={position[k]: v for k, v in quoted.items() if k in position},
+        signals=s,
     )
 
 
@@ -164,3 +166,12 @@ def reviewer_labels(ws: Workspace) -> dict[str, tuple[str, dict[str, str]]]:
         if labels:
             out[stored.sha256] = (str(ws.document_file(stored)), labels)
     return out
+
+
+def rematch(
+    analysis: Analysis, pipeline: Pipeline, ranker: RankerModel, example: RankingExample | None
+) -> Analysis:
+    """The analysis with evidence and judge features from ``ranker`` (signals re-used from ``example``)."""
+    prepared = (example.signals, example.features) if example and example.signals is not None else None
+    matches = match(analysis.passages, analysis.vectors, pipeline.index, ranker, prepared=prepared)
+    return Analysis(analysis.document, analysis.passages, analysis.vectors, matches)

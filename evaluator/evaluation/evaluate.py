@@ -19,14 +19,14 @@ from pydantic import BaseModel
 
 from evaluator import __version__
 from evaluator.errors import EvaluatorError
+from evaluator.evaluation.areas import AreaReport, AreaSpec, area_lines, evaluate_areas
 from evaluator.evaluation.baselines import BM25Scorer, DenseScorer, loo_predictions
-from evaluator.evaluation.calibrate import fit_judge, ranking_example, reviewer_labels, training_set
+from evaluator.evaluation.calibrate import fit_judge, ranking_example, rematch, reviewer_labels, training_set
 from evaluator.evaluation.gold import GoldLabel, find_document, load_gold
 from evaluator.evaluation.metrics import DocPrediction, Scores, score
 from evaluator.pipeline import Analysis, Pipeline
 from evaluator.stages.cache import Cache, default_cache_dir
 from evaluator.stages.judge import JudgeModel
-from evaluator.stages.match import match
 from evaluator.stages.rank import RankerModel, RankingExample, fit_ranker
 from evaluator.types import Assessment
 from evaluator.workspace.store import Workspace
@@ -51,6 +51,7 @@ class EvaluationReport(BaseModel):
     pages: dict[str, int] = {}  # doc_id -> page count
     bands: dict[str, dict[str, Scores]] = {}  # system -> length band -> scores
     page_hits: dict[str, dict[str, float | None]] = {}  # system -> doc_id -> evidence page hit rate
+    areas: AreaReport | None = None  # with evaluate(..., areas=...): area-level agreement
 
 
 def _analysis_pipeline() -> Pipeline:
@@ -125,23 +126,22 @@ def loo_tool_predictions(
     examples: Mapping[str, RankingExample] | None = None,
 ) -> dict[str, DocPrediction]:
     """Judge each document with a judge fitted on every other document's labels (plus ``extra``
-    reviewer-labelled documents, which are always training data). With ranking ``examples``, its
-    evidence is ranked by a ranker fitted on the other documents' quotes; without, by similarity."""
+    reviewer-labelled documents, which are always training data).
+
+    With ranking ``examples``, a ranker is fitted on the other documents' quotes first, and every
+    document is re-matched with it, so the judge learns from the same ranker scores it is judged on;
+    without, evidence and features come from similarity (the method before the ranker)."""
     labels = {**gold_labels(gold), **{k: v[1] for k, v in (extra or {}).items()}}
-    matches = {doc_id: a.matches for doc_id, a in analyses.items()}
-    matches.update({k: v[0].matches for k, v in (extra or {}).items()})
     predictions = {}
-    for held_out, analysis in analyses.items():
-        train = {k: v for k, v in matches.items() if k != held_out}
+    for held_out in analyses:
         ranker: RankerModel | None = None
+        fold_analyses = dict(analyses)
+        fold_extra = {k: v[0] for k, v in (extra or {}).items()}
         if examples is not None:
             ranker = fit_ranker([e for k, e in examples.items() if k != held_out])
-            analysis = Analysis(
-                analysis.document,
-                analysis.passages,
-                analysis.vectors,
-                match(analysis.passages, analysis.vectors, pipeline.index, ranker),
-            )
+            fold_analyses = {k: rematch(a, pipeline, ranker, examples.get(k)) for k, a in analyses.items()}
+            fold_extra = {k: rematch(a, pipeline, ranker, None) for k, a in fold_extra.items()}
+        train = {k: a.matches for k, a in {**fold_analyses, **fold_extra}.items() if k != held_out}
         fold = Pipeline(
             rubric=pipeline.rubric,
             encoder=pipeline.encoder,
@@ -149,6 +149,7 @@ def loo_tool_predictions(
             judge=fit_judge(*training_set(train, labels)[:2], trained_on=list(train)),
         )
         fold.index = pipeline.index
+        analysis = fold_analyses[held_out]
         example = (examples or {}).get(held_out) or ranking_example(
             held_out, analysis.passages, analysis.vectors, pipeline.index, gold.get(held_out)
         )
@@ -199,12 +200,15 @@ def calibrate(
         workspaces, pipeline, {a.document.sha256 for a in analyses.values()}
     )
     labels = {**gold_labels(scored), **{k: v[1] for k, v in extra.items()}}
-    matches = {**{k: a.matches for k, a in analyses.items()}, **{k: v[0].matches for k, v in extra.items()}}
-    train, statuses, _ = training_set(matches, labels)
     examples = ranking_examples(analyses, scored, pipeline)
+    ranker = fit_ranker(list(examples.values()))
+    # the judge learns from the features the shipped ranker gives, as `assess` will compute them
+    matches = {k: rematch(a, pipeline, ranker, examples[k]).matches for k, a in analyses.items()}
+    matches.update({k: rematch(v[0], pipeline, ranker, None).matches for k, v in extra.items()})
+    train, statuses, _ = training_set(matches, labels)
     return Calibration(
         model=fit_judge(train, statuses, trained_on=sorted(matches)),
-        ranker=fit_ranker(list(examples.values())),
+        ranker=ranker,
         scores=score(loo_tool_predictions(analyses, scored, pipeline, extra, examples), scored),
         gold_documents=sorted(analyses),
         reviewer_documents=len(extra),
@@ -237,8 +241,10 @@ def evaluate(
     pipeline: Pipeline | None = None,
     baselines: bool = True,
     progress: Callable[[str], None] | None = None,
+    areas: Sequence[AreaSpec] = (),
 ) -> EvaluationReport:
-    """Leave-one-document-out scores of the tool (and the baselines) against the gold labels."""
+    """Leave-one-document-out scores of the tool (and the baselines) against the gold labels; with
+    ``areas`` (``evaluator.evaluation.areas.load_areas``), leave-area-out scores of each area too."""
     gold = load_gold(gold_dir)
     pipeline = pipeline or _analysis_pipeline()
     analyses, missing = analyse_gold(gold, docs_dir, pipeline, progress)
@@ -272,6 +278,7 @@ def evaluate(
             for name, preds in predictions.items()
             if name in (TOOL, TOOL_PREVIOUS)
         },
+        areas=evaluate_areas(areas, analyses, scored, pipeline, examples) if areas else None,
     )
 
 
@@ -377,6 +384,15 @@ def _calibration_lines(tool: Scores) -> list[str]:
     return lines
 
 
+def _confusion_lines(title: str, labels: Sequence[str], confusion: Sequence[Sequence[int]]) -> list[str]:
+    lines = ["", f"## {title} confusion (rows gold, columns suggested)", ""]
+    lines += ["| gold \\ suggested | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
+    return lines + [
+        f"| {label} | " + " | ".join(str(v) for v in row) + " |"
+        for label, row in zip(labels, confusion, strict=True)
+    ]
+
+
 def to_markdown(report: EvaluationReport) -> str:
     systems = list(report.systems)
     lines = [
@@ -403,24 +419,10 @@ def to_markdown(report: EvaluationReport) -> str:
         lines.append(
             f"| {hallmark_id} | {s.n} | {s.exact:.2f} | {s.within_one:.2f} | {s.kappa_quadratic:.2f} |"
         )
-    lines += [
-        "",
-        f"## {TOOL}: hallmark level confusion (rows gold, columns suggested)",
-        "",
-        "| gold \\ suggested | " + " | ".join(tool.hallmarks.labels) + " |",
-        "|---|" + "---:|" * len(tool.hallmarks.labels),
-    ]
-    for label, row in zip(tool.hallmarks.labels, tool.hallmarks.confusion, strict=True):
-        lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
-    lines += [
-        "",
-        f"## {TOOL}: descriptor status confusion (rows gold, columns suggested)",
-        "",
-        "| gold \\ suggested | " + " | ".join(tool.descriptors.labels) + " |",
-        "|---|" + "---:|" * len(tool.descriptors.labels),
-    ]
-    for label, row in zip(tool.descriptors.labels, tool.descriptors.confusion, strict=True):
-        lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
+    lines += _confusion_lines(f"{TOOL}: hallmark level", tool.hallmarks.labels, tool.hallmarks.confusion)
+    lines += _confusion_lines(
+        f"{TOOL}: descriptor status", tool.descriptors.labels, tool.descriptors.confusion
+    )
     hallmarks = list(tool.per_hallmark)
     lines += [
         "",
@@ -440,6 +442,8 @@ def to_markdown(report: EvaluationReport) -> str:
             + " | ".join(hits)
             + " |"
         )
+    if report.areas:
+        lines += area_lines(report.areas)
     if report.missing:
         lines += ["", f"Gold documents not found in the docs folder: {', '.join(report.missing)}"]
     return "\n".join(lines) + "\n"

@@ -110,8 +110,8 @@ def create_app(
             raise HTTPException(status_code=404, detail="No such document in this workspace.")
         return stored
 
-    def page_or_404(stored: StoredAssessment, page: str) -> int:
-        if not PAGE.match(page) or not 1 <= int(page) <= stored.assessment.document.pages:
+    def page_or_404(pages: int, page: str) -> int:
+        if not PAGE.match(page) or not 1 <= int(page) <= pages:
             raise HTTPException(status_code=404, detail="No such page in this document.")
         return int(page)
 
@@ -191,22 +191,34 @@ def create_app(
     def document(request: Request, sha256: str, decided: str = "") -> Response:
         return document_page(request, stored_or_404(sha256), decided=_int_or_none(decided, "decided"))
 
+    def source_or_404(stored: StoredAssessment, source: str) -> tuple[Path, str, int]:
+        """The file, sha256 and page count of a document, or of one document of an area."""
+        try:
+            path = ws.document_file(stored, source)
+        except KeyError:
+            raise HTTPException(status_code=404, detail="No such document in this area.") from None
+        for d in stored.assessment.documents:
+            if d.id == source:
+                return path, d.sha256, d.pages
+        return path, stored.sha256, stored.assessment.document.pages
+
     @app.get("/documents/{sha256}/pages/{page}.png")
-    def page_png(request: Request, sha256: str, page: str, crop: str = "") -> Response:
+    def page_png(request: Request, sha256: str, page: str, crop: str = "", source: str = "") -> Response:
         box = request.query_params.getlist("box")
         stored = stored_or_404(sha256)
-        number = page_or_404(stored, page)
+        path, file_sha, pages = source_or_404(stored, source)
+        number = page_or_404(pages, page)
         try:
             boxes = [parse_box(b) for b in box[:MAX_BOXES]]
         except ValueError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         try:
             png = page_image(
-                ws.document_file(stored),
+                path,
                 number,
                 boxes,
                 crop=crop == "1",
-                sha256=stored.sha256,
+                sha256=file_sha,
                 cache_dir=ws.page_cache,
             )
         except InputError as exc:
@@ -214,24 +226,27 @@ def create_app(
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
     @app.get("/documents/{sha256}/pages/{page}")
-    def page_view(request: Request, sha256: str, page: str) -> Response:
+    def page_view(request: Request, sha256: str, page: str, source: str = "") -> Response:
         box = request.query_params.getlist("box")
         stored = stored_or_404(sha256)
-        number = page_or_404(stored, page)
-        on_page = views.evidence_on_page(stored, number)
+        path, _, pages = source_or_404(stored, source)
+        number = page_or_404(pages, page)
+        on_page = views.evidence_on_page(stored, number, source)
         boxes = box or [views.box_param(e["bbox"]) for e in on_page if e["bbox"]]
         try:
             image = views.page_link(
-                stored.sha256, number, [parse_box(b) for b in boxes[:MAX_BOXES]], png=True
+                stored.sha256, number, [parse_box(b) for b in boxes[:MAX_BOXES]], png=True, source=source
             )
         except ValueError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
-        missing = "" if ws.document_file(stored).is_file() else f"The PDF {stored.path} is no longer there."
+        missing = "" if path.is_file() else f"The PDF {path} is no longer there."
         return render(
             request,
             "page.html",
             doc=views.document_summary(ws, stored),
             page=number,
+            pages=pages,
+            source=source,
             image=image,
             evidence=on_page,
             missing=missing,

@@ -7,7 +7,7 @@ from statistics import mean
 from urllib.parse import urlencode
 
 from evaluator.rubric import descriptor_info, hallmark_title
-from evaluator.types import HALLMARK_IDS, LEVELS, RUBRIC_LEVELS, HallmarkResult, Rubric
+from evaluator.types import HALLMARK_IDS, KINDS, LEVELS, RUBRIC_LEVELS, HallmarkResult, Rubric
 from evaluator.workspace import decisions as dec
 from evaluator.workspace.backend import Row
 from evaluator.workspace.page_images import box_param
@@ -17,8 +17,10 @@ Verdicts = dict[tuple[str, str], list[Row]]
 STATUS_LABEL = {"met": "met", "partial": "partial", "not_met": "not found"}
 
 
-def page_link(sha256: str, page: int, boxes: list, *, png: bool, crop: bool = False) -> str:
-    query = [("box", box_param(b)) for b in boxes if b]
+def page_link(sha256: str, page: int, boxes: list, *, png: bool, crop: bool = False, source: str = "") -> str:
+    """A page of a document, or with ``source`` a page of one document of an area."""
+    query = [("source", source)] if source else []
+    query += [("box", box_param(b)) for b in boxes if b]
     if crop:
         query.append(("crop", "1"))
     suffix = ".png" if png else ""
@@ -88,11 +90,15 @@ def _evidence(sha256: str, descriptor_id: str, evidence: list, verdicts: dict) -
             {
                 "index": i,
                 "page": ev.page,
+                "document": ev.document,  # in an area: which of its documents
                 "text": ev.text,
                 "score": ev.score,
                 "headings": ev.headings,
-                "thumb": page_link(sha256, ev.page, boxes, png=True, crop=True) if ev.page else None,
-                "full": page_link(sha256, ev.page, boxes, png=False) if ev.page else None,
+                "kind": ev.kind,
+                "thumb": page_link(sha256, ev.page, boxes, png=True, crop=True, source=ev.document)
+                if ev.page
+                else None,
+                "full": page_link(sha256, ev.page, boxes, png=False, source=ev.document) if ev.page else None,
                 "verdicts": [dict(v) for v in verdicts.get((descriptor_id, ev.text), [])],
             }
         )
@@ -119,6 +125,7 @@ def _hallmark(
                 "status_label": STATUS_LABEL[d.status],
                 "probability": d.probability,
                 "evidence": _evidence(stored.sha256, d.id, d.evidence, verdicts),
+                "searched": d.searched.model_dump() if d.searched else None,
             }
         )
     latest = dec.latest_by_reviewer(history)
@@ -167,6 +174,7 @@ def document_detail(ws: Workspace, stored: StoredAssessment) -> dict:
         "warnings": a.warnings,
         "hallmarks": hallmarks,
         "levels": LEVELS,
+        "kinds": KINDS,
     }
 
 
@@ -177,12 +185,13 @@ def conflict_banner(ws: Workspace, sha256: str, decision_id: int) -> dict | None
     return {"decision": asdict(d), "conflicts": [asdict(c) for c in dec.conflicts_of(ws, d)]}
 
 
-def evidence_on_page(stored: StoredAssessment, page: int) -> list[dict]:
+def evidence_on_page(stored: StoredAssessment, page: int, source: str = "") -> list[dict]:
+    """The evidence cited on one page (of the area's document ``source``, for an area)."""
     out = []
     for h in stored.assessment.hallmarks:
         for d in h.descriptors:
             for ev in d.evidence:
-                if ev.page == page:
+                if ev.page == page and ev.document == source:
                     out.append(
                         {
                             "descriptor": d.id,

@@ -6,8 +6,10 @@ entry that a later run would trust.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
+import json
 import os
 import re
 from pathlib import Path
@@ -105,6 +107,12 @@ def default_cache_dir() -> Path:
         return Path(os.environ["EVALUATOR_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "wellbeing-evaluator"
+
+
+def settings_digest(settings: object) -> str:
+    """A short digest of a frozen settings dataclass: part of the version of the stage it tunes."""
+    values = dataclasses.asdict(settings)  # type: ignore[call-overload]
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:8]
 
 
 def source_digest(*module_files: str) -> str:

@@ -13,17 +13,17 @@ so the suggested level comes with a confidence and a needs-review flag when the 
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.resources
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from evaluator.errors import EvaluatorError
+from evaluator.stages.cache import settings_digest
 from evaluator.stages.match import FEATURES, DescriptorMatch
 from evaluator.types import (
     LEVELS,
@@ -43,19 +43,16 @@ class JudgeSettings:
     every assessment's provenance (``judge_settings``) and is part of the cache key."""
 
     # the model's cumulative rule with met = 1, partial = 0.5: at 0.75 the gold hallmark levels follow
-    # from the gold descriptor statuses in 101 of 112 hallmarks (16 documents), more than at 0.5 or 1.0
+    # from the gold descriptor statuses in 101 of 112 hallmarks (16 documents)
     level_threshold: float = 0.75
     # below this confidence a hallmark is flagged for review. From the needs-review table of `evaluator
     # evaluate` (16 gold documents, leave-one-out): at 0.8 a fifth of hallmarks are flagged and the
     # unflagged ones agree exactly with gold 0.91 of the time (0.86 at 0.6)
     review_confidence: float = 0.8
 
-    def digest(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:8]
-
 
 JUDGE = JudgeSettings()
-JUDGE_SETTINGS_VERSION = f"judge-settings-{JUDGE.digest()}"
+JUDGE_SETTINGS_VERSION = f"judge-settings-{settings_digest(JUDGE)}"
 LEVEL_THRESHOLD = JUDGE.level_threshold  # the name the evaluation and baselines use for the cumulative rule
 STATUS_VALUE = {"not_met": 0.0, "partial": 0.5, "met": 1.0}
 

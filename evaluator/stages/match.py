@@ -10,15 +10,13 @@ wellbeing evidence, so for descriptors that require it, evidence must be framed 
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from evaluator.stages import rank
-from evaluator.stages.cache import source_digest
+from evaluator.stages.cache import settings_digest, source_digest
 from evaluator.stages.embed import Encoder
 from evaluator.stages.rank import RankerModel, Signals, citable, passage_features
 from evaluator.stages.segment import is_substantive
@@ -40,7 +38,7 @@ class MatchSettings:
     # cue terms counted per passage at most: a long list of terms is not better evidence than a sentence with
     # three
     max_cues: int = 3
-    # a "strong" passage for the n_strong feature: about where MiniLM paraphrases of a descriptor begin
+    # a "strong" passage for the n_strong feature (hand-set on the MiniLM cosine scale)
     strong_similarity: float = 0.5
     # without the ranker, wellbeing-framed passages win ties against health-only ones (reviewers' rule)
     framed_bonus: float = 0.05
@@ -52,13 +50,10 @@ class MatchSettings:
     # the judge's window features (mean similarity, framing, commitment) are over the best this-many passages
     top_window: int = 5
 
-    def digest(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:8]
-
 
 MATCH = MatchSettings()
 # the ranker's features and boilerplate rules choose the evidence: their source is part of the version too
-MATCHER_VERSION = f"match-{source_digest(__file__, str(rank.__file__))}-{MATCH.digest()}"
+MATCHER_VERSION = f"match-{source_digest(__file__, str(rank.__file__))}-{settings_digest(MATCH)}"
 
 WELLBEING_FRAMING = re.compile(
     r"well[- ]?being|happiness|happier|life satisfaction|satisfied with (?:their|your) li(?:fe|ves)|"
@@ -87,6 +82,13 @@ FEATURES: tuple[str, ...] = (
     "commitment_top5",
     "level",
     "requires_wellbeing",
+    # from the ranker (the similarity-and-cue citation score without one): is there a passage a
+    # reviewer would cite, and are there three on different pages
+    "cite_top1",
+    "cite_top3",
+    # document context: the share of the document's passages framed as wellbeing (a wellbeing
+    # strategy, a health-only plan, an unrelated council document)
+    "doc_framed",
 )
 
 
@@ -96,6 +98,8 @@ class DescriptorMatch:
     features: dict[str, float]
     evidence: list[tuple[Passage, float]]  # best passages, best first, with a score in 0..1
     citation_scores: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))  # (n_passages,)
+    considered: int = 0  # passages that could be evidence: substantive, and wellbeing-framed where required
+    cues_found: tuple[str, ...] = ()  # the descriptor's cue terms found anywhere in the document
 
     def vector(self) -> list[float]:
         return [self.features[name] for name in FEATURES]
@@ -182,8 +186,11 @@ def signals(passages: list[Passage], passage_vectors: np.ndarray, index: RubricI
         query_mean[substantive] = similarity(index, passage_vectors[substantive], reduce="mean")
     folded = [normalise_for_cues(p.text) for p in passages]
     cue_counts = np.zeros((n, n_desc), dtype=np.float32)
+    cues_found: list[frozenset[str]] = []
     for j, pattern in enumerate(index.cue_patterns):
-        cue_counts[:, j] = [min(len(c), MATCH.max_cues) for c in _cue_counts(pattern, folded)]
+        found = _cue_counts(pattern, folded)
+        cue_counts[:, j] = [min(len(c), MATCH.max_cues) for c in found]
+        cues_found.append(frozenset().union(*found))
     return Signals(
         similarity=sims,
         wording_similarity=wording,
@@ -196,6 +203,7 @@ def signals(passages: list[Passage], passage_vectors: np.ndarray, index: RubricI
         ),
         committed=np.array([bool(COMMITMENT.search(p.text)) for p in passages], dtype=bool),
         substantive=substantive,
+        cues_found=tuple(cues_found),
     )
 
 
@@ -204,19 +212,20 @@ def match(
     passage_vectors: np.ndarray,
     index: RubricIndex,
     ranker: RankerModel | None = None,
+    *,
+    prepared: tuple[Signals, np.ndarray] | None = None,
 ) -> list[DescriptorMatch]:
     """Features and cited evidence for every descriptor of the rubric, in rubric order.
 
     With a ranker, evidence is the ranker's best citable passages; without one, the similarity-and-cue
-    score of earlier versions (kept as the comparison `evaluator evaluate` reports)."""
-    s = signals(passages, passage_vectors, index)
+    score of earlier versions (kept as the comparison `evaluator evaluate` reports). ``prepared``: the
+    document's signals and ranking features when already computed (re-matching with another ranker)."""
+    s, rank_features = prepared if prepared is not None else (signals(passages, passage_vectors, index), None)
     framed = s.framed | s.heading_framed
     if ranker is not None:
-        cite = np.where(
-            citable(passages, s)[:, None],
-            ranker.scores(passage_features(passages, s, index.descriptors)),
-            0.0,
-        )
+        if rank_features is None:
+            rank_features = passage_features(passages, s, index.descriptors)
+        cite = np.where(citable(passages, s)[:, None], ranker.scores(rank_features), 0.0)
     else:  # framed passages first: a health-only passage never outranks a wellbeing one
         cite = np.where(
             s.substantive[:, None],
@@ -225,16 +234,15 @@ def match(
         )
     sims = s.similarity
     doc_mean_max = float(sims[s.substantive].max(axis=0).mean()) if s.substantive.any() else 0.0
-    folded = [normalise_for_cues(p.text) for p in passages]
     results = []
     for j, descriptor in enumerate(index.descriptors):
-        cue_counts = _cue_counts(index.cue_patterns[j], folded)
         results.append(
             _describe(
                 descriptor,
                 passages,
                 sims[:, j],
-                cue_counts,
+                s.cue_counts[:, j],
+                s.cues_found[j],
                 framed & s.substantive,
                 s.substantive,
                 s.committed,
@@ -255,21 +263,20 @@ def _describe(
     descriptor: Descriptor,
     passages: list[Passage],
     sim: np.ndarray,
-    cue_counts: list[set[str]],
+    n_cues: np.ndarray,
+    cue_found: frozenset[str],
     framed: np.ndarray,
     substantive: np.ndarray,
     committed: np.ndarray,
     doc_mean_max: float,
     cite_scores: np.ndarray,
 ) -> DescriptorMatch:
-    n_cues = np.array([min(len(c), MATCH.max_cues) for c in cue_counts], dtype=np.float32)
     score = np.clip(sim + MATCH.cue_weight * n_cues, 0.0, 1.0) if len(passages) else np.zeros(0)
     eligible = framed if descriptor.requires_wellbeing else substantive
     eligible_scores = np.where(eligible, score, 0.0)
     order = np.argsort(-eligible_scores, kind="stable")
     top5 = order[: MATCH.top_window]
     has_cue = n_cues > 0
-    cue_found: set[str] = set().union(*cue_counts) if cue_counts else set()
     features = {
         "sim_max": _top_mean(sim[substantive], 1),
         "sim_top3": _top_mean(sim[substantive], 3),
@@ -288,11 +295,18 @@ def _describe(
         "requires_wellbeing": float(descriptor.requires_wellbeing),
     }
     cite_order = np.argsort(-cite_scores, kind="stable")
-    evidence = [
-        (passages[i], float(min(cite_scores[i], 1.0))) for i in _spread(cite_order, cite_scores, passages)
-    ]
+    spread = _spread(cite_order, cite_scores, passages)
+    features["cite_top1"] = float(cite_scores.max()) if len(cite_scores) else 0.0
+    features["cite_top3"] = float(cite_scores[spread].sum()) / MATCH.top_evidence if spread else 0.0
+    features["doc_framed"] = float(framed[substantive].mean()) if substantive.any() else 0.0
+    evidence = [(passages[i], float(min(cite_scores[i], 1.0))) for i in spread]
     return DescriptorMatch(
-        descriptor=descriptor, features=features, evidence=evidence, citation_scores=cite_scores
+        descriptor=descriptor,
+        features=features,
+        evidence=evidence,
+        citation_scores=cite_scores,
+        considered=int(eligible.sum()),
+        cues_found=tuple(sorted(cue_found)),
     )
 
 

@@ -89,6 +89,7 @@ class Signals:
     heading_framed: np.ndarray  # (n,) its innermost heading does
     committed: np.ndarray  # (n,) "we will", "our priority"...
     substantive: np.ndarray  # (n,) long enough to be evidence
+    cues_found: tuple[frozenset[str], ...] = ()  # (n_descriptors,) the descriptor's cue terms found anywhere
 
 
 RANK_FEATURES: tuple[str, ...] = (
@@ -194,6 +195,7 @@ class RankingExample:
     features: np.ndarray  # (n, nd, f)
     citable: np.ndarray  # (n,)
     relied_on: dict[int, list[int]]  # descriptor index -> passage indices
+    signals: Signals | None = None  # kept so the document can be re-matched with another ranker cheaply
 
 
 def fit_ranker(examples: Sequence[RankingExample], c: float = REGULARISATION_C) -> RankerModel:

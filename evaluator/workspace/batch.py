@@ -173,6 +173,11 @@ def screen(
                 pool = run_pool(pool, ctx, args, work, batch, timeout, queue)
             elif work:
                 run_inline(keys, work, batch, timeout, queue)
+        from evaluator.workspace.areas import manifest_groups, screen_areas
+
+        groups = manifest_groups(paths)
+        if groups:  # a MANIFEST.tsv group column: those documents are assessed together too
+            screen_areas(groups, keys, batch)
         ws.finish_run(run_id, len(batch.summary_of("ok")), len(batch.summary_of("failed")))
     finally:
         for worker in pool:

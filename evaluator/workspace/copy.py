@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from evaluator.errors import WorkspaceError
 from evaluator.workspace.audit import verify
@@ -93,5 +94,18 @@ def copy_workspace(src: Workspace, dst: Workspace) -> CopyReport:
     if not audit.ok:
         raise WorkspaceError(f"The copy's decision chain does not verify: {audit.broken}.")
     dst.save_rubric(src.rubric())  # a workspace from before the rubric was kept in the database
-    added = sum(dst.store_document_file(s.sha256, src.document_file(s)) for s in src.current_assessments())
+    added = sum(dst.store_document_file(sha, path) for sha, path in document_files(src))
     return CopyReport({t: n for t, (n, _) in after.items()}, {t: d for t, (_, d) in after.items()}, added)
+
+
+def document_files(ws: Workspace) -> list[tuple[str, Path]]:
+    """(sha256, file) of every current document, an area's member documents included."""
+    files = []
+    for stored in ws.current_assessments():
+        if stored.assessment.is_area:
+            files += [
+                (d.sha256, ws.document_file(stored, d.id)) for d in stored.assessment.documents if not d.error
+            ]
+        else:
+            files.append((stored.sha256, ws.document_file(stored)))
+    return files

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from evaluator import __version__
+from evaluator.assessment_report import searched_line
 from evaluator.errors import EvaluatorError
 from evaluator.rubric import descriptor_info, hallmark_title
 from evaluator.sanitize import append_row, write_csv_rows
@@ -69,9 +70,12 @@ def final_assessment(ws: Workspace, stored: StoredAssessment, rubric: Rubric | N
                     "text": wording,
                     "status": d.status,
                     "probability": d.probability,
+                    # for a descriptor not met: one line on what was searched (its `evidence` is then
+                    # only the closest passages, not evidence)
+                    "searched": searched_line(d.searched) if d.searched else "",
                     "evidence": [
                         {
-                            **e.model_dump(include={"page", "text", "bbox", "score"}),
+                            **e.model_dump(include={"page", "text", "bbox", "score", "kind", "document"}),
                             "verdicts": [
                                 {"reviewer": v["reviewer"], "verdict": v["verdict"]}
                                 for v in verdicts.get((d.id, e.text), [])
@@ -190,8 +194,15 @@ def _grid_cell(descriptors: list[dict]) -> str:
         line = f"{d['id']} [{d['status']}]"
         if d["text"]:
             line += f" {d['text']}"
+        if d.get("searched"):
+            line += f"\n  {d['searched']}"
+            lines.append(line)
+            continue
         for e in d["evidence"][:2]:
-            page = f"p.{e['page']} " if e["page"] else ""
+            kind = f"[{e['kind']}] " if e.get("kind") else ""
+            page = f"p.{e['page']} {kind}" if e["page"] else kind
+            if e.get("document"):  # in an area: which of its documents
+                page = f"{e['document']} {page}"
             line += f'\n  {page}"{e["text"]}"'
         lines.append(line)
     return "\n".join(lines)
@@ -295,15 +306,18 @@ def _thumbnails(ws: Workspace, records: list[dict], stored: dict[str, StoredAsse
     images: dict[tuple[str, str, int], str] = {}
     for r in records:
         sha = r["document"]["sha256"]
-        path = ws.document_file(stored[sha])
-        if not path.is_file():
-            continue
+        sources = {d.id: d.sha256 for d in stored[sha].assessment.documents}  # an area's documents
         for h in r["hallmarks"]:
             for d in h["descriptors"]:
                 if d["status"] == "not_met":
                     continue
                 for i, e in enumerate(d["evidence"][:2]):
-                    if not (e["page"] and e["bbox"]):
+                    source = e.get("document", "")
+                    try:
+                        path = ws.document_file(stored[sha], source)
+                    except KeyError:
+                        continue
+                    if not (e["page"] and e["bbox"]) or not path.is_file():
                         continue
                     try:
                         png = page_image(
@@ -312,7 +326,7 @@ def _thumbnails(ws: Workspace, records: list[dict], stored: dict[str, StoredAsse
                             [e["bbox"]],
                             resolution=72,
                             crop=True,
-                            sha256=sha,
+                            sha256=sources.get(source, sha),
                             cache_dir=ws.page_cache,
                         )
                     except EvaluatorError:

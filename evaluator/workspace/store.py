@@ -276,17 +276,23 @@ class Workspace:
             )
         return True
 
-    def document_file(self, stored: StoredAssessment) -> Path:
+    def document_file(self, stored: StoredAssessment, source: str = "") -> Path:
         """The stored document's file (never a path from a request): the bytes kept in the database,
         written once to this machine's cache; else the screened path (a relative one is tried from the
-        workspace too)."""
-        kept = self.root / "cache" / "documents" / f"{stored.sha256}{Path(stored.path).suffix.lower()}"
+        workspace too). For an area, ``source`` names one of its documents (``Assessment.documents`` id);
+        a ``KeyError`` if it names none that was assessed."""
+        if stored.assessment.is_area or source:
+            found = [d for d in stored.assessment.documents if d.id == source and not d.error]
+            if not found:
+                raise KeyError(source)
+            sha256, path = found[0].sha256, Path(found[0].path)
+        else:
+            sha256, path = stored.sha256, Path(stored.path)
+        kept = self.root / "cache" / "documents" / f"{sha256}{path.suffix.lower()}"
         if kept.is_file():
             return kept
         with self.connect() as conn:
-            row = conn.execute(
-                "SELECT content FROM document_files WHERE sha256 = ?", (stored.sha256,)
-            ).fetchone()
+            row = conn.execute("SELECT content FROM document_files WHERE sha256 = ?", (sha256,)).fetchone()
         if row is not None and not self.read_only:
             try:
                 kept.parent.mkdir(parents=True, exist_ok=True)
@@ -294,7 +300,6 @@ class Workspace:
                 return kept
             except (OSError, WorkspaceError):
                 pass
-        path = Path(stored.path)
         if not path.is_absolute() and not path.exists() and (self.root / path).exists():
             return self.root / path
         return path

@@ -24,3 +24,16 @@
     });
   });
 })();
+
+// Show only the cited passages of one kind (mention, commitment, target, data, method).
+(function () {
+  "use strict";
+  var select = document.getElementById("kind-filter");
+  if (!select) { return; }
+  select.addEventListener("change", function () {
+    var kind = select.value;
+    document.querySelectorAll("figure.evidence").forEach(function (fig) {
+      fig.hidden = kind !== "" && fig.getAttribute("data-kind") !== kind;
+    });
+  });
+})();

@@ -1,0 +1,152 @@
+"""Evidence kinds (issue 16): what each cited passage is, what was searched when nothing was found, and
+the targets a strategy sets. Real spaCy model, real PDFs, the real pipeline where it matters."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+from support import REPO, SAMPLE_CORPUS, SHARED_CORPUS
+
+from evaluator.cli import main
+from evaluator.evaluation.kinds import default_labels_path, kind_agreement, load_labels
+from evaluator.rubric import load_rubric
+from evaluator.stages.extract import extract
+from evaluator.stages.kinds import classify, find_targets
+from evaluator.stages.segment import segment
+from evaluator.types import KINDS, Assessment
+from evaluator.workspace import targets as tt
+
+INTENDED = SAMPLE_CORPUS / "intended_targets.tsv"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Raise average life satisfaction to at least 7.7 by 2035.", "target"),
+        ("The number of people aged 85 and over is projected to increase by 45% by 2035.", "data"),
+        ("We will publish the results for every ward each year.", "commitment"),
+        ("The Board is committed to reducing loneliness.", "commitment"),
+        ("In 2023 we consulted 1,200 residents at twelve workshops.", "method"),
+        ("Life satisfaction in the county was 7.4 out of 10 in 2022/23.", "data"),
+        ("Wellbeing is more than the absence of illness.", "mention"),
+    ],
+)
+def test_kind_of_a_sentence_comes_from_its_parse(text, kind):
+    assert classify([text]) == [kind]
+
+
+def test_kinds_agree_with_the_hand_labelled_passages():
+    """The issue's bar: accuracy >= 0.85 and target recall >= 0.90 over ~330 passages labelled by hand."""
+    labels = load_labels(default_labels_path())
+    folders = [SAMPLE_CORPUS] + ([SHARED_CORPUS] if SHARED_CORPUS.is_dir() else [])
+    report = kind_agreement(labels, folders)
+    if not SHARED_CORPUS.is_dir():
+        pytest.skip("../shared/corpus not available (beside the repo in CI)")
+    assert not report.not_found, "labelled passages no longer cut by the segmenter"
+    assert report.n == len(labels) >= 200
+    assert report.accuracy >= 0.85, report.markdown()
+    assert (report.recall("target") or 0) >= 0.90, report.markdown()
+    assert all(report.support(k) >= 20 for k in KINDS)
+
+
+def _intended() -> dict[str, list[dict]]:
+    lines = [line for line in INTENDED.read_text().splitlines() if not line.startswith("#")]
+    out: dict[str, list[dict]] = {}
+    for row in csv.DictReader(lines, delimiter="\t"):
+        out.setdefault(row["doc_id"], []).append(row)
+    return out
+
+
+@pytest.mark.parametrize("doc_id", sorted(_intended()))
+def test_targets_table_lists_each_intended_target(doc_id):
+    targets = find_targets(segment(extract(SAMPLE_CORPUS / f"{doc_id}.pdf")))
+    for want in _intended()[doc_id]:
+        found = [
+            t
+            for t in targets
+            if want["indicator"].lower() in (t.indicator + " " + t.text).lower()
+            and t.direction == want["direction"]
+            and (want["number"] == "" or t.number.replace(".0%", "%") == want["number"])
+        ]
+        assert found, (
+            f"{doc_id}: no target {want} among {[(t.indicator, t.number, t.direction) for t in targets]}"
+        )
+    assert all(t.page and t.text for t in targets)
+
+
+@pytest.mark.model
+def test_assessment_says_what_each_passage_is_and_what_was_searched(real_pipeline):
+    a = real_pipeline.assess(SAMPLE_CORPUS / "northmoor-hws-2024.pdf")
+    rubric = load_rubric()
+    evidence = [e for d in a.descriptor_results().values() for e in d.evidence]
+    assert evidence and all(e.kind in KINDS for e in evidence)
+    not_met = [d for d in a.descriptor_results().values() if d.status == "not_met"]
+    assert not_met
+    for d in a.descriptor_results().values():
+        if d.status != "not_met":
+            assert d.searched is None
+            continue
+        s = d.searched
+        wording = rubric.descriptor(d.id)
+        assert s is not None and s.queries == [wording.text, *wording.queries] and s.cues == wording.cues
+        assert 0 <= s.passages_considered <= s.passages_total and s.passages_total > 20
+        assert set(s.cues_found) <= {c.lower() for c in s.cues} | set(s.cues_found)
+        assert [c.text for c in s.closest] == [e.text for e in d.evidence]
+    assert {t.number for t in a.targets} >= {"12%", "80%"}
+    assert a.provenance.kinds
+    # the Markdown says it too
+    from evaluator.assessment_report import assessment_markdown
+
+    md = assessment_markdown(a, rubric)
+    assert "closest (not evidence)" in md and "## Targets" in md
+    assert any(f"[{k}]" in md for k in KINDS)
+
+
+def test_assessments_made_before_kinds_still_load():
+    old = json.loads((REPO / "tests" / "fixtures" / "assessment-1.1.json").read_text())
+    a = Assessment.model_validate(old)
+    assert a.targets == [] and a.provenance.kinds == ""
+    d = next(iter(a.descriptor_results().values()))
+    assert d.searched is None and all(e.kind == "" for e in d.evidence)
+
+
+def test_targets_command_writes_csv_and_xlsx_with_inert_cells(tmp_path):
+    runner = CliRunner()
+    pdf = SAMPLE_CORPUS / "saltmarsh-bay-connection-2024.pdf"
+    result = runner.invoke(main, ["targets", str(pdf), "--format", "csv", "--out", str(tmp_path / "t.csv")])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((tmp_path / "t.csv").open()))
+    assert {"Trust most people in the area", "People using social prescribing"} <= {
+        r["indicator"] for r in rows
+    }
+    assert all(r["date"] == "2027" for r in rows)
+    # a cell from a document that starts like a formula stays text
+    table = [{**dict.fromkeys(tt.FIELDS, ""), "indicator": "=1+1", "document": "@SUM(A1)"}]
+    tt.write(tmp_path / "x.csv", "csv", table)
+    assert "'=1+1" in (tmp_path / "x.csv").read_text()
+    tt.write(tmp_path / "x.xlsx", "xlsx", table)
+    cell = load_workbook(tmp_path / "x.xlsx")["Targets"]["D2"]
+    assert cell.value == "=1+1" and cell.data_type == "s"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["targets"], "Give either FILE or --workspace DIR."),
+        (["targets", "nope.pdf", "--workspace", "ws"], "Give either FILE or --workspace DIR."),
+        (["targets", "{pdf}", "--format", "csv"], "--format csv needs --out FILE."),
+        (["targets", "missing.pdf"], "No such file"),
+        (["targets", "--workspace", "{tmp}/none"], "No workspace at"),
+        (["targets", "{pdf}", "--format", "xlsx", "--out", "{tmp}/no/such/dir/t.xlsx"], "does not exist"),
+    ],
+)
+def test_targets_command_bad_input_is_one_line(tmp_path, args, message):
+    pdf = str(SAMPLE_CORPUS / "northmoor-hws-2024.pdf")
+    args = [a.format(pdf=pdf, tmp=tmp_path) for a in args]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code != 0
+    assert message in result.output and "Traceback" not in result.output
