@@ -178,7 +178,7 @@ def assess(
     """
     from evaluator.assessment_report import assessment_markdown, print_table
     from evaluator.files import atomic_write
-    from evaluator.limits import extract_isolated
+    from evaluator.limits import default_readers, extract_isolated
     from evaluator.pipeline import Pipeline
     from evaluator.rubric import load_rubric
     from evaluator.stages.judge import load_judge
@@ -198,7 +198,8 @@ def assess(
         ranker=load_ranker(ranker_path),
         max_pages=max_pages,
         cache=_cache(no_cache),
-        extractor=extract_isolated,
+        extractor=functools.partial(extract_isolated, readers=default_readers()),
+        warm_up_while_reading=True,
     )
     if area_name is None:
         assessment = pipeline.assess(files[0])

@@ -89,11 +89,29 @@ def _child(conn, budget_mb: int, func: Callable, args: tuple, kwargs: dict) -> N
     conn.close()
 
 
-def extract_isolated(path: str | os.PathLike, *, max_pages: int | None = None, sha256: str | None = None):
-    """``evaluator.stages.extract.extract`` in a memory-capped child process (see ``run_isolated``)."""
-    from evaluator.stages.extract import extract
+def default_readers() -> int:
+    """How many processes read one PDF at once (``extract_isolated``): one per core, at most four."""
+    return max(1, min(4, os.cpu_count() or 1))
 
-    return run_isolated(extract, (path,), {"max_pages": max_pages, "sha256": sha256}, subject=os.fspath(path))
+
+def extract_isolated(
+    path: str | os.PathLike, *, max_pages: int | None = None, sha256: str | None = None, readers: int = 1
+):
+    """``evaluator.stages.extract.extract`` in memory-capped child processes (see ``run_isolated``).
+
+    With ``readers`` > 1 a PDF long enough to be worth it is read in that many page ranges by as many
+    children at once (both cores on one document), then finished here: the same Document as one reader
+    gives. Each child has its own memory cap."""
+    from evaluator.stages.extract import extract, finish_ranges, page_ranges, read_range
+
+    subject = os.fspath(path)
+    ranges = page_ranges(path, readers, max_pages) if readers > 1 else []
+    if not ranges:
+        return run_isolated(extract, (path,), {"max_pages": max_pages, "sha256": sha256}, subject=subject)
+    parts = run_isolated_all(
+        [(read_range, (path, first, last), {}) for first, last in ranges], subject=subject
+    )
+    return finish_ranges(path, parts, max_pages=max_pages, sha256=sha256)
 
 
 def run_isolated(func: Callable[..., T], args: tuple, kwargs: dict | None = None, *, subject: str = "") -> T:
@@ -104,24 +122,43 @@ def run_isolated(func: Callable[..., T], args: tuple, kwargs: dict | None = None
     or the child dying is an ``InputError`` with a one-line reason. Interrupting the caller (Ctrl-C,
     a time limit) kills the child.
     """
+    return run_isolated_all([(func, args, kwargs or {})], subject=subject)[0]
+
+
+def run_isolated_all(calls: list[tuple[Callable[..., T], tuple, dict]], *, subject: str = "") -> list[T]:
+    """Several ``run_isolated`` calls at once, one child each; their results in order. The first call
+    that fails raises (as ``run_isolated`` would); the other children are killed."""
     budget = memory_budget_mb()
     ctx = _context_for_children()
-    receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child, args=(send, budget, func, args, kwargs or {}), name="evaluator-parse")
-    child.start()
-    send.close()
+    children = []
     try:
-        try:
-            kind, payload = receive.recv()
-        except EOFError:
+        for func, args, kwargs in calls:
+            receive, send = ctx.Pipe(duplex=False)
+            child = ctx.Process(
+                target=_child, args=(send, budget, func, args, kwargs), name="evaluator-parse"
+            )
+            child.start()
+            send.close()
+            children.append((child, receive))
+        results = []
+        for child, receive in children:
+            try:
+                kind, payload = receive.recv()
+            except EOFError:
+                child.join()
+                kind, payload = "died", child.exitcode
             child.join()
-            kind, payload = "died", child.exitcode
-        child.join()
+            results.append(_result(kind, payload, budget, subject))
+        return results
     finally:
-        if child.is_alive():
-            child.kill()
-            child.join()
-        receive.close()
+        for child, receive in children:
+            if child.is_alive():
+                child.kill()
+                child.join()
+            receive.close()
+
+
+def _result(kind: str, payload: Any, budget: int, subject: str) -> Any:
     if kind == "ok":
         return payload
     subject = f"{subject} " if subject else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,10 +30,10 @@ from evaluator.stages.judge import (
     judge_hallmark,
     load_judge,
 )
-from evaluator.stages.kinds import KINDS_VERSION, classify_passages, find_targets
+from evaluator.stages.kinds import KINDS_VERSION, classify_passages, find_targets, load_parser
 from evaluator.stages.match import MATCHER_VERSION, DescriptorMatch, RubricIndex, index_rubric, match
 from evaluator.stages.rank import RankerModel, load_ranker
-from evaluator.stages.segment import SEGMENTER_VERSION, is_substantive, segment
+from evaluator.stages.segment import SEGMENTER_VERSION, is_substantive, load_nlp, segment
 from evaluator.types import (
     Assessment,
     Closest,
@@ -68,19 +69,37 @@ class Pipeline:
     extractor: Callable[..., Document] = (
         extract  # evaluator.limits.extract_isolated: in a memory-capped child
     )
+    # Load the model and spaCy in a thread while the extractor reads the file: only worth it when the
+    # extractor works in other processes (extract_isolated), and only once per process.
+    warm_up_while_reading: bool = False
     _index: RubricIndex | None = field(default=None, init=False, repr=False)
+    _loading: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def index(self) -> RubricIndex:
         """The rubric prepared for matching (query vectors from the cache when there is one)."""
-        if self._index is None:
-            encoder = CachedEncoder(self.encoder, self.cache) if self.cache else self.encoder
-            self._index = index_rubric(self.rubric, encoder)
-        return self._index
+        with self._loading:
+            if self._index is None:
+                encoder = CachedEncoder(self.encoder, self.cache) if self.cache else self.encoder
+                self._index = index_rubric(self.rubric, encoder)
+            return self._index
 
     @index.setter
     def index(self, value: RubricIndex) -> None:
         self._index = value
+
+    def warm_up(self) -> None:
+        """Load everything assessing needs (encoder weights, rubric vectors, spaCy models) now."""
+        self.encoder.encode(["wellbeing"])  # the weights load on the first encode
+        self.index  # noqa: B018
+        load_nlp()
+        load_parser()
+
+    def _warm_up_quietly(self) -> None:
+        try:
+            self.warm_up()
+        except Exception:  # noqa: BLE001  (the same step fails again where it is needed, with its message)
+            pass
 
     def passages_key(self) -> str:
         """Identifies segmented + embedded passages of a file in the cache."""
@@ -111,7 +130,16 @@ class Pipeline:
         sha = sha256 or file_sha256(path)
         document = self.cache.document(sha, EXTRACTOR_VERSION) if self.cache else None
         if document is None:
-            document = self.extractor(path, max_pages=self.max_pages, sha256=sha)
+            loader = None
+            if self.warm_up_while_reading:
+                self.warm_up_while_reading = False
+                loader = threading.Thread(target=self._warm_up_quietly, name="evaluator-warm-up", daemon=True)
+                loader.start()
+            try:
+                document = self.extractor(path, max_pages=self.max_pages, sha256=sha)
+            finally:
+                if loader is not None:
+                    loader.join()
             if self.cache:
                 self.cache.put_document(document, EXTRACTOR_VERSION)
         document.path = str(path)

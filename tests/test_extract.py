@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 from support import FIXTURES, SHARED
 
-from evaluator.stages.extract import EXTRACTOR_VERSION, extract
+from evaluator.errors import InputError
+from evaluator.limits import extract_isolated
+from evaluator.stages.extract import EXTRACTOR_VERSION, MIN_SPLIT_PAGES, extract, page_ranges
 from evaluator.types import Document
 
 PDFS = FIXTURES / "pdfs"
@@ -270,3 +272,48 @@ def test_real_two_column_page_reads_sentences_in_order(jsna: Document) -> None:
         "only 20% of West Sussex residents said that, in the previous week, they had utilised the outdoors "
         "for health reasons [1]" in page6
     )
+
+
+# ------------------------------------------------------------------------- one PDF, several readers
+
+
+def test_page_ranges_cover_a_long_pdf_contiguously_and_leave_short_files_whole(tmp_path: Path) -> None:
+    """A long PDF is planned as contiguous ranges of about equal length over every page (or the first
+    max_pages); a short PDF, a text file or an unreadable file is read in one piece."""
+    long_pdf = make_many_pages(tmp_path / "long.pdf", n=41)
+    assert page_ranges(long_pdf, 2) == [(1, 20), (21, 41)]
+    assert page_ranges(long_pdf, 3, max_pages=30) == [(1, 10), (11, 20), (21, 30)]
+    assert page_ranges(long_pdf, 1) == []
+    short = make_many_pages(tmp_path / "short.pdf", n=2 * MIN_SPLIT_PAGES - 1)
+    assert page_ranges(short, 2) == []
+    text = tmp_path / "strategy.txt"
+    text.write_text("Wellbeing.\n", encoding="utf-8")
+    assert page_ranges(text, 2) == []
+    assert page_ranges(PDFS / "random-bytes.pdf", 2) == []
+
+
+def test_a_pdf_read_in_page_ranges_is_the_document_read_whole(tmp_path: Path) -> None:
+    """Several readers give exactly the Document one reader gives: page texts, boxes, running headers
+    and page numbers dropped over the whole document, the max_pages warning, the title."""
+    path = make_many_pages(tmp_path / "many.pdf", n=40)
+    whole = extract(path, max_pages=33)
+    split = extract_isolated(path, max_pages=33, readers=3)
+    assert split == whole
+    assert all(HEADER_TEXT not in page.text for page in split.pages)
+    assert split.warnings == ["only the first 33 of 40 pages were read (max_pages=33)"]
+
+
+def test_a_real_report_read_in_page_ranges_is_the_document_read_whole(jsna: Document) -> None:
+    """The 32-page two-column JSNA summary, read by two processes at once, equals the one read whole,
+    including its flagged image-only pages and their warning."""
+    assert extract_isolated(JSNA, readers=2) == jsna
+
+
+def test_an_unreadable_pdf_fails_with_the_same_message_whatever_the_readers() -> None:
+    """Reading in ranges never turns a one-line reason into something else."""
+    for name in ("random-bytes.pdf", "password.pdf", "html-saved-as.pdf"):
+        with pytest.raises(InputError) as whole:
+            extract(PDFS / name)
+        with pytest.raises(InputError) as split:
+            extract_isolated(PDFS / name, readers=2)
+        assert str(split.value) == str(whole.value)

@@ -14,6 +14,7 @@ what they return and ``progress`` shows it.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import signal
@@ -26,7 +27,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from evaluator import __version__
-from evaluator.limits import extract_isolated
+from evaluator.limits import default_readers, extract_isolated
 from evaluator.workspace.claims import LEASE_SECONDS, ClaimQueue, LocalQueue, WorkQueue
 from evaluator.workspace.discover import MANIFEST, SUFFIXES, estimate_pages, find_documents
 from evaluator.workspace.pool import (
@@ -144,9 +145,9 @@ def screen(
         keys = build_pipeline(
             factory, cache_dir, max_pages
         )  # cheap: the real model loads on first encode only
-        keys.extractor = (
-            extract_isolated  # in this process, untrusted files are parsed in a capped child only
-        )
+        # In this process untrusted files are parsed in capped children only; a long PDF is read by one
+        # child per worker at once (a batch assessed here leaves its other workers' cores free).
+        keys.extractor = functools.partial(extract_isolated, readers=min(workers, default_readers()))
         ws.save_rubric(keys.rubric)
         run_id = ws.start_run(
             __version__,

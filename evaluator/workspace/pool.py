@@ -8,6 +8,7 @@ SIGALRM as the time limit.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import resource
@@ -55,13 +56,21 @@ def build_pipeline(factory: PipelineFactory, cache_dir: str, max_pages: int | No
     return pipeline
 
 
-def assess_one(pipeline: Pipeline, path: str, sha256: str) -> tuple[str, ...]:
-    """("ok", assessment JSON, cache key) or ("failed", reason): one bad file never stops the batch."""
+def assess_one(pipeline: Pipeline, path: str, sha256: str, readers: int = 1) -> tuple[str, ...]:
+    """("ok", assessment JSON, cache key) or ("failed", reason): one bad file never stops the batch.
+    ``readers`` > 1: a long PDF is read in that many page ranges at once (cores that would be idle)."""
+    extractor = pipeline.extractor
     try:
+        if readers > 1:
+            from evaluator.limits import extract_isolated
+
+            pipeline.extractor = functools.partial(extract_isolated, readers=readers)
         assessment = pipeline.assess(path, sha256)
         return ("ok", assessment.model_dump_json(), pipeline.cache_key(assessment.document.sha256))
     except Exception as exc:  # noqa: BLE001
         return ("failed", one_line(exc))
+    finally:
+        pipeline.extractor = extractor
 
 
 def peak_rss_mb() -> float:
@@ -140,8 +149,8 @@ class Worker:
         self.job: tuple[int, float] | None = None  # (work index, started at)
         self.peak_rss_mb = 0.0
 
-    def give(self, index: int, path: str, sha256: str) -> None:
-        self.tasks.send((path, sha256))
+    def give(self, index: int, path: str, sha256: str, readers: int = 1) -> None:
+        self.tasks.send((path, sha256, readers))
         self.job = (index, time.monotonic())
 
     def stop(self, kill: bool = False) -> None:
@@ -174,7 +183,10 @@ def run_pool(
     while queue.more() or any(w.job for w in pool):
         for w in list(pool):
             if w.ready and w.job is None and (index := queue.take()) is not None:
-                w.give(index, str(work[index][0]), work[index][2])
+                # the last documents: the other workers are about to run out of work, so their cores
+                # read this one's pages too (longest documents come first, so these are the short ones)
+                readers = 1 if queue.more() else len(pool)
+                w.give(index, str(work[index][0]), work[index][2], readers)
             elif w.job is None and not queue.more():  # nothing left for it: free its core for the others
                 batch.rss.append(w.peak_rss_mb)
                 w.stop(kill=not w.ready)

@@ -23,11 +23,24 @@ import pdfplumber
 from evaluator.errors import InputError
 from evaluator.stages.cache import source_digest
 from evaluator.stages.extract.files import MAX_TEXT_BYTES, TEXT_SUFFIXES, check_file, read_text_file
-from evaluator.stages.extract.pdf import read_pdf
+from evaluator.stages.extract.pdf import PageRange, finish_pdf, read_page_range, read_pdf
 from evaluator.stages.extract.text import clean_text
 from evaluator.types import Document
 
-__all__ = ["EXTRACTOR_VERSION", "MAX_TEXT_BYTES", "TEXT_SUFFIXES", "check_file", "clean_text", "extract"]
+__all__ = [
+    "EXTRACTOR_VERSION",
+    "MAX_TEXT_BYTES",
+    "MIN_SPLIT_PAGES",
+    "TEXT_SUFFIXES",
+    "check_file",
+    "clean_text",
+    "extract",
+    "finish_ranges",
+    "page_ranges",
+    "read_range",
+]
+
+MIN_SPLIT_PAGES = 8  # shorter PDFs are read in one piece: a second reader costs more than it saves
 
 # Every module of this package is extraction code: a change to any of them is a new extractor version.
 _SOURCES = sorted(str(p) for p in Path(__file__).parent.glob("*.py"))
@@ -47,13 +60,65 @@ def extract(
         raise ValueError("max_pages must be at least 1")
     shown = os.fspath(path)
     file, data_head, sha256 = check_file(path, sha256)
-    suffix = file.suffix.lower()
-    if suffix in TEXT_SUFFIXES:
+    if file.suffix.lower() in TEXT_SUFFIXES:
         return read_text_file(file, shown, sha256)
+    _check_pdf_header(shown, data_head)
+    return read_pdf(file, shown, sha256, max_pages)
+
+
+def _check_pdf_header(shown: str, data_head: bytes) -> None:
     if b"%PDF-" not in data_head:
         if re.search(rb"<!doctype html|<html", data_head, re.I):
             raise InputError(
                 f"{shown} is not a PDF but a web page (HTML) saved as .pdf; download the PDF itself."
             )
         raise InputError(f"{shown} is not a PDF (no %PDF- header); check that you have the right file.")
-    return read_pdf(file, shown, sha256, max_pages)
+
+
+# Reading one PDF in page ranges (several processes at once, see evaluator.limits.extract_isolated):
+# ``page_ranges`` plans, ``read_range`` reads one range, ``finish_ranges`` runs the whole-document steps.
+# The result is the same Document as ``extract`` gives (tests/test_extract.py).
+
+
+def page_ranges(
+    path: str | os.PathLike[str], parts: int, max_pages: int | None = None
+) -> list[tuple[int, int]]:
+    """Up to ``parts`` contiguous (first, last) page ranges of about equal length covering the PDF (or
+    its first ``max_pages``); empty when it should be read in one piece: not a PDF, shorter than
+    MIN_SPLIT_PAGES, or a page count that cannot be read cheaply (``extract`` then says what is wrong)."""
+    file = Path(path)
+    if parts < 2 or file.suffix.lower() in TEXT_SUFFIXES:
+        return []
+    try:
+        import pypdfium2  # pdfplumber's own dependency; reads the page count in a millisecond
+
+        with pypdfium2.PdfDocument(str(file)) as pdf:
+            total = len(pdf)
+    except Exception:  # noqa: BLE001  (a damaged or protected file is read, and reported, whole)
+        return []
+    total = min(total, max_pages) if max_pages else total
+    parts = min(parts, total // MIN_SPLIT_PAGES)
+    if parts < 2:
+        return []
+    bounds = [round(i * total / parts) for i in range(parts + 1)]
+    return [(bounds[i] + 1, bounds[i + 1]) for i in range(parts)]
+
+
+def read_range(path: str | os.PathLike[str], first: int, last: int) -> PageRange:
+    """Pages ``first``..``last`` of a PDF, before the whole-document steps."""
+    shown = os.fspath(path)
+    file, data_head, _ = check_file(path, sha256="-")  # the hash is the finishing step's business
+    _check_pdf_header(shown, data_head)
+    return read_page_range(file, shown, first, last)
+
+
+def finish_ranges(
+    path: str | os.PathLike[str],
+    parts: list[PageRange],
+    *,
+    max_pages: int | None = None,
+    sha256: str | None = None,
+) -> Document:
+    """The Document from its page ranges (in page order), as ``extract`` would have read it whole."""
+    file, _, sha256 = check_file(path, sha256)
+    return finish_pdf(file, os.fspath(path), sha256, parts, max_pages)

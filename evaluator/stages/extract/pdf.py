@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,29 +24,44 @@ GARBLED_RATIO = 0.30  # share of unreadable characters that marks a page as garb
 _BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi", re.I)
 
 
+@dataclass
+class PageRange:
+    """Pages ``first``..``last`` (1-based, inclusive) of a PDF as read, before the whole-document steps."""
+
+    total: int  # pages in the file
+    metadata_title: str
+    pages: list[PageData] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # "page N could not be read (...)"
+
+
 def read_pdf(file: Path, shown: str, sha256: str, max_pages: int | None) -> Document:
-    warnings: list[str] = []
-    pages: list[PageData] = []
+    """The whole PDF (or its first ``max_pages``) in this process."""
+    part = read_page_range(file, shown, 1, max_pages)
+    return finish_pdf(file, shown, sha256, [part], max_pages)
+
+
+def read_page_range(file: Path, shown: str, first: int = 1, last: int | None = None) -> PageRange:
+    """Read pages ``first``..``last`` (all from ``first`` when ``last`` is None). A damaged page becomes
+    an empty page and a warning; a file that cannot be opened at all is an ``InputError``."""
     try:
         with pdfplumber.open(file) as pdf:
-            metadata_title = _metadata_title(pdf.metadata)
-            total = len(pdf.pages)
-            if total == 0:
+            part = PageRange(len(pdf.pages), _metadata_title(pdf.metadata))
+            if part.total == 0:
                 raise InputError(f"{shown} has no pages; re-download or re-export it.")
-            if max_pages is not None and total > max_pages:
-                warnings.append(
-                    f"only the first {max_pages} of {total} pages were read (max_pages={max_pages})"
-                )
-            for number, page in enumerate(pdf.pages[:max_pages], start=1):
+            for number in range(first, min(last or part.total, part.total) + 1):
+                page = pdf.pages[number - 1]
                 try:
-                    pages.append(read_page(page, number))
+                    part.pages.append(read_page(page, number))
                 except Exception as e:  # pdfminer raises many types on a damaged page
                     if _out_of_memory(e):  # over the memory cap (evaluator.limits): the document fails
                         raise MemoryError from None
-                    warnings.append(f"page {number} could not be read ({_reason(e)}); it was not assessed")
-                    pages.append(PageData(number, float(page.width), float(page.height), []))
+                    part.warnings.append(
+                        f"page {number} could not be read ({_reason(e)}); it was not assessed"
+                    )
+                    part.pages.append(PageData(number, float(page.width), float(page.height), []))
                 finally:
                     page.close()
+            return part
     except (InputError, MemoryError):
         raise
     except PdfminerException as e:
@@ -59,6 +75,18 @@ def read_pdf(file: Path, shown: str, sha256: str, max_pages: int | None) -> Docu
         raise _corrupt(shown, cause) from None
     except Exception as e:  # any parse failure while opening the file
         raise _corrupt(shown, e) from None
+
+
+def finish_pdf(
+    file: Path, shown: str, sha256: str, parts: list[PageRange], max_pages: int | None
+) -> Document:
+    """The whole-document steps over the page ranges read (in page order): running headers and footers,
+    warnings, title. Reading a file whole or in ranges gives the same ``Document``."""
+    pages = [p for part in parts for p in part.pages]
+    warnings = [w for part in parts for w in part.warnings]
+    total = parts[0].total
+    if max_pages is not None and total > max_pages:
+        warnings.insert(0, f"only the first {max_pages} of {total} pages were read (max_pages={max_pages})")
     if all(not p.lines and not p.image_only for p in pages) and any(
         "could not be read" in w for w in warnings
     ):
@@ -71,7 +99,7 @@ def read_pdf(file: Path, shown: str, sha256: str, max_pages: int | None) -> Docu
         warnings, [p.number for p in pages if p.garbled], "a garbled text layer (font without a Unicode map?)"
     )
     out = [to_page(p) for p in pages]
-    title = metadata_title or _largest_line(pages[:1]) or file.stem
+    title = parts[0].metadata_title or _largest_line(pages[:1]) or file.stem
     return Document(path=shown, sha256=sha256, kind="pdf", pages=out, warnings=warnings, title=title)
 
 
