@@ -12,6 +12,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
+import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -72,7 +74,8 @@ def _context_for_children():
     return _context
 
 
-def _child(conn, budget_mb: int, func: Callable, args: tuple, kwargs: dict) -> None:
+def _child(conn, budget_mb: int, func: Callable, args: tuple, kwargs: dict, owner: int) -> None:
+    threading.Thread(target=_exit_without, args=(owner,), daemon=True).start()
     limit_address_space(budget_mb)
     try:
         result: tuple = ("ok", func(*args, **kwargs))
@@ -92,6 +95,19 @@ def _child(conn, budget_mb: int, func: Callable, args: tuple, kwargs: dict) -> N
 def default_readers() -> int:
     """How many processes read one PDF at once (``extract_isolated``): one per core, at most four."""
     return max(1, min(4, os.cpu_count() or 1))
+
+
+def _exit_without(owner: int) -> None:
+    """Stop when the process that asked for this parse is gone (e.g. a screening worker killed at its
+    time limit): the parse's result has nobody to go to. (A forkserver child's parent is the server.)"""
+    while True:
+        time.sleep(0.5)
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            pass
 
 
 def extract_isolated(
@@ -135,7 +151,7 @@ def run_isolated_all(calls: list[tuple[Callable[..., T], tuple, dict]], *, subje
         for func, args, kwargs in calls:
             receive, send = ctx.Pipe(duplex=False)
             child = ctx.Process(
-                target=_child, args=(send, budget, func, args, kwargs), name="evaluator-parse"
+                target=_child, args=(send, budget, func, args, kwargs, os.getpid()), name="evaluator-parse"
             )
             child.start()
             send.close()

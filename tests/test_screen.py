@@ -205,6 +205,30 @@ def test_timeout_kills_the_stuck_worker_and_the_rest_finish(tmp_path: Path, monk
     assert sorted(Path(o.path).name for o in summary.ok) == sorted(GOOD)
 
 
+def test_the_last_documents_read_on_idle_cores_are_assessed_as_if_read_whole(tmp_path: Path) -> None:
+    """With nothing left to hand out, the last long document is read in page ranges by as many readers
+    as there are workers; what is stored is what reading it whole gives (a one-worker screen)."""
+    sys.path.insert(0, str(PDFS.parent))
+    from make_pdfs import make_many_pages
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    make_many_pages(docs / "forty.pdf", n=40)
+    make_many_pages(docs / "thirty.pdf", n=30)
+    pooled = screen([docs], tmp_path / "pool", workers=2, quiet=True, pipeline_factory=fake_pipeline)
+    inline = screen([docs], tmp_path / "inline", workers=1, quiet=True, pipeline_factory=fake_pipeline)
+    assert len(pooled.ok) == len(inline.ok) == 2
+
+    def stored(ws: Path) -> dict[str, list]:
+        return {
+            Path(s.path).name: [h.model_dump() for h in s.assessment.hallmarks]
+            + [s.assessment.document.pages]
+            for s in Workspace(ws).current_assessments()
+        }
+
+    assert stored(tmp_path / "pool") == stored(tmp_path / "inline")
+
+
 def test_worker_memory_is_its_own_not_the_parents(tmp_path: Path, monkeypatch) -> None:
     """The per-worker peak RSS the benchmark reports must not count the parent's pages."""
     monkeypatch.setattr(evaluator.workspace.batch, "INLINE_MAX_PAGES", 0)

@@ -139,7 +139,8 @@ class Worker:
         self.process = ctx.Process(
             target=_worker_main,
             args=(*args, child_tasks, child_results, os.getpid()),
-            daemon=True,
+            daemon=False,  # a worker may start reader processes (a long PDF's page ranges); it stops
+            # when screen() stops it, when its task pipe closes, or when the parent dies (watch_parent)
             name="evaluator-screen-worker",
         )
         self.process.start()
