@@ -164,13 +164,14 @@ def _assessed_by_run(url: str) -> dict[int, int]:
 
 
 def test_two_machines_share_a_screen_and_one_takes_over_when_the_other_is_killed(postgres, tmp_path):
-    """The sample corpus (6 PDFs, each made slow) screened by two processes into one database: every
+    """The sample corpus's PDFs (each made slow) screened by two processes into one database: every
     document is assessed exactly once; the first is killed mid-way and the second finishes its work,
     including the document the first had claimed, once that claim's lease runs out."""
     url = postgres.new_database()
     docs = tmp_path / "docs"
     docs.mkdir()
-    for pdf in sorted(SAMPLE_CORPUS.glob("*.pdf")):
+    pdfs = sorted(SAMPLE_CORPUS.glob("*.pdf"))
+    for pdf in pdfs:
         shutil.copy(pdf, docs / f"slow-{pdf.name}")
     Workspace(tmp_path / "a", database=url)  # the schema, before two processes race to create it
     first = _screen_process(docs, tmp_path / "a", url)
@@ -193,10 +194,10 @@ def test_two_machines_share_a_screen_and_one_takes_over_when_the_other_is_killed
             "SELECT document_id, count(*) FROM assessments GROUP BY document_id"
         ).fetchall()
         claims = conn.execute("SELECT count(*), sum(done) FROM claims").fetchone()
-    assert len(per_document) == 6 and all(n == 1 for _, n in per_document)  # each exactly once
-    assert claims == (6, 6)
+    assert len(per_document) == len(pdfs) and all(n == 1 for _, n in per_document)  # each exactly once
+    assert claims == (len(pdfs), len(pdfs))
     by_run = _assessed_by_run(url)
-    assert len(by_run) == 2 and sum(by_run.values()) == 6  # both machines did some of the work
+    assert len(by_run) == 2 and sum(by_run.values()) == len(pdfs)  # both machines did some of the work
 
 
 def test_workspace_copy_sqlite_to_postgresql_and_back(postgres, tmp_path):
