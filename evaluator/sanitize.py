@@ -36,8 +36,14 @@ def write_csv_rows(path: Path, header: list[str], rows: Iterable[Iterable[Any] |
 
 
 def append_row(sheet, values: Iterable[Any]) -> None:
-    """``sheet.append(values)`` with every text cell stored as a string, never as a formula."""
-    sheet.append(list(values))
-    for cell in sheet[sheet.max_row]:
-        if isinstance(cell.value, str):
+    """``sheet.append(values)`` with every text cell stored as a string, never as a formula. The cells
+    are made here (reading the row back would cost a pass over the whole sheet per row)."""
+    from openpyxl.cell import Cell
+
+    cells = []
+    for value in values:
+        cell = Cell(sheet, value=value)
+        if isinstance(value, str):
             cell.data_type = "s"
+        cells.append(cell)
+    sheet.append(cells)

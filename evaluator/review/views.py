@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from statistics import mean
 from urllib.parse import urlencode
 
@@ -11,7 +11,7 @@ from evaluator.types import HALLMARK_IDS, KINDS, LEVELS, RUBRIC_LEVELS, Hallmark
 from evaluator.workspace import decisions as dec
 from evaluator.workspace.backend import Row
 from evaluator.workspace.page_images import box_param
-from evaluator.workspace.store import StoredAssessment, Workspace
+from evaluator.workspace.store import AssessmentSummary, StoredAssessment, Workspace
 
 Verdicts = dict[tuple[str, str], list[Row]]
 STATUS_LABEL = {"met": "met", "partial": "partial", "not_met": "not found"}
@@ -31,23 +31,30 @@ def page_link(sha256: str, page: int, boxes: list, *, png: bool, crop: bool = Fa
 
 
 def document_summary(ws: Workspace, stored: StoredAssessment) -> dict:
-    a = stored.assessment
-    finals = dec.final_levels(ws, stored.sha256)
+    return _summary(stored.summary, dec.final_levels(ws, stored.sha256))
+
+
+def _summary(s: AssessmentSummary, finals: dict[str, dec.FinalLevel]) -> dict:
     decided = sum(1 for f in finals.values() if f.source != "suggested")
-    total = len(a.hallmarks)
+    total = len(s.hallmarks)
     return {
-        "sha256": stored.sha256,
-        "title": a.document.title or stored.path.rsplit("/", 1)[-1],
-        "path": stored.path,
-        "pages": a.document.pages,
-        "levels": {h.id: h.level for h in a.hallmarks},
-        "finals": {hid: asdict(f) for hid, f in finals.items()},
+        "sha256": s.sha256,
+        "title": s.title or s.path.rsplit("/", 1)[-1],
+        "path": s.path,
+        "pages": s.pages,
+        "levels": {h.id: h.level for h in s.hallmarks},
+        "finals": {hid: _fields(f) for hid, f in finals.items()},
         "decided": decided,
         "total": total,
         "status": "done" if total and decided >= total else ("in_progress" if decided else "unreviewed"),
-        "confidence": mean(h.confidence for h in a.hallmarks) if a.hallmarks else 0.0,
-        "needs_review": sum(1 for h in a.hallmarks if h.needs_review),
+        "confidence": mean(h.confidence for h in s.hallmarks) if s.hallmarks else 0.0,
+        "needs_review": sum(1 for h in s.hallmarks if h.needs_review),
     }
+
+
+def _fields(final: dec.FinalLevel) -> dict:
+    """``asdict(final)`` without its deep copies, the slowest step of a list of many documents."""
+    return {f.name: getattr(final, f.name) for f in fields(final)}
 
 
 SORT_KEYS = {
@@ -68,7 +75,11 @@ def document_list(
     order: str = "asc",
 ) -> list[dict]:
     """Filters: needs_review=yes|no, confidence = highest mean confidence shown, status=unreviewed|in_progress|done."""
-    docs = [document_summary(ws, s) for s in ws.current_assessments()]
+    reviews = dec.all_reviews(ws, verdicts=False)  # no query per document, no assessment JSON read
+    docs = [
+        _summary(s, reviews.get(s.sha256, dec.Reviews()).final_levels(s.levels))
+        for s in ws.current_summaries()
+    ]
     if needs_review in ("yes", "no"):
         docs = [d for d in docs if (d["needs_review"] > 0) == (needs_review == "yes")]
     if confidence is not None:

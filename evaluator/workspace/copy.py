@@ -23,6 +23,7 @@ TABLES = (
     "documents",
     "runs",
     "assessments",
+    "assessment_summaries",
     "failures",
     "decisions",
     "evidence_decisions",
@@ -31,7 +32,7 @@ TABLES = (
     "users",
     "meta",
 )
-KEYS = {"document_files": "sha256", "meta": "key"}
+KEYS = {"document_files": "sha256", "meta": "key", "assessment_summaries": "assessment_id"}
 CHUNK = 500
 
 

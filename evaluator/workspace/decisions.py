@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -319,6 +320,55 @@ def consensus_for(ws: Workspace, sha256: str) -> dict[str, Row]:
 # ---------------------------------------------------------------- final level
 
 
+@dataclass
+class Reviews:
+    """One document's reviewer records: decisions (oldest first), the latest consensus per hallmark, and
+    evidence verdicts keyed by (descriptor id, passage text), oldest first."""
+
+    decisions: list[Decision] = field(default_factory=list)
+    consensus: dict[str, Row] = field(default_factory=dict)
+    verdicts: dict[tuple[str, str], list[Row]] = field(default_factory=dict)
+
+    def final_levels(self, suggested: Mapping[str, str]) -> dict[str, FinalLevel]:
+        """``final_levels`` given the current suggestion's level per hallmark."""
+        out: dict[str, FinalLevel] = {}
+        for hid in HALLMARK_IDS:
+            mine = [d for d in self.decisions if d.hallmark_id == hid]
+            latest = latest_by_reviewer(mine)
+            c = self.consensus.get(hid)
+            if c is not None:
+                out[hid] = FinalLevel(hid, c["level"], "consensus", suggested.get(hid), (c["recorded_by"],))
+            elif latest:
+                last = mine[-1]
+                disputed = len({d.level for d in latest.values()}) > 1
+                out[hid] = FinalLevel(
+                    hid, last.level, "reviewed", suggested.get(hid), tuple(latest), last.id, disputed
+                )
+            elif hid in suggested:
+                out[hid] = FinalLevel(hid, suggested[hid], "suggested", suggested[hid])
+        return out
+
+
+def reviews_for(ws: Workspace, sha256: str) -> Reviews:
+    return Reviews(decisions_for(ws, sha256), consensus_for(ws, sha256), evidence_verdicts(ws, sha256))
+
+
+def all_reviews(ws: Workspace, *, verdicts: bool = True) -> dict[str, Reviews]:
+    """Every document's reviewer records by sha256 (``verdicts=False``: without evidence verdicts), in
+    three queries however many documents: what lists and exports of a whole workspace read."""
+    out: dict[str, Reviews] = {}
+    with ws.connect() as conn:
+        for r in conn.execute("SELECT * FROM decisions ORDER BY id"):
+            out.setdefault(r["sha256"], Reviews()).decisions.append(Decision.from_row(r))
+        for r in conn.execute("SELECT * FROM consensus ORDER BY id"):
+            out.setdefault(r["sha256"], Reviews()).consensus[r["hallmark_id"]] = r
+        rows = conn.execute("SELECT * FROM evidence_decisions ORDER BY id") if verdicts else ()
+        for r in rows:
+            by_passage = out.setdefault(r["sha256"], Reviews()).verdicts
+            by_passage.setdefault((r["descriptor_id"], r["text"]), []).append(r)
+    return out
+
+
 def final_levels(ws: Workspace, sha256: str) -> dict[str, FinalLevel]:
     """Per hallmark: the latest consensus if one is recorded, else the reviewers' level, else the suggestion.
 
@@ -327,24 +377,7 @@ def final_levels(ws: Workspace, sha256: str) -> dict[str, FinalLevel]:
     """
     stored = ws.current(sha256)
     suggested = {h.id: h.level for h in stored.assessment.hallmarks} if stored else {}
-    decisions = decisions_for(ws, sha256)
-    consensus = consensus_for(ws, sha256)
-    out: dict[str, FinalLevel] = {}
-    for hid in HALLMARK_IDS:
-        mine = [d for d in decisions if d.hallmark_id == hid]
-        latest = latest_by_reviewer(mine)
-        c = consensus.get(hid)
-        if c is not None:
-            out[hid] = FinalLevel(hid, c["level"], "consensus", suggested.get(hid), (c["recorded_by"],))
-        elif latest:
-            last = mine[-1]
-            disputed = len({d.level for d in latest.values()}) > 1
-            out[hid] = FinalLevel(
-                hid, last.level, "reviewed", suggested.get(hid), tuple(latest), last.id, disputed
-            )
-        elif hid in suggested:
-            out[hid] = FinalLevel(hid, suggested[hid], "suggested", suggested[hid])
-    return out
+    return Reviews(decisions_for(ws, sha256), consensus_for(ws, sha256)).final_levels(suggested)
 
 
 # ------------------------------------------------------------------ agreement

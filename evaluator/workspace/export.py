@@ -45,15 +45,21 @@ CSV_FIELDS = [
     "consensus_at",
 ]
 
+# What an export says of each evidence passage (in Evidence's order; read as attributes: model_dump
+# per passage was a third of an export's time).
+EVIDENCE_FIELDS = ("page", "text", "bbox", "score", "kind", "document")
 
-def final_assessment(ws: Workspace, stored: StoredAssessment, rubric: Rubric | None = None) -> dict:
-    """One document's suggestion, decisions and final levels as plain data (titles and wording from
-    ``rubric``)."""
+
+def final_assessment(
+    ws: Workspace, stored: StoredAssessment, rubric: Rubric | None = None, reviews: dec.Reviews | None = None
+) -> dict:
+    """One document's current suggestion, decisions and final levels as plain data (titles and wording
+    from ``rubric``; ``reviews``: the document's reviewer records, read from ``ws`` when not given)."""
     a = stored.assessment
-    finals = dec.final_levels(ws, stored.sha256)
-    consensus = dec.consensus_for(ws, stored.sha256)
-    verdicts = dec.evidence_verdicts(ws, stored.sha256)
-    decisions = dec.decisions_for(ws, stored.sha256)
+    if reviews is None:
+        reviews = dec.reviews_for(ws, stored.sha256)
+    finals = reviews.final_levels({h.id: h.level for h in a.hallmarks})
+    consensus, verdicts, decisions = reviews.consensus, reviews.verdicts, reviews.decisions
     hallmarks = []
     for h in a.hallmarks:
         final = finals.get(h.id)
@@ -75,7 +81,7 @@ def final_assessment(ws: Workspace, stored: StoredAssessment, rubric: Rubric | N
                     "searched": searched_line(d.searched) if d.searched else "",
                     "evidence": [
                         {
-                            **e.model_dump(include={"page", "text", "bbox", "score", "kind", "document"}),
+                            **{f: getattr(e, f) for f in EVIDENCE_FIELDS},
                             "verdicts": [
                                 {"reviewer": v["reviewer"], "verdict": v["verdict"]}
                                 for v in verdicts.get((d.id, e.text), [])
@@ -132,7 +138,11 @@ def final_assessment(ws: Workspace, stored: StoredAssessment, rubric: Rubric | N
 
 def export_records(ws: Workspace) -> list[dict]:
     rubric = ws.rubric()
-    return [final_assessment(ws, s, rubric) for s in ws.current_assessments()]
+    reviews = dec.all_reviews(ws)
+    return [
+        final_assessment(ws, s, rubric, reviews.get(s.sha256, dec.Reviews()))
+        for s in ws.current_assessments()
+    ]
 
 
 # -------------------------------------------------------------------- writers

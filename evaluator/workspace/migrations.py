@@ -58,6 +58,31 @@ def _chain_reviewer_records(conn: Connection) -> None:
     )
 
 
+def _summarise_assessments(conn: Connection) -> None:
+    """5: ``assessment_summaries``, what a list of documents shows of a suggestion (title, pages, each
+    hallmark's level, confidence and needs_review: ``evaluator.workspace.store.summary_json``), so the
+    list reads no assessment JSON. A table of its own: in SQLite a column after ``assessments.json``
+    is read by walking the JSON's overflow pages. Filled in here for the assessments already stored,
+    a hundred at a time."""
+    from evaluator.types import Assessment
+    from evaluator.workspace.store import summary_json
+
+    key = "BIGINT" if conn.postgres else "INTEGER"
+    conn.execute(
+        f"CREATE TABLE assessment_summaries (assessment_id {key} PRIMARY KEY REFERENCES assessments(id), "
+        "summary TEXT NOT NULL)"
+    )
+    last = 0
+    while rows := conn.execute(
+        "SELECT id, json FROM assessments WHERE id > ? ORDER BY id LIMIT 100", (last,)
+    ).fetchall():
+        conn.executemany(
+            "INSERT INTO assessment_summaries (assessment_id, summary) VALUES (?, ?)",
+            [(r["id"], summary_json(Assessment.model_validate_json(r["json"]))) for r in rows],
+        )
+        last = rows[-1]["id"]
+
+
 # Each entry migrates the schema from version i to i+1: SQL, or a function for steps that need Python.
 # Append; never edit a released step.
 MIGRATIONS: list[Migration] = [
@@ -188,6 +213,7 @@ MIGRATIONS: list[Migration] = [
         done INTEGER NOT NULL DEFAULT 0
     );
     """,
+    _summarise_assessments,
 ]
 
 _PG_APPEND_ONLY = "\n".join(
@@ -227,6 +253,7 @@ PG_MIGRATIONS: list[Migration] = [
     "",  # 2 and 3: in step 1
     "",
     postgres_sql(str(MIGRATIONS[3])),
+    _summarise_assessments,
 ]
 # What an application role may change (``evaluator workspace grant``); everything else it may only
 # read and append to. Reviewer records (APPEND_ONLY) are never among these.

@@ -32,7 +32,17 @@ from evaluator.types import Assessment, Rubric
 from evaluator.workspace.backend import Backend, Connection, Row, open_backend, redact
 from evaluator.workspace.migrations import MIGRATIONS
 
-__all__ = ["DB_NAME", "MIGRATIONS", "RUBRIC_NAME", "StoredAssessment", "Workspace", "utc_now"]
+__all__ = [
+    "DB_NAME",
+    "MIGRATIONS",
+    "RUBRIC_NAME",
+    "AssessmentSummary",
+    "HallmarkSummary",
+    "StoredAssessment",
+    "Workspace",
+    "summary_json",
+    "utc_now",
+]
 
 DB_NAME = "evaluator.sqlite"
 RUBRIC_NAME = "rubric.json"
@@ -59,6 +69,56 @@ class StoredAssessment:
     created_at: str
     cache_key: str
     assessment: Assessment
+
+    @property
+    def summary(self) -> AssessmentSummary:
+        return AssessmentSummary.of(self.id, self.sha256, self.path, summary_json(self.assessment))
+
+
+@dataclass(frozen=True)
+class HallmarkSummary:
+    id: str
+    level: str
+    confidence: float
+    needs_review: bool
+
+
+@dataclass(frozen=True)
+class AssessmentSummary:
+    """What a list of documents shows of a suggestion: no descriptors, no evidence. Kept beside each
+    assessment (``assessment_summaries``), so a list of many documents parses none of their JSON."""
+
+    id: int
+    sha256: str
+    path: str
+    title: str
+    pages: int
+    hallmarks: tuple[HallmarkSummary, ...]
+
+    @property
+    def levels(self) -> dict[str, str]:
+        return {h.id: h.level for h in self.hallmarks}
+
+    @classmethod
+    def of(cls, assessment_id: int, sha256: str, path: str, text: str) -> AssessmentSummary:
+        data = json.loads(text)
+        hallmarks = tuple(HallmarkSummary(**h) for h in data["hallmarks"])
+        return cls(assessment_id, sha256, path, data["title"], data["pages"], hallmarks)
+
+
+def summary_json(assessment: Assessment) -> str:
+    """An assessment's row of ``assessment_summaries``."""
+    return json.dumps(
+        {
+            "title": assessment.document.title,
+            "pages": assessment.document.pages,
+            "hallmarks": [
+                {"id": h.id, "level": h.level, "confidence": h.confidence, "needs_review": h.needs_review}
+                for h in assessment.hallmarks
+            ],
+        },
+        ensure_ascii=False,
+    )
 
 
 class Workspace:
@@ -200,6 +260,10 @@ class Workspace:
                 (document_id, run_id, cache_key, now, assessment.model_dump_json()),
             )
             conn.execute(
+                "INSERT INTO assessment_summaries (assessment_id, summary) VALUES (?, ?)",
+                (new_id, summary_json(assessment)),
+            )
+            conn.execute(
                 "UPDATE assessments SET superseded_by = ? WHERE document_id = ? AND superseded_by IS NULL AND id != ?",
                 (new_id, document_id, new_id),
             )
@@ -212,6 +276,16 @@ class Workspace:
 
     def current_assessments(self) -> list[StoredAssessment]:
         return self._assessment_rows("a.superseded_by IS NULL", ())
+
+    def current_summaries(self) -> list[AssessmentSummary]:
+        """The current suggestions' summaries, in the order of ``current_assessments`` (their JSON unread)."""
+        with self.connect() as conn:
+            rows = conn.execute(
+                "SELECT a.id, d.sha256, d.path, s.summary FROM assessments a "
+                "JOIN documents d ON d.id = a.document_id JOIN assessment_summaries s ON s.assessment_id = a.id "
+                "WHERE a.superseded_by IS NULL ORDER BY a.id"
+            ).fetchall()
+        return [AssessmentSummary.of(r["id"], r["sha256"], r["path"], r["summary"]) for r in rows]
 
     def assessment(self, assessment_id: int) -> StoredAssessment | None:
         rows = self._assessment_rows("a.id = ?", (assessment_id,))
