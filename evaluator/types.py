@@ -14,8 +14,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SCHEMA_VERSION = "1.2"  # 1.1: provenance names the rubric hash, segmenter, matcher, ranker and judge settings
+SCHEMA_VERSION = "1.3"  # 1.1: provenance names the rubric hash, segmenter, matcher, ranker and judge settings
 # 1.2: area assessments: ``documents`` (the source documents of an area) and ``evidence[].document``
+# 1.3: provenance names the embedder (``embedder``: the code that turned passages into vectors)
 
 Level = Literal["none", "assuring", "optimising", "maximising"]
 RubricLevel = Literal["assuring", "optimising", "maximising"]
@@ -212,6 +213,7 @@ class Provenance(_Model):
     rubric_hash: str = ""  # evaluator.rubric.rubric_hash: any edit to the rubric, even to a cue, changes it
     segmenter: str = ""  # SEGMENTER_VERSION
     matcher: str = ""  # MATCHER_VERSION
+    embedder: str = ""  # since schema 1.3: EMBEDDER_VERSION, the code that embedded the passages
 
 
 class Assessment(_Model):
