@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 
-from common import corpus_parser
+from common import corpus_parser, segmented_corpus
 
 
 def main() -> None:
@@ -30,20 +30,12 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from evaluator.pipeline import embed_passages, file_sha256
-    from evaluator.stages.cache import Cache, default_cache_dir
+    from evaluator.pipeline import embed_passages
     from evaluator.stages.embed import MiniLMEncoder, token_batches
-    from evaluator.stages.extract import EXTRACTOR_VERSION, extract
     from evaluator.stages.rank import is_boilerplate
-    from evaluator.stages.segment import is_substantive, segment
-    from evaluator.workspace.batch import find_documents
+    from evaluator.stages.segment import is_substantive
 
-    cache = Cache(default_cache_dir())
-    documents = []
-    for path in find_documents([args.corpus]):
-        document = cache.document(file_sha256(path), EXTRACTOR_VERSION) or extract(path)
-        cache.put_document(document, EXTRACTOR_VERSION)
-        documents.append((document.page_count, segment(document)))
+    documents = [(document.page_count, passages) for document, passages in segmented_corpus(args.corpus)]
     pages = sum(n for n, _ in documents)
     encoder = MiniLMEncoder()
     model = encoder.model
