@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 
-from common import corpus_parser
+from common import corpus_parser, segmented_corpus
 
 
 def main() -> None:
@@ -25,20 +25,11 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from evaluator.pipeline import file_sha256
     from evaluator.rubric import load_rubric
-    from evaluator.stages.cache import Cache, default_cache_dir
     from evaluator.stages.embed import MiniLMEncoder, native_bfloat16
-    from evaluator.stages.extract import EXTRACTOR_VERSION, extract
-    from evaluator.stages.segment import is_substantive, segment
-    from evaluator.workspace.batch import find_documents
+    from evaluator.stages.segment import is_substantive
 
-    cache = Cache(default_cache_dir())
-    passages = []
-    for path in find_documents([args.corpus]):
-        document = cache.document(file_sha256(path), EXTRACTOR_VERSION) or extract(path)
-        cache.put_document(document, EXTRACTOR_VERSION)
-        passages += segment(document)
+    passages = [p for _, document_passages in segmented_corpus(args.corpus) for p in document_passages]
     substantive = [p.text for p in passages if is_substantive(p)]
     texts = list(dict.fromkeys(substantive))
     print(

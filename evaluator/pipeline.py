@@ -103,7 +103,8 @@ class Pipeline:
 
     def passages_key(self) -> str:
         """Identifies segmented + embedded passages of a file in the cache."""
-        return f"{EXTRACTOR_VERSION}|{SEGMENTER_VERSION}|{self.encoder.weights_hash}|{self.encoder.precision}"
+        encoder = self.encoder
+        return f"{EXTRACTOR_VERSION}|{SEGMENTER_VERSION}|{encoder.weights_hash}|{encoder.precision}|{encoder.version}"
 
     def cache_key(self, sha256: str) -> str:
         """Identifies a suggestion: same file, same components -> same key (used to resume batches)."""
@@ -115,6 +116,7 @@ class Pipeline:
             MATCHER_VERSION,
             self.encoder.weights_hash[:16],
             self.encoder.precision,
+            self.encoder.version,
             rubric_hash(self.rubric),
             self.judge.version if self.judge else "",
             JUDGE_SETTINGS_VERSION,
@@ -203,6 +205,7 @@ class Pipeline:
             segmenter=SEGMENTER_VERSION,
             matcher=MATCHER_VERSION,
             kinds=KINDS_VERSION,
+            embedder=self.encoder.version,
         )
 
 

@@ -18,7 +18,8 @@ SCHEMA_VERSION = "1.3"
 # 1.1: provenance names the rubric hash, segmenter, matcher, ranker and judge settings
 # 1.2: area assessments: ``documents`` (the source documents of an area) and ``evidence[].document``
 # 1.3: evidence[].kind, descriptor `searched` (what was looked for when not met), assessment `targets`,
-#      provenance `kinds`; all default, so 1.0-1.2 assessments still load
+#      provenance `kinds` and `embedder` (the code that turned passages into vectors); all default, so
+#      1.0-1.2 assessments still load
 
 Level = Literal["none", "assuring", "optimising", "maximising"]
 RubricLevel = Literal["assuring", "optimising", "maximising"]
@@ -260,6 +261,7 @@ class Provenance(_Model):
     segmenter: str = ""  # SEGMENTER_VERSION
     matcher: str = ""  # MATCHER_VERSION
     kinds: str = ""  # KINDS_VERSION (since schema 1.3)
+    embedder: str = ""  # since schema 1.3: EMBEDDER_VERSION, the code that embedded the passages
 
 
 class Assessment(_Model):

@@ -9,7 +9,14 @@ from click.testing import CliRunner
 from evaluator.cli import main
 from evaluator.errors import ConfigError
 from evaluator.pipeline import Pipeline, embed_passages
-from evaluator.stages.embed import HashingEncoder, MiniLMEncoder, default_precision
+from evaluator.stages.cache import Cache, CachedEncoder
+from evaluator.stages.embed import (
+    EMBEDDER_VERSION,
+    HashingEncoder,
+    MiniLMEncoder,
+    default_precision,
+    token_batches,
+)
 from evaluator.types import Passage
 
 POLICY_TEXTS = [
@@ -46,6 +53,29 @@ def test_repeated_texts_are_embedded_once_and_returned_in_order():
     assert np.allclose(vectors, encoder.encode(POLICY_TEXTS[:1] + POLICY_TEXTS[3:4] + POLICY_TEXTS[:1]))
 
 
+@pytest.mark.model
+def test_batching_by_token_count_keeps_every_vector_and_its_order():
+    # lengths from 1 to 200 words, shuffled, in several batches: each row is still its own text's vector
+    texts = [
+        " ".join(["wellbeing", "measures", "for", "residents"][i % 4] for i in range(n))
+        for n in range(1, 200, 9)
+    ]
+    texts = texts[::2] + texts[1::2]
+    exact = MiniLMEncoder(precision="float32", batch_size=4)
+    batched = exact.encode(texts)
+    one_by_one = np.concatenate([exact.encode([t]) for t in texts])
+    assert (batched * one_by_one).sum(axis=1).min() > 0.99999  # padding never changes a vector
+    fast = MiniLMEncoder(precision="bfloat16", batch_size=4).encode(texts)
+    assert (fast * batched).sum(axis=1).min() > 0.9995
+
+
+def test_batches_hold_texts_of_similar_token_count():
+    lengths = [5, 40, 7, 38, 6, 120, 39, 8]
+    batches = token_batches(lengths, 3)
+    assert [sorted(lengths[i] for i in b) for b in batches] == [[39, 40, 120], [7, 8, 38], [5, 6]]
+    assert sorted(int(i) for b in batches for i in b) == list(range(len(lengths)))  # each text once
+
+
 def test_short_passages_are_not_embedded():
     passages = [_passage(i, t) for i, t in enumerate(POLICY_TEXTS)]
     seen: list[str] = []
@@ -79,6 +109,19 @@ def test_precision_is_part_of_the_cache_key_and_provenance():
         keys[precision] = (pipeline.passages_key(), pipeline.provenance().model_precision)
     assert keys["float32"][0] != keys["bfloat16"][0]
     assert [k[1] for k in keys.values()] == ["float32", "bfloat16"]
+
+
+def test_the_embedding_code_is_part_of_the_cache_keys_and_provenance(tmp_path):
+    # vectors made by other embedding code (another batching, another execution path) are never re-used
+    pipeline = Pipeline(encoder=MiniLMEncoder(), judge=None)
+    assert pipeline.provenance().embedder == EMBEDDER_VERSION and EMBEDDER_VERSION in pipeline.passages_key()
+    before = (pipeline.passages_key(), pipeline.cache_key("0" * 64))
+    pipeline.encoder.version = "embed-other"  # type: ignore[misc]
+    assert pipeline.passages_key() != before[0] and pipeline.cache_key("0" * 64) != before[1]
+    assert (
+        CachedEncoder(HashingEncoder(), Cache(tmp_path)).path
+        != CachedEncoder(MiniLMEncoder(), Cache(tmp_path)).path
+    )
 
 
 def test_unknown_precision_is_a_one_line_cli_error(tmp_path, monkeypatch):

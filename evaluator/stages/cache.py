@@ -78,8 +78,10 @@ class CachedEncoder:
 
     def __init__(self, encoder: Encoder, cache: Cache):
         self.encoder, self.name, self.weights_hash = encoder, encoder.name, encoder.weights_hash
-        self.precision, self.dim = encoder.precision, encoder.dim
-        self.path = cache.root / f"text-vectors-{encoder.weights_hash[:16]}-{encoder.precision}.npz"
+        self.precision, self.dim, self.version = encoder.precision, encoder.dim, encoder.version
+        self.path = (
+            cache.root / f"text-vectors-{encoder.weights_hash[:16]}-{encoder.precision}-{encoder.version}.npz"
+        )
 
     def encode(self, texts: list[str]) -> np.ndarray:
         keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]

@@ -8,6 +8,11 @@ model runs under ``torch.autocast(bfloat16)`` (matrix products in bfloat16, Laye
 float32). On the shared corpus that more than halves embedding time, and every passage vector stays within
 cosine 0.9999 of the float32 one (``python benchmarks/bench_precision.py``). Elsewhere, float32.
 ``EVALUATOR_PRECISION=float32`` (or ``bfloat16``) overrides the choice.
+
+Batching: each batch is padded to its longest text, so texts are batched by their token count (longest
+first), not by sentence-transformers' character count: on the shared corpus that pads 13% instead of 47%
+(``python benchmarks/bench_encoder.py``). ``EMBEDDER_VERSION`` (this file's digest) goes into provenance
+and cache keys with the weights hash and precision, so vectors made by other code are never mixed in.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ import numpy as np
 
 from evaluator.errors import ConfigError
 from evaluator.files import file_sha256
+from evaluator.stages.cache import source_digest
 
+EMBEDDER_VERSION = f"embed-{source_digest(__file__)}"
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 PRECISIONS = ("float32", "bfloat16")
 
@@ -31,6 +38,7 @@ class Encoder(Protocol):
     name: str
     weights_hash: str
     precision: str
+    version: str  # the code that turns texts into vectors (EMBEDDER_VERSION for the real model)
     dim: int  # the vectors' length: ``encode([])`` is a (0, dim) array
 
     def encode(self, texts: list[str]) -> np.ndarray: ...
@@ -82,12 +90,13 @@ class MiniLMEncoder:
     """all-MiniLM-L6-v2 on the CPU. The model loads on the first ``encode``, so building an encoder to
     compute cache keys (name, weights hash) costs nothing.
 
-    Batches of 16: passages vary in length and each batch is padded to its longest, so small batches
-    waste less padding; the screen benchmark (benchmarks/bench_screen.py) runs with this setting.
-    Repeated texts are embedded once.
+    Batches of 16 texts of similar token count (``token_batches``): each batch is padded to its longest
+    text, and 8, 16 or 32 cost about the same once sorted (``benchmarks/bench_encoder.py``). Give one
+    call all the texts of a document so they are sorted together. Repeated texts are embedded once.
     """
 
     name = MODEL_NAME
+    version = EMBEDDER_VERSION
     dim = 384
 
     def __init__(self, batch_size: int = 16, precision: str | None = None):
@@ -110,23 +119,44 @@ class MiniLMEncoder:
         transformers_logging.set_verbosity_error()
         return SentenceTransformer(str(model_path()), device="cpu")
 
+    @property
+    def model(self) -> Any:
+        """The SentenceTransformer, loaded on first use."""
+        if self._model is None:
+            self._model = self._load()
+        return self._model
+
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self._model is None:
-            self._model = self._load()
         import torch
 
+        model = self.model
         unique = list(dict.fromkeys(texts))
+        lengths = model.tokenizer(
+            unique, truncation=True, max_length=model.max_seq_length, return_length=True
+        )["length"]
+        vectors = np.empty((len(unique), self.dim), dtype=np.float32)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
-            vectors = self._model.encode(
-                unique, batch_size=self.batch_size, convert_to_tensor=True, show_progress_bar=False
-            )
-        vectors = torch.nn.functional.normalize(vectors.float(), dim=1).numpy()
+            for batch in token_batches(lengths, self.batch_size):
+                embedded = model.encode(
+                    [unique[i] for i in batch],
+                    batch_size=len(batch),
+                    convert_to_tensor=True,
+                    show_progress_bar=False,
+                )
+                vectors[batch] = torch.nn.functional.normalize(embedded.float(), dim=1).numpy()
         if len(unique) == len(texts):
             return vectors
         row = {text: i for i, text in enumerate(unique)}
         return vectors[[row[t] for t in texts]]
+
+
+def token_batches(lengths: list[int], batch_size: int) -> list[np.ndarray]:
+    """Indices of texts in batches of ``batch_size``, longest first, so each batch holds texts of
+    similar token count and little padding."""
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 class HashingEncoder:
@@ -138,6 +168,7 @@ class HashingEncoder:
     name = "hashing-fake"
     weights_hash = "0" * 64
     precision = "float32"
+    version = "hashing-fake"
 
     def __init__(self, dim: int = 384):
         from sklearn.feature_extraction.text import HashingVectorizer
