@@ -5,7 +5,8 @@
 One process with one torch thread, as a screening worker runs, no cache: start-up (importing torch, the
 evaluator and sentence-transformers, loading spaCy and the model, embedding the rubric's queries), then
 per stage summed over the documents: extraction (pdfplumber), segmentation (spaCy), embedding
-(MiniLM), matching (with the shipped ranker, as `assess` does), judging.
+(MiniLM), matching (with the shipped ranker, as `assess` does), judging with the kind of each cited
+passage, and the targets table (both parse with spaCy's en_core_web_sm).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from evaluator.pipeline import Analysis, Pipeline, embed_passages
+    from evaluator.pipeline import Pipeline, embed_passages
     from evaluator.stages.extract import extract
+    from evaluator.stages.kinds import find_targets, load_parser
     from evaluator.stages.match import match
     from evaluator.stages.segment import load_nlp, segment
     from evaluator.workspace.batch import find_documents
@@ -34,10 +36,11 @@ def main() -> None:
     imported = time.perf_counter()
     pipeline = Pipeline()
     load_nlp()
+    load_parser()
     pipeline.index  # noqa: B018  (loads the model and embeds the rubric's queries)
     ready = time.perf_counter()
     print(
-        f"start-up: imports {imported - started:.1f} s, spaCy + model + rubric queries {ready - imported:.1f} s "
+        f"start-up: imports {imported - started:.1f} s, spaCy (both models) + model + rubric queries {ready - imported:.1f} s "
         f"({pipeline.encoder.precision})"
     )
 
@@ -60,8 +63,10 @@ def main() -> None:
         lap("embed (MiniLM)")
         matches = match(passages, vectors, pipeline.index, pipeline.ranker)  # as `assess` does
         lap("match")
-        pipeline.judge_analysis(Analysis(document, passages, vectors, matches))
-        lap("judge")
+        pipeline.judge_matches(matches, passages)  # as judge_analysis does, in its two parts:
+        lap("judge + cited kinds")  # statuses and levels, each cited passage's kind (spaCy parse)
+        find_targets(passages)
+        lap("targets (spaCy parse)")
         pages += document.page_count
     print(f"{pages} pages; per stage, summed over the corpus:")
     for stage, seconds in totals.items():
