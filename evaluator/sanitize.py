@@ -35,37 +35,15 @@ def write_csv_rows(path: Path, header: list[str], rows: Iterable[Iterable[Any] |
             writer.writerow([csv_cell(v) for v in cells])
 
 
-def append_row(sheet, values: Iterable[Any], *, style: Any = None) -> None:
+def append_row(sheet, values: Iterable[Any]) -> None:
     """``sheet.append(values)`` with every text cell stored as a string, never as a formula. The cells
-    are made here (reading the row back would cost a pass over the whole sheet per row), so this works
-    on write-only sheets too. Empty text is an empty cell. ``style``: a cell (see ``styled_cell``) whose font and alignment every
-    cell of the row takes, copied as openpyxl's own worksheet copy does (setting a Font or Alignment
-    object per cell hashes it each time: a third of a 1,000-document export)."""
-    from copy import copy
-
+    are made here (reading the row back would cost a pass over the whole sheet per row)."""
     from openpyxl.cell import Cell
 
-    cells: list[Any] = []
+    cells = []
     for value in values:
-        if value == "" or value is None:  # left empty: no cell to write (half of an export's cells)
-            cells.append(None)
-            continue
-        cell = Cell(sheet, row=1, column=1, value=value)  # placed by append
+        cell = Cell(sheet, value=value)
         if isinstance(value, str):
             cell.data_type = "s"
-        if style is not None:
-            cell._style = copy(style._style)
         cells.append(cell)
     sheet.append(cells)
-
-
-def styled_cell(sheet, *, font: Any = None, alignment: Any = None) -> Any:
-    """A template cell carrying ``font`` and ``alignment``, for ``append_row(..., style=)``."""
-    from openpyxl.cell import Cell
-
-    cell = Cell(sheet, row=1, column=1)
-    if font is not None:
-        cell.font = font
-    if alignment is not None:
-        cell.alignment = alignment
-    return cell

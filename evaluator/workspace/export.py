@@ -15,7 +15,7 @@ from evaluator import __version__
 from evaluator.assessment_report import searched_line
 from evaluator.errors import EvaluatorError
 from evaluator.rubric import descriptor_info, hallmark_title
-from evaluator.sanitize import append_row, styled_cell, write_csv_rows
+from evaluator.sanitize import append_row, write_csv_rows
 from evaluator.types import RUBRIC_LEVELS, Rubric
 from evaluator.workspace import decisions as dec
 from evaluator.workspace.page_images import page_image
@@ -84,10 +84,8 @@ def final_assessment(
                             **{f: getattr(e, f) for f in EVIDENCE_FIELDS},
                             "verdicts": [
                                 {"reviewer": v["reviewer"], "verdict": v["verdict"]}
-                                for v in verdicts[(d.id, e.text)]
-                            ]
-                            if (d.id, e.text) in verdicts
-                            else [],
+                                for v in verdicts.get((d.id, e.text), [])
+                            ],
                         }
                         for e in d.evidence
                     ],
@@ -221,18 +219,12 @@ def _grid_cell(descriptors: list[dict]) -> str:
 
 
 def write_xlsx(out: Path, records: list[dict]) -> None:
-    """A Summary sheet (one row per document) and one sheet per document (one row per hallmark, its
-    descriptors and evidence under each level). Written in openpyxl's write-only mode: rows stream to
-    disk as they are made, so 1,000 documents take seconds and little memory."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
-    wb = Workbook(write_only=True)
-    summary = wb.create_sheet("Summary")
-    bold = styled_cell(
-        summary, font=Font(bold=True)
-    )  # styles belong to the workbook: one pair serves all sheets
-    wrap = styled_cell(summary, alignment=Alignment(wrap_text=True, vertical="top"))
+    wb = Workbook()
+    summary = wb.active
+    summary.title = "Summary"
     hallmark_ids = [h["id"] for h in records[0]["hallmarks"]] if records else []
     append_row(
         summary,
@@ -244,9 +236,9 @@ def write_xlsx(out: Path, records: list[dict]) -> None:
             *[f"Source {h}" for h in hallmark_ids],
             "Sheet",
         ],
-        style=bold,
     )
     taken = {"summary"}
+    wrap = Alignment(wrap_text=True, vertical="top")
     for i, r in enumerate(records, start=1):
         doc = r["document"]
         name = _sheet_name(i, doc["title"] or Path(doc["path"]).stem, taken)
@@ -263,9 +255,24 @@ def write_xlsx(out: Path, records: list[dict]) -> None:
             ],
         )
         ws = wb.create_sheet(name)
-        for col, width in zip("ABCDEFGHIJKLMNO", DOCUMENT_SHEET_WIDTHS, strict=True):
-            ws.column_dimensions[col].width = width  # write-only: widths before the first row
-        append_row(ws, DOCUMENT_SHEET_HEADER, style=bold)
+        append_row(
+            ws,
+            [
+                "Hallmark",
+                *[lvl.capitalize() for lvl in RUBRIC_LEVELS],
+                "Suggested level",
+                "Confidence",
+                "Final level",
+                "Source",
+                "Reviewer",
+                "Decision",
+                "Reason",
+                "Note",
+                "Consensus",
+                "Consensus by",
+                "Consensus reason",
+            ],
+        )
         for h in r["hallmarks"]:
             d = h["decision"] or {}
             c = h["consensus"] or {}
@@ -289,27 +296,19 @@ def write_xlsx(out: Path, records: list[dict]) -> None:
                     c.get("recorded_by", ""),
                     c.get("reason", ""),
                 ],
-                style=wrap,
             )
+        for row in ws.iter_rows(min_row=2):
+            for cell in row:
+                cell.alignment = wrap
+        for col, width in zip(
+            "ABCDEFGHIJKLMNO", (18, 60, 60, 60, 12, 10, 12, 10, 14, 18, 30, 24, 18, 14, 30), strict=True
+        ):
+            ws.column_dimensions[col].width = width
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+    for cell in summary[1]:
+        cell.font = Font(bold=True)
     wb.save(out)
-
-
-DOCUMENT_SHEET_HEADER = [
-    "Hallmark",
-    *[lvl.capitalize() for lvl in RUBRIC_LEVELS],
-    "Suggested level",
-    "Confidence",
-    "Final level",
-    "Source",
-    "Reviewer",
-    "Decision",
-    "Reason",
-    "Note",
-    "Consensus",
-    "Consensus by",
-    "Consensus reason",
-]
-DOCUMENT_SHEET_WIDTHS = (18, 60, 60, 60, 12, 10, 12, 10, 14, 18, 30, 24, 18, 14, 30)
 
 
 def _thumbnails(ws: Workspace, records: list[dict], stored: dict[str, StoredAssessment]) -> dict:
