@@ -93,6 +93,10 @@ def test_xlsx_follows_the_maturity_grid(reviewed):
     assert h1[head.index("Reviewer")] == "Ana" and h1[head.index("Reason")] == REASON
     h3a = next(r for r in rows if r[0].startswith("3a"))
     assert h3a[head.index("Source")] == "consensus" and h3a[head.index("Consensus")] == "none (Ben)"
+    # readable as opened: bold headers, the level columns wide and wrapped at the top of the cell
+    assert sheet["A1"].font.bold and wb["Summary"]["A1"].font.bold and not sheet["A2"].font.bold
+    assert sheet["B2"].alignment.wrap_text and sheet["B2"].alignment.vertical == "top"
+    assert sheet.column_dimensions["B"].width == 60 and sheet.column_dimensions["A"].width == 18
 
 
 def test_html_is_self_contained_and_escaped(reviewed):
