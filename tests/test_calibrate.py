@@ -97,12 +97,15 @@ def test_calibrate_writes_a_model_that_assess_uses(tmp_path):
     n_gold = len(list(SHARED_GOLD.glob("*.json")))  # the set grows: every labelled document is used
     assert f"leave-one-document-out on {n_gold} gold documents" in result.output
     model, ranker = json.loads(out.read_text()), json.loads(ranker_out.read_text())
-    # the shipped judge and ranker are the ones fitted on every document in ../shared/gold
-    shipped = load_judge()
+    # the shipped judge and ranker are the ones fitted on every document in ../shared/gold. The vectors
+    # (bfloat16) differ a little between CPUs: refits on an AMD EPYC and an Intel Xeon (AMX) on the same
+    # labels put judge coefficients up to 0.03 apart, so the tolerance is 0.05; a stale model also fails
+    # on the documents it was trained on.
+    shipped, gold_docs = load_judge(), sorted(p.stem for p in SHARED_GOLD.glob("*.json"))
     for head in ("any_head", "met_head"):
-        assert np.allclose(model[head]["coef"], getattr(shipped, head).coef, atol=0.02), "re-run calibrate"
-    assert np.allclose(ranker["coef"], load_ranker().coef, atol=0.02), "re-run calibrate"
-    assert sorted(ranker["trained_on"]) == sorted(p.stem for p in SHARED_GOLD.glob("*.json"))
+        assert np.allclose(model[head]["coef"], getattr(shipped, head).coef, atol=0.05), "re-run calibrate"
+    assert np.allclose(ranker["coef"], load_ranker().coef, atol=0.05), "re-run calibrate"
+    assert sorted(ranker["trained_on"]) == gold_docs == sorted(shipped.trained_on), "re-run calibrate"
     result = CliRunner().invoke(
         main,
         [

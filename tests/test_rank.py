@@ -1,13 +1,23 @@
 """Ranking promises: boilerplate (disclaimers, contents entries, reference lists) is never cited,
 whatever it scores, while body text that merely mentions references or cites a study stays citable;
-and the shipped ranker is what the real pipeline uses to choose evidence."""
+the learned space brings the passages reviewers quote closer to their descriptor; and the shipped
+ranker is what the real pipeline uses to choose evidence."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from support import SAMPLE_CORPUS
 
-from evaluator.stages.rank import is_boilerplate, load_ranker
+from evaluator.stages.rank import (
+    PASSAGE_FEATURES,
+    Adapter,
+    RankerModel,
+    RankingExample,
+    fit_adapter,
+    is_boilerplate,
+    load_ranker,
+)
 from evaluator.types import Passage
 
 
@@ -56,6 +66,67 @@ def test_shipped_ranker_is_fitted_on_reviewer_quotes() -> None:
     ranker = load_ranker()
     assert ranker.version.startswith("ranker-") and len(ranker.trained_on) >= 10
     assert "relied-on passages" in ranker.notes
+    assert ranker.features[-1] == "learned_similarity" and np.abs(ranker.adapter.u).max() > 0
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def test_an_unfitted_adapter_is_plain_cosine_to_the_descriptor() -> None:
+    rng = np.random.default_rng(0)
+    passages, queries, owner = (
+        _unit(rng.normal(size=(5, 8))),
+        _unit(rng.normal(size=(4, 8))),
+        np.array([0, 0, 1, 1]),
+    )
+    adapter = Adapter(u=np.zeros((8, 2)).tolist(), v=rng.normal(size=(8, 2)).tolist())
+    descriptors = _unit(np.stack([queries[:2].sum(0), queries[2:].sum(0)]))
+    assert np.allclose(adapter.similarity(passages, queries, owner), passages @ descriptors.T, atol=1e-6)
+
+
+def _synthetic_document(rng: np.random.Generator, doc_id: str, hidden: np.ndarray) -> RankingExample:
+    """40 passages; the one reviewers quote for descriptor 0 leans along a direction plain cosine to the
+    descriptor's wording does not see (as a strategy's own words for "a definition of wellbeing" might)."""
+    vectors = rng.normal(size=(40, hidden.size))
+    vectors[7] += 3.0 * hidden
+    return RankingExample(
+        doc_id=doc_id,
+        features=np.zeros((40, 2, len(PASSAGE_FEATURES)), dtype=np.float32),
+        citable=np.ones(40, dtype=bool),
+        relied_on={0: [7]},
+        vectors=_unit(vectors).astype(np.float32),
+    )
+
+
+def test_the_learned_space_ranks_the_quoted_passage_higher_in_an_unseen_document() -> None:
+    rng = np.random.default_rng(1)
+    queries, owner = _unit(rng.normal(size=(4, 32))).astype(np.float32), np.array([0, 0, 1, 1])
+    hidden = _unit(rng.normal(size=32))
+    hidden = _unit(hidden - (hidden @ _unit(queries[:2].sum(0))) * _unit(queries[:2].sum(0)))
+    adapter = fit_adapter([_synthetic_document(rng, f"d{i}", hidden) for i in range(8)], queries, owner)
+    unseen = _synthetic_document(rng, "unseen", hidden)
+    plain = Adapter(u=np.zeros_like(adapter.u).tolist(), v=adapter.v)
+
+    def rank_of_quote(a: Adapter) -> int:
+        return int(
+            (
+                a.similarity(unseen.vectors, queries, owner)[:, 0]
+                > a.similarity(unseen.vectors, queries, owner)[7, 0]
+            ).sum()
+        )
+
+    assert rank_of_quote(adapter) < rank_of_quote(plain)
+    assert rank_of_quote(adapter) <= 2
+
+
+def test_a_ranker_read_back_from_json_scores_the_same() -> None:
+    shipped = load_ranker()
+    rng = np.random.default_rng(2)
+    features = rng.normal(size=(6, 3, len(PASSAGE_FEATURES)))
+    learned = rng.uniform(size=(6, 3))
+    again = RankerModel.model_validate_json(shipped.model_dump_json())
+    assert np.array_equal(again.scores(features, learned), shipped.scores(features, learned))
 
 
 @pytest.mark.model

@@ -199,7 +199,11 @@ def evaluate_areas(
             skipped.append(f"{spec.name}: no labelled, readable document {', '.join(absent)}")
             continue
         members = {d: analyses[d] for d in spec.doc_ids}
-        ranker: RankerModel = fit_ranker([e for k, e in examples.items() if k not in members])
+        ranker: RankerModel = fit_ranker(
+            [e for k, e in examples.items() if k not in members],
+            pipeline.index.query_vectors,
+            pipeline.index.query_owner,
+        )
         # the judge learns from the fold ranker's features, as it is judged (see evaluate.loo_tool_predictions)
         train = {
             k: rematch(a, pipeline, ranker, examples.get(k)).matches

@@ -59,6 +59,7 @@ def ranking_example(
         features=passage_features(passages, s, index.descriptors),
         citable=citable(passages, s),
         relied_on={position[k]: v for k, v in quoted.items() if k in position},
+        vectors=vectors,
         signals=s,
     )
 

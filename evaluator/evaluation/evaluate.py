@@ -138,7 +138,11 @@ def loo_tool_predictions(
         fold_analyses = dict(analyses)
         fold_extra = {k: v[0] for k, v in (extra or {}).items()}
         if examples is not None:
-            ranker = fit_ranker([e for k, e in examples.items() if k != held_out])
+            ranker = fit_ranker(
+                [e for k, e in examples.items() if k != held_out],
+                pipeline.index.query_vectors,
+                pipeline.index.query_owner,
+            )
             fold_analyses = {k: rematch(a, pipeline, ranker, examples.get(k)) for k, a in analyses.items()}
             fold_extra = {k: rematch(a, pipeline, ranker, None) for k, a in fold_extra.items()}
         train = {k: a.matches for k, a in {**fold_analyses, **fold_extra}.items() if k != held_out}
@@ -201,7 +205,7 @@ def calibrate(
     )
     labels = {**gold_labels(scored), **{k: v[1] for k, v in extra.items()}}
     examples = ranking_examples(analyses, scored, pipeline)
-    ranker = fit_ranker(list(examples.values()))
+    ranker = fit_ranker(list(examples.values()), pipeline.index.query_vectors, pipeline.index.query_owner)
     # the judge learns from the features the shipped ranker gives, as `assess` will compute them
     matches = {k: rematch(a, pipeline, ranker, examples[k]).matches for k, a in analyses.items()}
     matches.update({k: rematch(v[0], pipeline, ranker, None).matches for k, v in extra.items()})

@@ -225,7 +225,10 @@ def match(
     if ranker is not None:
         if rank_features is None:
             rank_features = passage_features(passages, s, index.descriptors)
-        cite = np.where(citable(passages, s)[:, None], ranker.scores(rank_features), 0.0)
+        learned = ranker.learned_similarity(
+            passage_vectors, index.query_vectors, index.query_owner, embedded=s.substantive
+        )
+        cite = np.where(citable(passages, s)[:, None], ranker.scores(rank_features, learned), 0.0)
     else:  # framed passages first: a health-only passage never outranks a wellbeing one
         cite = np.where(
             s.substantive[:, None],
