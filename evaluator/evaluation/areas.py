@@ -31,7 +31,7 @@ from pydantic import BaseModel
 
 from evaluator.area import judge_area
 from evaluator.errors import EvaluatorError
-from evaluator.evaluation.calibrate import fit_judge, rematch, training_set
+from evaluator.evaluation.calibrate import fit_judge, training_set
 from evaluator.evaluation.gold import GoldDescriptor, GoldHallmark, GoldLabel
 from evaluator.evaluation.metrics import DocPrediction, Scores, score
 from evaluator.pipeline import Analysis, Pipeline
@@ -183,8 +183,12 @@ def evaluate_areas(
     gold: Mapping[str, GoldLabel],
     pipeline: Pipeline,
     examples: Mapping[str, RankingExample],
+    out_of_fold: Mapping[str, Analysis],
 ) -> AreaReport:
-    """Leave-area-out agreement of every area whose documents are all labelled and readable."""
+    """Leave-area-out agreement of every area whose documents are all labelled and readable.
+
+    ``out_of_fold``: every document re-matched by a ranker fitted without it (``evaluate.cross_fit``):
+    the judge learns from these, as the shipped judge does."""
     from evaluator.evaluation.evaluate import gold_labels  # evaluate imports this module
 
     labels = gold_labels(gold)
@@ -204,12 +208,9 @@ def evaluate_areas(
             pipeline.index.query_vectors,
             pipeline.index.query_owner,
         )
-        # the judge learns from the fold ranker's features, as it is judged (see evaluate.loo_tool_predictions)
-        train = {
-            k: rematch(a, pipeline, ranker, examples.get(k)).matches
-            for k, a in analyses.items()
-            if k not in members
-        }
+        # the judge learns from out-of-fold features (see evaluate.cross_fit); the members' evidence and
+        # features come from a ranker that never saw their quotes
+        train = {k: a.matches for k, a in out_of_fold.items() if k not in members}
         fold = Pipeline(
             rubric=rubric,
             encoder=pipeline.encoder,

@@ -118,32 +118,53 @@ def ranking_examples(
     }
 
 
+def cross_fit(
+    analyses: Mapping[str, Analysis], examples: Mapping[str, RankingExample], pipeline: Pipeline
+) -> tuple[dict[str, RankerModel], dict[str, Analysis]]:
+    """For every document, the ranker fitted on the other documents' quotes, and the document
+    re-matched with it: evidence and judge features as `assess` would give them on a new document.
+
+    The judge learns from these out-of-fold features. A ranker scores the passages it was fitted on
+    higher than those of a document it has never seen (its learned space has seen their quotes), so a
+    judge fitted on in-sample scores would ask too much of a new document's evidence before calling
+    a descriptor met."""
+    rankers, matched = {}, {}
+    for held_out in analyses:
+        rankers[held_out] = fit_ranker(
+            [e for k, e in examples.items() if k != held_out],
+            pipeline.index.query_vectors,
+            pipeline.index.query_owner,
+        )
+        matched[held_out] = rematch(analyses[held_out], pipeline, rankers[held_out], examples.get(held_out))
+    return rankers, matched
+
+
 def loo_tool_predictions(
     analyses: Mapping[str, Analysis],
     gold: Mapping[str, GoldLabel],
     pipeline: Pipeline,
     extra: Mapping[str, tuple[Analysis, dict[str, str]]] | None = None,
     examples: Mapping[str, RankingExample] | None = None,
+    crossfit: tuple[dict[str, RankerModel], dict[str, Analysis]] | None = None,
 ) -> dict[str, DocPrediction]:
     """Judge each document with a judge fitted on every other document's labels (plus ``extra``
     reviewer-labelled documents, which are always training data).
 
-    With ranking ``examples``, a ranker is fitted on the other documents' quotes first, and every
-    document is re-matched with it, so the judge learns from the same ranker scores it is judged on;
-    without, evidence and features come from similarity (the method before the ranker)."""
+    With ranking ``examples``, each document's evidence comes from a ranker fitted on the other
+    documents' quotes, and the judge learns from the other documents' out-of-fold features
+    (``cross_fit``, passed as ``crossfit`` when already computed). Those features come from rankers
+    that saw the held-out document's quotes; its own evidence and features never do. Without
+    ``examples``, evidence and features come from similarity (the method before the ranker)."""
     labels = {**gold_labels(gold), **{k: v[1] for k, v in (extra or {}).items()}}
+    if examples is not None and crossfit is None:
+        crossfit = cross_fit(analyses, examples, pipeline)
     predictions = {}
     for held_out in analyses:
         ranker: RankerModel | None = None
         fold_analyses = dict(analyses)
         fold_extra = {k: v[0] for k, v in (extra or {}).items()}
-        if examples is not None:
-            ranker = fit_ranker(
-                [e for k, e in examples.items() if k != held_out],
-                pipeline.index.query_vectors,
-                pipeline.index.query_owner,
-            )
-            fold_analyses = {k: rematch(a, pipeline, ranker, examples.get(k)) for k, a in analyses.items()}
+        if crossfit is not None:
+            ranker, fold_analyses = crossfit[0][held_out], crossfit[1]
             fold_extra = {k: rematch(a, pipeline, ranker, None) for k, a in fold_extra.items()}
         train = {k: a.matches for k, a in {**fold_analyses, **fold_extra}.items() if k != held_out}
         fold = Pipeline(
@@ -206,14 +227,16 @@ def calibrate(
     labels = {**gold_labels(scored), **{k: v[1] for k, v in extra.items()}}
     examples = ranking_examples(analyses, scored, pipeline)
     ranker = fit_ranker(list(examples.values()), pipeline.index.query_vectors, pipeline.index.query_owner)
-    # the judge learns from the features the shipped ranker gives, as `assess` will compute them
-    matches = {k: rematch(a, pipeline, ranker, examples[k]).matches for k, a in analyses.items()}
+    # the judge learns from features as the shipped ranker gives them on documents it has not seen: each
+    # gold document re-matched by the ranker fitted without it (reviewers' documents never train a ranker)
+    crossfit = cross_fit(analyses, examples, pipeline)
+    matches = {k: a.matches for k, a in crossfit[1].items()}
     matches.update({k: rematch(v[0], pipeline, ranker, None).matches for k, v in extra.items()})
     train, statuses, _ = training_set(matches, labels)
     return Calibration(
         model=fit_judge(train, statuses, trained_on=sorted(matches)),
         ranker=ranker,
-        scores=score(loo_tool_predictions(analyses, scored, pipeline, extra, examples), scored),
+        scores=score(loo_tool_predictions(analyses, scored, pipeline, extra, examples, crossfit), scored),
         gold_documents=sorted(analyses),
         reviewer_documents=len(extra),
         missing=missing + unreadable,
@@ -254,8 +277,9 @@ def evaluate(
     analyses, missing = analyse_gold(gold, docs_dir, pipeline, progress)
     scored = {doc_id: gold[doc_id] for doc_id in analyses}
     examples = ranking_examples(analyses, scored, pipeline)
+    crossfit = cross_fit(analyses, examples, pipeline)
     predictions = {
-        TOOL: loo_tool_predictions(analyses, scored, pipeline, examples=examples),
+        TOOL: loo_tool_predictions(analyses, scored, pipeline, examples=examples, crossfit=crossfit),
         TOOL_PREVIOUS: loo_tool_predictions(analyses, scored, pipeline),
     }
     if baselines:
@@ -282,7 +306,7 @@ def evaluate(
             for name, preds in predictions.items()
             if name in (TOOL, TOOL_PREVIOUS)
         },
-        areas=evaluate_areas(areas, analyses, scored, pipeline, examples) if areas else None,
+        areas=evaluate_areas(areas, analyses, scored, pipeline, examples, crossfit[1]) if areas else None,
     )
 
 

@@ -86,6 +86,9 @@ FEATURES: tuple[str, ...] = (
     # reviewer would cite, and are there three on different pages
     "cite_top1",
     "cite_top3",
+    # the best wellbeing-framed (where required) passage in the ranker's learned space: one passage that
+    # plainly does what the descriptor says, as reviewers' quotes do (0 without a ranker)
+    "learned_top1",
     # document context: the share of the document's passages framed as wellbeing (a wellbeing
     # strategy, a health-only plan, an unrelated council document)
     "doc_framed",
@@ -229,12 +232,14 @@ def match(
             passage_vectors, index.query_vectors, index.query_owner, embedded=s.substantive
         )
         cite = np.where(citable(passages, s)[:, None], ranker.scores(rank_features, learned), 0.0)
+        learned = np.where(citable(passages, s)[:, None], learned, 0.0)
     else:  # framed passages first: a health-only passage never outranks a wellbeing one
         cite = np.where(
             s.substantive[:, None],
             s.similarity + MATCH.cite_cue_weight * s.cue_counts + MATCH.framed_bonus * framed[:, None],
             0.0,
         )
+        learned = np.zeros_like(cite)
     sims = s.similarity
     doc_mean_max = float(sims[s.substantive].max(axis=0).mean()) if s.substantive.any() else 0.0
     results = []
@@ -251,6 +256,7 @@ def match(
                 s.committed,
                 doc_mean_max,
                 cite[:, j] if len(passages) else np.zeros(0),
+                learned[:, j] if len(passages) else np.zeros(0),
             )
         )
     return results
@@ -273,6 +279,7 @@ def _describe(
     committed: np.ndarray,
     doc_mean_max: float,
     cite_scores: np.ndarray,
+    learned: np.ndarray,
 ) -> DescriptorMatch:
     score = np.clip(sim + MATCH.cue_weight * n_cues, 0.0, 1.0) if len(passages) else np.zeros(0)
     eligible = framed if descriptor.requires_wellbeing else substantive
@@ -301,6 +308,7 @@ def _describe(
     spread = _spread(cite_order, cite_scores, passages)
     features["cite_top1"] = float(cite_scores.max()) if len(cite_scores) else 0.0
     features["cite_top3"] = float(cite_scores[spread].sum()) / MATCH.top_evidence if spread else 0.0
+    features["learned_top1"] = float(learned[eligible].max()) if eligible.any() else 0.0
     features["doc_framed"] = float(framed[substantive].mean()) if substantive.any() else 0.0
     evidence = [(passages[i], float(min(cite_scores[i], 1.0))) for i in spread]
     return DescriptorMatch(
