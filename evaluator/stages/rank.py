@@ -306,9 +306,9 @@ def fit_adapter(
         descriptors = torch.zeros(int(owner.max()) + 1, dim).index_add_(0, owner, transform(queries))
         descriptors = torch.nn.functional.normalize(descriptors, dim=1)
         loss = torch.zeros(())
-        for passages, js, mask in batches:
-            logits = transform(passages) @ descriptors[js].T / ADAPTER_TEMPERATURE
-            quoted_logits = logits.masked_fill(~mask, float("-inf"))
+        for candidate_vectors, credited, is_quoted in batches:
+            logits = transform(candidate_vectors) @ descriptors[credited].T / ADAPTER_TEMPERATURE
+            quoted_logits = logits.masked_fill(~is_quoted, float("-inf"))
             loss = loss + (torch.logsumexp(logits, 0) - torch.logsumexp(quoted_logits, 0)).sum()
         loss = loss / n_pairs + ADAPTER_DECAY * (u.pow(2).sum() + v.pow(2).sum())
         loss.backward()
