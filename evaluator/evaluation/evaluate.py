@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -118,9 +119,17 @@ def ranking_examples(
     }
 
 
+@dataclass(frozen=True)
+class CrossFit:
+    """Per document: the ranker fitted without it, and the document re-matched with that ranker."""
+
+    rankers: dict[str, RankerModel]
+    analyses: dict[str, Analysis]
+
+
 def cross_fit(
     analyses: Mapping[str, Analysis], examples: Mapping[str, RankingExample], pipeline: Pipeline
-) -> tuple[dict[str, RankerModel], dict[str, Analysis]]:
+) -> CrossFit:
     """For every document, the ranker fitted on the other documents' quotes, and the document
     re-matched with it: evidence and judge features as `assess` would give them on a new document.
 
@@ -136,7 +145,7 @@ def cross_fit(
             pipeline.index.query_owner,
         )
         matched[held_out] = rematch(analyses[held_out], pipeline, rankers[held_out], examples.get(held_out))
-    return rankers, matched
+    return CrossFit(rankers, matched)
 
 
 def loo_tool_predictions(
@@ -145,7 +154,7 @@ def loo_tool_predictions(
     pipeline: Pipeline,
     extra: Mapping[str, tuple[Analysis, dict[str, str]]] | None = None,
     examples: Mapping[str, RankingExample] | None = None,
-    crossfit: tuple[dict[str, RankerModel], dict[str, Analysis]] | None = None,
+    crossfit: CrossFit | None = None,
 ) -> dict[str, DocPrediction]:
     """Judge each document with a judge fitted on every other document's labels (plus ``extra``
     reviewer-labelled documents, which are always training data).
@@ -164,7 +173,7 @@ def loo_tool_predictions(
         fold_analyses = dict(analyses)
         fold_extra = {k: v[0] for k, v in (extra or {}).items()}
         if crossfit is not None:
-            ranker, fold_analyses = crossfit[0][held_out], crossfit[1]
+            ranker, fold_analyses = crossfit.rankers[held_out], crossfit.analyses
             fold_extra = {k: rematch(a, pipeline, ranker, None) for k, a in fold_extra.items()}
         train = {k: a.matches for k, a in {**fold_analyses, **fold_extra}.items() if k != held_out}
         fold = Pipeline(
@@ -230,7 +239,7 @@ def calibrate(
     # the judge learns from features as the shipped ranker gives them on documents it has not seen: each
     # gold document re-matched by the ranker fitted without it (reviewers' documents never train a ranker)
     crossfit = cross_fit(analyses, examples, pipeline)
-    matches = {k: a.matches for k, a in crossfit[1].items()}
+    matches = {k: a.matches for k, a in crossfit.analyses.items()}
     matches.update({k: rematch(v[0], pipeline, ranker, None).matches for k, v in extra.items()})
     train, statuses, _ = training_set(matches, labels)
     return Calibration(
@@ -306,7 +315,9 @@ def evaluate(
             for name, preds in predictions.items()
             if name in (TOOL, TOOL_PREVIOUS)
         },
-        areas=evaluate_areas(areas, analyses, scored, pipeline, examples, crossfit[1]) if areas else None,
+        areas=evaluate_areas(areas, analyses, scored, pipeline, examples, crossfit.analyses)
+        if areas
+        else None,
     )
 
 

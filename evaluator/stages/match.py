@@ -228,11 +228,10 @@ def match(
     if ranker is not None:
         if rank_features is None:
             rank_features = passage_features(passages, s, index.descriptors)
-        learned = ranker.learned_similarity(
-            passage_vectors, index.query_vectors, index.query_owner, embedded=s.substantive
-        )
-        cite = np.where(citable(passages, s)[:, None], ranker.scores(rank_features, learned), 0.0)
-        learned = np.where(citable(passages, s)[:, None], learned, 0.0)
+        may_cite = citable(passages, s)[:, None]
+        learned = ranker.adapter.similarity(passage_vectors, index.query_vectors, index.query_owner)
+        cite = np.where(may_cite, ranker.scores(rank_features, learned), 0.0)
+        learned = np.where(may_cite, learned, 0.0)
     else:  # framed passages first: a health-only passage never outranks a wellbeing one
         cite = np.where(
             s.substantive[:, None],

@@ -39,9 +39,9 @@ from evaluator.errors import EvaluatorError
 from evaluator.types import Descriptor, Passage
 
 REGULARISATION_C = 0.1  # inverse L2 strength; 0.03-1 gave the same leave-one-document-out hit rate
-# The adapter (see ``fit_adapter``): chosen once, not searched. Rank 16, 40 full passes, decay 0.01 and
-# temperature 0.05 took page hit 0.674 -> 0.712 leave-one-document-out on the 16 gold documents, and
-# 0.653 -> 0.676 when the held-out document's family (the ten West Sussex documents) was left out too.
+# The adapter (see ``fit_adapter``): chosen once, not searched. What learning the space adds, against
+# the same ranker with an unfitted adapter, leave-one-document-out and leave-place-out, at any rank:
+# `python benchmarks/bench_adapter.py [--rank N]`.
 ADAPTER_RANK = 16
 ADAPTER_EPOCHS = 40
 ADAPTER_DECAY = 1e-2  # L2 on the added directions: stay near MiniLM's own space
@@ -210,7 +210,10 @@ class Adapter(BaseModel):
         self, passage_vectors: np.ndarray, query_vectors: np.ndarray, query_owner: np.ndarray
     ) -> np.ndarray:
         """(n_passages, n_descriptors): cosine, in the learned space, between each passage and each
-        descriptor (the mean of its wording and queries there)."""
+        descriptor (the mean of its wording and queries there). Rows of passages that were not embedded
+        are meaningless: callers keep only citable passages."""
+        if len(passage_vectors) == 0:
+            return np.zeros((0, int(query_owner.max()) + 1), dtype=np.float32)
         return (
             self.transform(passage_vectors)
             @ _descriptor_vectors(self.transform(query_vectors), query_owner).T
@@ -236,23 +239,10 @@ class RankerModel(BaseModel):
     trained_on: list[str] = Field(default_factory=list)
     notes: str = ""
 
-    def learned_similarity(
-        self,
-        passage_vectors: np.ndarray,
-        query_vectors: np.ndarray,
-        query_owner: np.ndarray,
-        embedded: np.ndarray,
-    ) -> np.ndarray:
-        """The learned-similarity feature; 0 for passages that were not embedded (``embedded`` False)."""
-        if len(passage_vectors) == 0:
-            return np.zeros((0, int(query_owner.max()) + 1), dtype=np.float32)
-        sims = self.adapter.similarity(passage_vectors, query_vectors, query_owner)
-        return np.where(embedded[:, None], sims, 0.0).astype(np.float32)
-
     def scores(self, features: np.ndarray, learned: np.ndarray) -> np.ndarray:
         """P(a reviewer would cite this passage for this descriptor), same shape as ``learned``.
 
-        ``features``: ``passage_features`` (n, nd, f); ``learned``: ``learned_similarity`` (n, nd)."""
+        ``features``: ``passage_features`` (n, nd, f); ``learned``: ``adapter.similarity`` (n, nd)."""
         x = np.concatenate([features, learned[..., None]], axis=-1)
         x = (x - np.asarray(self.mean)) / np.asarray(self.scale)
         return 1.0 / (1.0 + np.exp(-(x @ np.asarray(self.coef) + self.intercept)))
@@ -317,7 +307,8 @@ def fit_adapter(
 
 
 def _matrix(parameter: Any) -> list[list[float]]:
-    """6 significant digits: small enough for a diffable JSON file, exact enough to rank the same."""
+    """Rounded to 6 significant digits, like the other fitted numbers, so a refit on the same labels
+    writes the same file (the shipped rank-16 adapter is about 200 kB of JSON)."""
     return [[float(f"{x:.6g}") for x in row] for row in parameter.detach().numpy().tolist()]
 
 
