@@ -133,10 +133,9 @@ def cross_fit(
     """For every document, the ranker fitted on the other documents' quotes, and the document
     re-matched with it: evidence and judge features as `assess` would give them on a new document.
 
-    The judge learns from these out-of-fold features. A ranker scores the passages it was fitted on
-    higher than those of a document it has never seen (its learned space has seen their quotes), so a
-    judge fitted on in-sample scores would ask too much of a new document's evidence before calling
-    a descriptor met."""
+    The judge learns from these out-of-fold features, so it is fitted on scores made the way `assess`
+    makes them on a document whose quotes the ranker never saw (`benchmarks/bench_adapter.py` prints
+    how far in-sample and out-of-fold scores differ)."""
     rankers, matched = {}, {}
     for held_out in analyses:
         rankers[held_out] = fit_ranker(
