@@ -48,6 +48,21 @@ def test_fitted_judge_follows_the_evidence_and_round_trips(tmp_path):
     assert fit_judge(matches, labels, trained_on=["synthetic"]).version == model.version  # reproducible
 
 
+def test_the_same_similarity_counts_for_more_where_it_is_rare():
+    """A descriptor whose wording is close to most strategy text (2.A.1, "improving wellbeing") needs a
+    stronger passage than one that little text comes close to (5.A.1, ONS4 measures), at the same level:
+    the judge reads the evidence against what is typical for the descriptor in the training documents."""
+    matches, labels = [], []
+    for offset in np.linspace(-0.25, 0.25, 101):  # the same spread and share credited for both
+        for descriptor_id, typical in (("2.A.1", 0.7), ("5.A.1", 0.3)):
+            matches += _matches({descriptor_id: float(typical + offset)})
+            labels.append("partial" if offset > 0.1 else "not_met")
+    model = fit_judge(matches, labels, trained_on=["synthetic"])
+    assert model.descriptor_typical["2.A.1"][0] > 0.6 > 0.4 > model.descriptor_typical["5.A.1"][0]
+    common, rare = model.probabilities(model.rows(_matches({"2.A.1": 0.55}) + _matches({"5.A.1": 0.55})))[0]
+    assert rare > 0.7 and common < 0.3
+
+
 def test_reviewer_decisions_become_descriptor_labels(tmp_path):
     ws, (assessment,) = make_workspace(tmp_path)
     sha = assessment.document.sha256

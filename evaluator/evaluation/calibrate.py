@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 
 from evaluator.evaluation.gold import GoldLabel, relied_on
 from evaluator.pipeline import Analysis, Pipeline
-from evaluator.stages.judge import JUDGE_FEATURES, STATUS_VALUE, JudgeModel, LogisticHead
+from evaluator.stages.judge import JUDGE_FEATURES, RELATIVE_FEATURES, STATUS_VALUE, JudgeModel, LogisticHead
 from evaluator.stages.match import DescriptorMatch, RubricIndex, match, signals
 from evaluator.stages.rank import RankerModel, RankingExample, citable, passage_features
 from evaluator.types import Passage
@@ -77,6 +77,7 @@ def fit_judge(
         values.setdefault(m.descriptor.id, []).append(STATUS_VALUE[label])
     priors = _shrunk_priors(values, {m.descriptor.id: m.descriptor.level for m in matches})
     default_prior = _r(np.mean([STATUS_VALUE[y] for y in labels])) if len(labels) else 0.0
+    typical, default_typical = _typical(matches)
     unfitted = JudgeModel(
         version="unfitted",
         features=JUDGE_FEATURES,
@@ -86,6 +87,8 @@ def fit_judge(
         met_head=LogisticHead(coef=[], intercept=0.0),
         descriptor_prior=priors,
         default_prior=default_prior,
+        descriptor_typical=typical,
+        default_typical=default_typical,
     )
     rows = unfitted.rows(list(matches))
     scaler = StandardScaler().fit(rows)
@@ -108,12 +111,26 @@ def fit_judge(
         "met_head": heads[1].model_dump(),
         "descriptor_prior": priors,
         "default_prior": default_prior,
+        "descriptor_typical": typical,
+        "default_typical": default_typical,
         "trained_on": sorted(set(trained_on)),
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:10]
     return JudgeModel(
         version=f"judge-{digest}", notes=f"logistic, C={c}, {len(labels)} labelled descriptors", **payload
     )
+
+
+def _typical(matches: Sequence[DescriptorMatch]) -> tuple[dict[str, list[float]], list[float]]:
+    """Each descriptor's mean of the judge's RELATIVE_FEATURES over the training documents, and the mean
+    over every descriptor (for descriptors the training set never saw)."""
+    by_descriptor: dict[str, list[list[float]]] = {}
+    for m in matches:
+        by_descriptor.setdefault(m.descriptor.id, []).append([m.features[k] for k in RELATIVE_FEATURES])
+    typical = {i: [_r(v) for v in np.mean(rows, axis=0)] for i, rows in sorted(by_descriptor.items())}
+    if not typical:
+        return {}, [0.0] * len(RELATIVE_FEATURES)
+    return typical, [_r(v) for v in np.mean(list(typical.values()), axis=0)]
 
 
 def _shrunk_priors(values: dict[str, list[float]], level_of: dict[str, str]) -> dict[str, float]:

@@ -55,6 +55,16 @@ JUDGE = JudgeSettings()
 JUDGE_SETTINGS_VERSION = f"judge-settings-{settings_digest(JUDGE)}"
 LEVEL_THRESHOLD = JUDGE.level_threshold  # the name the evaluation and baselines use for the cumulative rule
 STATUS_VALUE = {"not_met": 0.0, "partial": 0.5, "met": 1.0}
+# evidence-strength features the judge also sees relative to the descriptor's typical value
+RELATIVE_FEATURES = (
+    "sim_max",
+    "sim_top3",
+    "sim_max_framed",
+    "score_top3_framed",
+    "cite_top1",
+    "cite_top3",
+    "learned_top1",
+)
 
 
 class LogisticHead(BaseModel):
@@ -68,30 +78,41 @@ class LogisticHead(BaseModel):
 class JudgeModel(BaseModel):
     """A fitted judge: feature scaling, two ordinal logistic heads, and where it came from.
 
-    Besides the match features, each row carries the descriptor's prior: how often reviewers credited
-    that descriptor in the training documents (met = 1, partial = 0.5), so a descriptor that reviewers
-    seldom award (e.g. appraisal in line with HM Treasury guidance) needs stronger evidence.
-    Descriptors the training labels never saw (a custom rubric) get the mean prior.
+    Besides the match features, each row carries:
+    - the evidence strength against what is typical for that descriptor (``RELATIVE_FEATURES``, each
+      minus its mean for the descriptor over the training documents): some descriptors' wording is close
+      to almost any strategy text ("improving wellbeing"), others' to almost none ("HM Treasury Green
+      Book"), so the same similarity means more for one than for the other;
+    - the descriptor's prior: how often reviewers credited that descriptor in the training documents
+      (met = 1, partial = 0.5), so a descriptor that reviewers seldom award (e.g. appraisal in line with
+      HM Treasury guidance) needs stronger evidence.
+    Descriptors the training labels never saw (a custom rubric) get the mean typical score and prior.
     """
 
     version: str
-    features: list[str]  # the match FEATURES, then "descriptor_prior"
+    features: list[str]  # JUDGE_FEATURES
     mean: list[float]
     scale: list[float]
     any_head: LogisticHead  # P(status >= partial)
     met_head: LogisticHead  # P(status == met)
     descriptor_prior: dict[str, float] = Field(default_factory=dict)
     default_prior: float = 0.0
+    descriptor_typical: dict[str, list[float]] = Field(default_factory=dict)  # RELATIVE_FEATURES means
+    default_typical: list[float] = Field(default_factory=lambda: [0.0] * len(RELATIVE_FEATURES))
     partial_threshold: float = 0.5
     met_threshold: float = 0.5
     trained_on: list[str] = Field(default_factory=list)
     notes: str = ""
 
     def rows(self, matches: list[DescriptorMatch]) -> np.ndarray:
-        return np.array(
-            [[*m.vector(), self.descriptor_prior.get(m.descriptor.id, self.default_prior)] for m in matches],
-            dtype=float,
-        ).reshape(len(matches), len(FEATURES) + 1)
+        out = []
+        for m in matches:
+            typical = self.descriptor_typical.get(m.descriptor.id, self.default_typical)
+            relative = [m.features[name] - t for name, t in zip(RELATIVE_FEATURES, typical, strict=True)]
+            out.append(
+                [*m.vector(), *relative, self.descriptor_prior.get(m.descriptor.id, self.default_prior)]
+            )
+        return np.array(out, dtype=float).reshape(len(matches), len(JUDGE_FEATURES))
 
     def probabilities(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(P(met-or-partial), P(met)) per row, with P(met) <= P(met-or-partial)."""
@@ -108,7 +129,7 @@ class JudgeModel(BaseModel):
         return "not_met"
 
 
-JUDGE_FEATURES = [*FEATURES, "descriptor_prior"]
+JUDGE_FEATURES = [*FEATURES, *(f"{name}_vs_typical" for name in RELATIVE_FEATURES), "descriptor_prior"]
 
 
 def default_model_path() -> Path:
