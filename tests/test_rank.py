@@ -35,6 +35,10 @@ def _p(text: str, *headings: str) -> Passage:
         _p("Marmot M, Allen J, Boyce T (2020). Health equity in England: the Marmot Review 10 years on."),
         _p("Smith, J. et al. (2019) Loneliness and wellbeing. Journal of Public Health."),
         _p("Available at https://doi.org/10.1000/182 [online], accessed 3 May 2021."),
+        _p("West Sussex County Council. (2013). West Sussex Carers Health and Social Needs Assessment."),
+        _p("7 Buckinghamshire Council. (2024). Joint Strategic Needs Assessment: Data Profile."),
+        _p("53 Anti-Bullying Alliance (2016). Wellbeing Indicators: Wave one report."),
+        _p("26 Health Survey for England 2015, NHS Digital. http://www.content.digital.nhs.uk/catalogue/PUB22610."),
         _p("Wellbeing: how people feel their lives are going.", "Strategy", "Glossary"),
         _p("The five ways to wellbeing", "References"),
     ],
@@ -49,6 +53,9 @@ def test_boilerplate_is_recognised(passage: Passage) -> None:
     [
         _p("A review by Smith et al. (2019) found that social prescribing improves wellbeing."),
         _p("We will publish our references and data on the council website."),
+        _p("Public Health England (2019) found that loneliness is most common among young adults."),
+        _p("1 in 4 adults feel lonely some of the time (www.ons.gov.uk)."),
+        _p("Life satisfaction in West Sussex (2019). The mean score was 7.7 out of 10."),
         _p(
             "Life satisfaction rose from 7.4 to 7.6 between 2019 and 2023.",
             "Glossary of success",

@@ -63,6 +63,15 @@ _REFERENCE_ENTRY = re.compile(
     r"^(?:\d+\.?\s+)?[A-Z][\w'\-]+,?\s+(?:[A-Z]\.?\s?){1,3}(?:,|\.|\(|et al\b).{0,120}?"
     r"\(?(?:19|20)\d\d\)?"
 )
+# ... or with an organisation as author, the year in brackets and a full stop after it, as footnotes and
+# reference lists of public-health reports do ("7 Buckinghamshire Council. (2024). Joint Strategic Needs
+# Assessment", "Sport England. (2018). Active Lives"); "Public Health England (2019) found" stays body text
+_ORGANISATION_REFERENCE = re.compile(
+    r"^(?:\d+\.?\s+|\[\d+\]\s*)?(?:[A-Z][\w&'\u2019\-]*,?\s+){0,9}?[A-Z][\w&'\u2019\-]*\.?\s+"
+    r"\((?:19|20)\d\d[a-z]?\)\."
+)
+# ... or a numbered footnote giving a web address ("26 Health Survey for England 2015, NHS Digital. http://...")
+_FOOTNOTE_LINK = re.compile(r"^\d{1,3}\s+[A-Z][^\n]{0,300}?(?:https?://|www\.)")
 _BOILERPLATE_HEADING = re.compile(
     r"^\W*(?:\d+\.?\s*)?(?:contents|table of contents|references|bibliography|sources|end ?notes|footnotes|"
     r"glossary|abbreviations|acronyms|glossary of terms)\b",
@@ -84,6 +93,8 @@ def is_boilerplate(passage: Passage) -> bool:
         or _DOT_LEADER.search(passage.text)
         or _CITATION.search(passage.text)
         or _REFERENCE_ENTRY.match(passage.text)
+        or _ORGANISATION_REFERENCE.match(passage.text)
+        or (_FOOTNOTE_LINK.match(passage.text) is not None and len(passage.text.split()) <= 40)
         or _BOILERPLATE_HEADING.search(innermost)
     )
 
