@@ -38,7 +38,9 @@ def _p(text: str, *headings: str) -> Passage:
         _p("West Sussex County Council. (2013). West Sussex Carers Health and Social Needs Assessment."),
         _p("7 Buckinghamshire Council. (2024). Joint Strategic Needs Assessment: Data Profile."),
         _p("53 Anti-Bullying Alliance (2016). Wellbeing Indicators: Wave one report."),
-        _p("26 Health Survey for England 2015, NHS Digital. http://www.content.digital.nhs.uk/catalogue/PUB22610."),
+        _p(
+            "26 Health Survey for England 2015, NHS Digital. http://www.content.digital.nhs.uk/catalogue/PUB22610."
+        ),
         _p("Wellbeing: how people feel their lives are going.", "Strategy", "Glossary"),
         _p("The five ways to wellbeing", "References"),
     ],
