@@ -4,8 +4,8 @@
 
 Each round, in this order and in the same run: the floor (pdfplumber ``extract_words()`` over every page
 of the file in one process, nothing else), then `evaluator assess FILE --no-cache --json OUT` as a user
-runs it (a new process: imports, model load, reading the PDF with one reader per core while the model
-loads, segmenting, embedding, matching, judging), then `evaluator --help` (start-up), then the same
+runs it (a new process: reading the PDF with one reader per core from the start, while it imports the
+pipeline and loads the models; then segmenting, embedding, matching, judging), then `evaluator --help` (start-up), then the same
 assessment in a process that has its models loaded already (a screening worker, the review app):
 ``Pipeline.assess`` with one reader per core, no cache. Prints each round and the medians, the ratios
 to the floor (issue 13's target: <= 1.2; start-up <= 2 s), and where a cold `assess` spends its time

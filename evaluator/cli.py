@@ -106,6 +106,25 @@ def _cache(no_cache: bool):
     return None if no_cache else Cache(default_cache_dir())
 
 
+def _read_ahead(path: Path, max_pages: int | None, no_cache: bool):
+    """The extractor for `assess` of one file, and the file's sha256: the file is already being read
+    (``ReadAhead``) while the pipeline is imported and the models load, unless its extraction is
+    cached. A file that cannot be read is left for the pipeline to report."""
+    from evaluator.files import file_sha256
+    from evaluator.limits import ReadAhead, default_readers, extract_isolated
+    from evaluator.stages.extract import EXTRACTOR_VERSION
+
+    readers = default_readers()
+    try:
+        sha256 = file_sha256(path)
+    except OSError:
+        return functools.partial(extract_isolated, readers=readers), None
+    cache = _cache(no_cache)
+    if cache is not None and cache.document(sha256, EXTRACTOR_VERSION) is not None:
+        return functools.partial(extract_isolated, readers=readers), sha256
+    return ReadAhead(path, max_pages=max_pages, sha256=sha256, readers=readers), sha256
+
+
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -176,14 +195,6 @@ def assess(
       evaluator assess strategy.pdf --format markdown > strategy.md
       evaluator assess jhws.pdf jsna.pdf consultation.pdf --area "West Sussex HWB 2019" --json area.json
     """
-    from evaluator.assessment_report import assessment_markdown, print_table
-    from evaluator.files import atomic_write
-    from evaluator.limits import default_readers, extract_isolated
-    from evaluator.pipeline import Pipeline
-    from evaluator.rubric import load_rubric
-    from evaluator.stages.judge import load_judge
-    from evaluator.stages.rank import load_ranker
-
     if len(files) > 1 and area_name is None:
         raise click.UsageError(
             'Several files: add --area "NAME" to assess them together as one area, '
@@ -191,6 +202,19 @@ def assess(
         )
     if area_name is None and (roles or per_document):
         raise click.UsageError("--role and --per-document need --area.")
+    from evaluator.limits import default_readers, extract_isolated
+
+    extractor, sha256 = functools.partial(extract_isolated, readers=default_readers()), None
+    if area_name is None:  # start reading before the imports below (seconds): both cores busy from now
+        extractor, sha256 = _read_ahead(files[0], max_pages, no_cache)
+
+    from evaluator.assessment_report import assessment_markdown, print_table
+    from evaluator.files import atomic_write
+    from evaluator.pipeline import Pipeline
+    from evaluator.rubric import load_rubric
+    from evaluator.stages.judge import load_judge
+    from evaluator.stages.rank import load_ranker
+
     rubric = load_rubric(rubric_path)
     pipeline = Pipeline(
         rubric=rubric,
@@ -198,11 +222,11 @@ def assess(
         ranker=load_ranker(ranker_path),
         max_pages=max_pages,
         cache=_cache(no_cache),
-        extractor=functools.partial(extract_isolated, readers=default_readers()),
+        extractor=extractor,
         warm_up_while_reading=True,
     )
     if area_name is None:
-        assessment = pipeline.assess(files[0])
+        assessment = pipeline.assess(files[0], sha256)
     else:
         from evaluator.area import assess_area, members_from_paths, parse_roles
 

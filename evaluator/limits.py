@@ -130,6 +130,52 @@ def extract_isolated(
     return finish_ranges(path, parts, max_pages=max_pages, sha256=sha256)
 
 
+class ReadAhead:
+    """``extract_isolated`` of one file, started at once in a background thread, so that a cold
+    `evaluator assess` reads the PDF while it imports and loads the models (the readers are other
+    processes; the thread only waits for them).
+
+    Use it as the pipeline's ``extractor``: the call for that file with the same page limit waits for
+    the read and returns its Document, or raises its error there, as reading then would have; any
+    other call reads as ``extract_isolated`` does."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        max_pages: int | None = None,
+        sha256: str | None = None,
+        readers: int = 1,
+    ) -> None:
+        self._key = (os.fspath(path), max_pages)
+        self._readers = readers
+        self._outcome: tuple[Any, BaseException | None] = (None, None)
+        self._thread: threading.Thread | None = threading.Thread(
+            target=self._read, args=(path, max_pages, sha256), name="evaluator-read-ahead", daemon=True
+        )
+        self._thread.start()
+
+    def _read(self, path: str | os.PathLike, max_pages: int | None, sha256: str | None) -> None:
+        try:
+            self._outcome = (
+                extract_isolated(path, max_pages=max_pages, sha256=sha256, readers=self._readers),
+                None,
+            )
+        except BaseException as exc:  # noqa: BLE001  (raised again in the thread that asks for the document)
+            self._outcome = (None, exc)
+
+    def __call__(self, path: str | os.PathLike, *, max_pages: int | None = None, sha256: str | None = None):
+        if self._thread is not None and (os.fspath(path), max_pages) == self._key:
+            self._thread.join()
+            self._thread = None
+            document, error = self._outcome
+            self._outcome = (None, None)
+            if error is not None:
+                raise error
+            return document
+        return extract_isolated(path, max_pages=max_pages, sha256=sha256, readers=self._readers)
+
+
 def run_isolated(func: Callable[..., T], args: tuple, kwargs: dict | None = None, *, subject: str = "") -> T:
     """``func(*args, **kwargs)`` in a child process with a capped address space; ``subject`` (the file)
     starts the error messages.

@@ -19,7 +19,7 @@ import pytest
 from support import FIXTURES, SHARED
 
 from evaluator.errors import InputError
-from evaluator.limits import extract_isolated
+from evaluator.limits import ReadAhead, extract_isolated
 from evaluator.stages.extract import EXTRACTOR_VERSION, MIN_SPLIT_PAGES, extract, page_ranges
 from evaluator.types import Document
 
@@ -317,3 +317,19 @@ def test_an_unreadable_pdf_fails_with_the_same_message_whatever_the_readers() ->
         with pytest.raises(InputError) as split:
             extract_isolated(PDFS / name, readers=2)
         assert str(split.value) == str(whole.value)
+
+
+def test_a_file_read_ahead_is_the_document_read_when_asked(tmp_path: Path) -> None:
+    """`assess` starts reading before it loads the models (``ReadAhead``): asked for that file, it gives
+    exactly the Document reading then gives, or the same one-line error; asked for another file or
+    another page limit, it reads that one."""
+    path = make_many_pages(tmp_path / "many.pdf", n=40)
+    ahead = ReadAhead(path, max_pages=33, readers=2)
+    assert ahead(path, max_pages=33) == extract(path, max_pages=33)
+    assert ahead(path, max_pages=10) == extract(path, max_pages=10)  # not the read-ahead one
+    other = PDFS / "random-bytes.pdf"
+    with pytest.raises(InputError) as expected:
+        extract(other)
+    with pytest.raises(InputError) as raised:
+        ReadAhead(other, readers=2)(other)
+    assert str(raised.value) == str(expected.value)
