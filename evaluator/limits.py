@@ -196,8 +196,11 @@ def run_isolated_all(calls: list[tuple[Callable[..., T], tuple, dict]], *, subje
     try:
         for func, args, kwargs in calls:
             receive, send = ctx.Pipe(duplex=False)
-            child = ctx.Process(
-                target=_child, args=(send, budget, func, args, kwargs, os.getpid()), name="evaluator-parse"
+            child = ctx.Process(  # daemon: a process that stops (an error, Ctrl-C) does not wait for it
+                target=_child,
+                args=(send, budget, func, args, kwargs, os.getpid()),
+                name="evaluator-parse",
+                daemon=True,
             )
             child.start()
             send.close()
