@@ -106,23 +106,21 @@ def _cache(no_cache: bool):
     return None if no_cache else Cache(default_cache_dir())
 
 
-def _read_ahead(path: Path, max_pages: int | None, no_cache: bool):
-    """The extractor for `assess` of one file, and the file's sha256: the file is already being read
-    (``ReadAhead``) while the pipeline is imported and the models load, unless its extraction is
-    cached. A file that cannot be read is left for the pipeline to report."""
+def _read_ahead(path: Path, max_pages: int | None, cache):
+    """Start reading the file for `assess` now, while the pipeline is imported and the models load
+    (``ReadAhead``), unless its extraction is cached; also the file's sha256. (None, None) for a file
+    that cannot be read: the pipeline reports it."""
     from evaluator.files import file_sha256
-    from evaluator.limits import ReadAhead, default_readers, extract_isolated
+    from evaluator.limits import ReadAhead, default_readers
     from evaluator.stages.extract import EXTRACTOR_VERSION
 
-    readers = default_readers()
     try:
         sha256 = file_sha256(path)
     except OSError:
-        return functools.partial(extract_isolated, readers=readers), None
-    cache = _cache(no_cache)
-    if cache is not None and cache.document(sha256, EXTRACTOR_VERSION) is not None:
-        return functools.partial(extract_isolated, readers=readers), sha256
-    return ReadAhead(path, max_pages=max_pages, sha256=sha256, readers=readers), sha256
+        return None, None
+    if cache is not None and cache.has_document(sha256, EXTRACTOR_VERSION):
+        return None, sha256
+    return ReadAhead(path, max_pages=max_pages, sha256=sha256, readers=default_readers()), sha256
 
 
 @main.command()
@@ -204,9 +202,10 @@ def assess(
         raise click.UsageError("--role and --per-document need --area.")
     from evaluator.limits import default_readers, extract_isolated
 
-    extractor, sha256 = functools.partial(extract_isolated, readers=default_readers()), None
+    cache = _cache(no_cache)
+    read_ahead, sha256 = None, None
     if area_name is None:  # start reading before the imports below (seconds): both cores busy from now
-        extractor, sha256 = _read_ahead(files[0], max_pages, no_cache)
+        read_ahead, sha256 = _read_ahead(files[0], max_pages, cache)
 
     from evaluator.assessment_report import assessment_markdown, print_table
     from evaluator.files import atomic_write
@@ -221,8 +220,8 @@ def assess(
         judge=load_judge(model_path),
         ranker=load_ranker(ranker_path),
         max_pages=max_pages,
-        cache=_cache(no_cache),
-        extractor=extractor,
+        cache=cache,
+        extractor=read_ahead or functools.partial(extract_isolated, readers=default_readers()),
         warm_up_while_reading=True,
     )
     if area_name is None:
