@@ -13,6 +13,7 @@ from pathlib import Path
 
 from evaluator import __version__
 from evaluator.assessment_report import searched_line
+from evaluator.bulk import paused_gc
 from evaluator.errors import EvaluatorError
 from evaluator.rubric import descriptor_info, hallmark_title
 from evaluator.sanitize import append_row, write_csv_rows
@@ -371,13 +372,14 @@ def export(ws: Workspace, fmt: str, out: str | Path) -> int:
     out = Path(out)
     if not out.parent.is_dir():
         raise EvaluatorError(f"Folder {out.parent} does not exist. Create it or choose another --out.")
-    records = export_records(ws)
-    if fmt == "json":
-        write_json(out, records)
-    elif fmt == "csv":
-        write_csv(out, records)
-    elif fmt == "xlsx":
-        write_xlsx(out, records)
-    else:
-        write_html(out, records, ws)
+    with paused_gc():  # millions of acyclic dicts and cells: evaluator/bulk.py
+        records = export_records(ws)
+        if fmt == "json":
+            write_json(out, records)
+        elif fmt == "csv":
+            write_csv(out, records)
+        elif fmt == "xlsx":
+            write_xlsx(out, records)
+        else:
+            write_html(out, records, ws)
     return len(records)
