@@ -8,6 +8,7 @@ re-scores.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import threading
@@ -26,6 +27,7 @@ from evaluator.stages.extract import EXTRACTOR_VERSION, check_file, extract
 from evaluator.stages.judge import (
     JUDGE_SETTINGS_VERSION,
     JudgeModel,
+    credit_explicit,
     judge_descriptors,
     judge_hallmark,
     load_judge,
@@ -89,11 +91,19 @@ class Pipeline:
         self._index = value
 
     def warm_up(self) -> None:
-        """Load everything assessing needs (encoder weights, rubric vectors, spaCy models) now."""
+        """Load everything assessing needs (encoder weights, rubric vectors, spaCy models) now, then
+        take what was loaded out of the cyclic garbage collector's sight (``gc.freeze``).
+
+        These half a million objects live as long as the process, yet every full collection while a
+        document is read and judged rescanned them all: 1.4 s of a 34-page strategy's 10 s of CPU
+        (ws-jhws-2019.pdf, measured with gc.callbacks); 0.3 s once frozen. Nothing is lost: frozen
+        objects are still freed by reference counting, only cycles among them would outlive their use.
+        """
         self.encoder.encode(["wellbeing"])  # the weights load on the first encode
         self.index  # noqa: B018
         load_nlp()
         load_parser()
+        gc.freeze()
 
     def _warm_up_quietly(self) -> None:
         try:
@@ -166,6 +176,7 @@ class Pipeline:
         if self.judge is None:
             raise ValueError("this pipeline has no judge model; pass judge=load_judge()")
         results, p_met = judge_descriptors(matches, self.judge)
+        credit_explicit(results, p_met, passages, [m.descriptor for m in matches])
         describe_evidence(results, passages, matches)
         return [
             judge_hallmark(h, [r for r in results if r.id in {d.id for d in h.descriptors}], p_met)

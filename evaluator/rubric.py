@@ -8,8 +8,8 @@ raised as one ``RubricError`` line naming the file, the line, the field and what
 
 1. YAML: syntax errors and duplicate keys (PyYAML would silently keep the last one);
 2. ``schema.json`` (JSON Schema 2020-12): fields, types, level names, id pattern, cue syntax;
-3. what a schema cannot express: unique ids, id prefix = hallmark, id letter = level, and an
-   assuring descriptor in every hallmark.
+3. what a schema cannot express: unique ids, id prefix = hallmark, id letter = level, an
+   assuring descriptor in every hallmark, and ``met_when`` patterns that compile.
 
 ``rubric_hash`` fingerprints the content, so caches keyed on it are invalidated by any edit.
 """
@@ -21,6 +21,7 @@ import hashlib
 import importlib.resources
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,8 @@ def rubric_to_dict(rubric: Rubric) -> dict[str, Any]:
     for hallmark in data["hallmarks"]:
         for descriptor in hallmark["descriptors"]:
             descriptor.pop("hallmark", None)
+            if not descriptor.get("met_when"):  # optional: most descriptors have none
+                descriptor.pop("met_when", None)
     return data
 
 
@@ -280,6 +283,14 @@ def _check_consistency(data: dict[str, Any], fail) -> None:
                     f"duplicate descriptor id {did!r} (first at hallmarks[{first_h}].descriptors[{first_d}]); ids must be unique",
                 )
             descriptor_at[did] = (h, d)
+            for n, pattern in enumerate(descriptor.get("met_when", [])):
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise fail(
+                        here + ("met_when", n),
+                        f"{pattern!r} is not a regular expression ({exc}); fix it or remove it",
+                    ) from None
         if not any(descriptor["level"] == RUBRIC_LEVELS[0] for descriptor in hallmark["descriptors"]):
             raise fail(
                 ("hallmarks", h, "descriptors"),

@@ -119,6 +119,10 @@ class Descriptor(_Model):
     queries: list[str] = Field(default_factory=list)  # plain-English phrasings a strategy might use
     cues: list[str] = Field(default_factory=list)  # lexical cues (case-insensitive phrases)
     requires_wellbeing: bool = True  # evidence must be framed as wellbeing, not health alone
+    # regular expressions (case-insensitive) for a statement that plainly does what the descriptor says,
+    # e.g. a definition of wellbeing for "wellbeing defined as distinct from health": a passage that
+    # matches one makes the descriptor met and is cited first (stages/judge.py, credit_explicit)
+    met_when: list[str] = Field(default_factory=list)
 
 
 class Hallmark(_Model):

@@ -42,3 +42,61 @@ def test_level_distribution_reflects_uncertain_descriptors():
     dist = level_distribution({"assuring": [(0.5, 0, 0.5), (0.5, 0, 0.5)], "optimising": [(1, 0, 0)]})
     assert dist["assuring"] == pytest.approx(0.25)
     assert dist["none"] == pytest.approx(0.75)
+
+
+# --------------------------------------------- explicit statements (rubric met_when)
+
+
+def _definition_results():
+    from evaluator.rubric import load_rubric
+    from evaluator.types import DescriptorResult, Evidence, Passage
+
+    rubric = load_rubric()
+    descriptors = [d for h in rubric.hallmarks for d in h.descriptors if d.id in ("1.A.1", "1.A.2")]
+    passages = [
+        Passage(
+            id="p1-b0-s0",
+            page=1,
+            text="This is a fictional sample document. By wellbeing we mean nothing here.",
+        ),
+        Passage(
+            id="p3-b1-s0", page=3, text="Improving wellbeing means helping everyone in the borough to thrive."
+        ),
+        Passage(
+            id="p4-b0-s0",
+            page=4,
+            text="In this strategy, wellbeing means how people feel their lives are going; it is not the same as health.",
+        ),
+    ]
+    partial = DescriptorResult(
+        id="1.A.1",
+        status="partial",
+        probability=0.62,
+        evidence=[Evidence(page=3, text=passages[1].text, score=0.7, passage_id="p3-b1-s0")],
+    )
+    other = DescriptorResult(id="1.A.2", status="not_met", probability=0.2)
+    return [partial, other], {"1.A.1": 0.3, "1.A.2": 0.05}, passages, descriptors
+
+
+def test_a_plain_definition_of_wellbeing_is_met_and_cited_first():
+    """Issue 11: 'In this strategy, wellbeing means ...' does what 1.A.1 says, so a reviewer reads it
+    as met, whatever the learned judge's prior; not a disclaimer, not 'improving wellbeing means'."""
+    from evaluator.stages.judge import JUDGE, credit_explicit
+
+    results, p_met, passages, descriptors = _definition_results()
+    credit_explicit(results, p_met, passages, descriptors)
+    definition, other = results
+    assert definition.status == "met"
+    assert definition.probability >= JUDGE.explicit_probability
+    assert p_met["1.A.1"] >= JUDGE.explicit_probability
+    assert definition.evidence[0].passage_id == "p4-b0-s0" and definition.evidence[0].page == 4
+    assert "fictional sample document" not in " ".join(e.text for e in definition.evidence)
+    assert other.status == "not_met" and p_met["1.A.2"] == 0.05  # no met_when: left to the judge
+
+
+def test_without_a_definition_the_judges_call_stands():
+    from evaluator.stages.judge import credit_explicit
+
+    results, p_met, passages, descriptors = _definition_results()
+    credit_explicit(results, p_met, passages[:2], descriptors)  # the disclaimer and "improving ... means"
+    assert results[0].status == "partial" and results[0].probability == 0.62 and p_met["1.A.1"] == 0.3

@@ -259,6 +259,17 @@ def test_id_prefix_must_match_hallmark(tmp_path):
     )
 
 
+def test_met_when_patterns_must_be_regular_expressions(tmp_path):
+    """A rubric author's explicit-statement pattern that does not compile is named with its line."""
+    good = TINY + '        met_when: ["\\\\bwell-?being\\\\s+means\\\\b"]\n'
+    assert load_rubric(write(tmp_path, good)).descriptors[0].met_when == ["\\bwell-?being\\s+means\\b"]
+    message = rubric_error(write(tmp_path, TINY + '        met_when: ["wellbeing (means"]\n'))
+    assert (
+        ":14: hallmarks[0].descriptors[0].met_when[0]: 'wellbeing (means' is not a regular expression"
+        in message
+    )
+
+
 def test_every_hallmark_needs_an_assuring_descriptor(tmp_path):
     text = TINY.replace("id: 1.A.1", "id: 1.M.1").replace("level: assuring", "level: maximising")
     message = rubric_error(write(tmp_path, text))

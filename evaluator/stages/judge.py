@@ -16,6 +16,7 @@ import functools
 import importlib.resources
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,14 +26,18 @@ from pydantic import BaseModel, Field
 from evaluator.errors import EvaluatorError
 from evaluator.stages.cache import settings_digest
 from evaluator.stages.match import FEATURES, DescriptorMatch
+from evaluator.stages.rank import is_boilerplate
+from evaluator.stages.segment import is_substantive
 from evaluator.types import (
     LEVELS,
     RUBRIC_LEVELS,
+    Descriptor,
     DescriptorResult,
     Evidence,
     Hallmark,
     HallmarkResult,
     Level,
+    Passage,
     Status,
 )
 
@@ -49,6 +54,10 @@ class JudgeSettings:
     # evaluate` (16 gold documents, leave-one-out): at 0.8 a fifth of hallmarks are flagged and the
     # unflagged ones agree exactly with gold 0.91 of the time (0.86 at 0.6)
     review_confidence: float = 0.8
+    # a passage that plainly does what a descriptor says (its rubric ``met_when`` patterns): the
+    # descriptor is met with at least this P(met) and P(met-or-partial). In the 16 gold documents the
+    # shipped patterns match one passage, the one reviewers quoted for their only met 1.A.1
+    explicit_probability: float = 0.95
 
 
 JUDGE = JudgeSettings()
@@ -190,6 +199,46 @@ def judge_descriptors(
             )
         )
     return results, {m.descriptor.id: float(pm) for m, pm in zip(matches, p_met, strict=True)}
+
+
+def credit_explicit(
+    results: list[DescriptorResult],
+    p_met: dict[str, float],
+    passages: list[Passage],
+    descriptors: list[Descriptor],
+) -> None:
+    """Explicit statements are met: for each descriptor with ``met_when`` patterns, the first body
+    passage (substantive, not boilerplate) that matches one makes the descriptor met, with at least
+    ``explicit_probability``, and is cited first (score 1.0; other citations of its page give way).
+
+    The learned judge weighs how often reviewers credit a descriptor, so a seldom-met one such as a
+    definition of wellbeing stayed partial even when the strategy defines wellbeing in a sentence.
+    A reviewer reads such a sentence as met; this is that reading, written in the rubric where a
+    policy reviewer can check it."""
+    patterns = {d.id: [re.compile(p, re.IGNORECASE) for p in d.met_when] for d in descriptors if d.met_when}
+    if not patterns:
+        return
+    eligible = [p for p in passages if is_substantive(p) and not is_boilerplate(p)]
+    for result in results:
+        found = next(
+            (p for p in eligible if any(rx.search(p.text) for rx in patterns.get(result.id, ()))), None
+        )
+        if found is None:
+            continue
+        floor = JUDGE.explicit_probability
+        result.status = "met"
+        result.probability = max(result.probability, floor)
+        p_met[result.id] = max(p_met.get(result.id, 0.0), floor)
+        cited = Evidence(
+            page=found.page,
+            text=found.text,
+            bbox=found.bbox,
+            score=1.0,
+            passage_id=found.id,
+            headings=found.headings,
+        )
+        others = [e for e in result.evidence if e.passage_id != found.id and e.page != found.page]
+        result.evidence = [cited, *others][: max(len(result.evidence), 1)]
 
 
 # -------------------------------------------------------------------- hallmarks

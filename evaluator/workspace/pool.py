@@ -114,7 +114,7 @@ def _worker_main(
         pass
     try:
         pipeline = build_pipeline(factory, cache_dir, max_pages)
-        pipeline.index  # noqa: B018  (prepare the rubric vectors before the first task)
+        pipeline.warm_up()  # model, rubric vectors and spaCy before the first task; frees GC time
         limit_address_space()  # from here on a decompression bomb fails its document, not the machine
     except Exception as exc:  # noqa: BLE001
         results.send(("init_failed", one_line(exc), peak_rss_mb()))
