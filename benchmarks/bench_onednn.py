@@ -1,0 +1,86 @@
+"""A screening worker's memory and CPU with oneDNN's kernel cache at its default and as the workers set it.
+
+    .venv/bin/python benchmarks/bench_onednn.py [--corpus ../shared/corpus] [--passes 2]
+
+torch runs MiniLM on the CPU through oneDNN, which keeps a compiled kernel per input shape, up to
+``ONEDNN_PRIMITIVE_CACHE_CAPACITY`` (1,024 by default). Batches of passages come in many shapes, so a
+worker's resident memory grew with each new shape over a long screen. The workers set the capacity to
+``pool.ONEDNN_CACHE_CAPACITY``. For each setting, a fresh process (one torch thread, as a worker) warms
+up the pipeline and embeds every passage of the corpus ``--passes`` times; it prints the resident
+memory after loading and after each pass, and the CPU seconds of each pass.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from common import corpus_parser
+
+from evaluator.workspace.pool import ONEDNN_CACHE_CAPACITY
+
+CHILD = """
+import json, os, sys, time
+os.environ["OMP_NUM_THREADS"] = "1"
+sys.path.insert(0, sys.argv[3])
+import torch
+torch.set_num_threads(1)
+from pathlib import Path
+from common import segmented_corpus
+from evaluator.pipeline import Pipeline, embed_passages
+
+def rss_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) // 1024 for line in status if line.startswith("VmRSS"))
+
+pipeline = Pipeline()
+pipeline.warm_up()
+documents = segmented_corpus(Path(sys.argv[1]))
+loaded, after, cpu = rss_mb(), [], []
+for _ in range(int(sys.argv[2])):
+    started = time.process_time()
+    for _document, passages in documents:
+        embed_passages(pipeline.encoder, passages)
+    cpu.append(time.process_time() - started)
+    after.append(rss_mb())
+print(json.dumps({"loaded": loaded, "after": after, "cpu": cpu,
+                  "passages": sum(len(p) for _d, p in documents)}))
+"""
+
+
+def run(corpus: str, passes: int, capacity: str | None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}
+    if capacity is not None:
+        env["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = capacity
+    here = os.path.dirname(os.path.abspath(__file__))
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, corpus, str(passes), here],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**env, "TOKENIZERS_PARALLELISM": "false"},
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = corpus_parser(__doc__)
+    parser.add_argument("--passes", type=int, default=2)
+    args = parser.parse_args()
+    for label, capacity in (
+        ("default (1,024)", None),
+        (f"workers' ({ONEDNN_CACHE_CAPACITY})", ONEDNN_CACHE_CAPACITY),
+    ):
+        r = run(str(args.corpus), args.passes, capacity)
+        print(
+            f"kernel cache {label:16s}: {r['passages']} passages; resident {r['loaded']} MB after loading, "
+            f"{' / '.join(f'{mb} MB' for mb in r['after'])} after each pass; "
+            f"CPU {' / '.join(f'{s:.1f} s' for s in r['cpu'])} per pass",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
