@@ -95,9 +95,10 @@ class Pipeline:
         take what was loaded out of the cyclic garbage collector's sight (``gc.freeze``).
 
         These half a million objects live as long as the process, yet every full collection while a
-        document is read and judged rescanned them all: 1.4 s of a 34-page strategy's 10 s of CPU
-        (ws-jhws-2019.pdf, measured with gc.callbacks); 0.3 s once frozen. Nothing is lost: frozen
-        objects are still freed by reference counting, only cycles among them would outlive their use.
+        document is read and judged rescanned them all: over the 16 shared documents, collections took
+        8.2-11.9 s unfrozen and 2.6-3.0 s frozen (`python benchmarks/bench_gc.py`). Nothing is lost:
+        frozen objects are still freed by reference counting, only cycles among them would outlive
+        their use.
         """
         self.encoder.encode(["wellbeing"])  # the weights load on the first encode
         self.index  # noqa: B018

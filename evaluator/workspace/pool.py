@@ -101,8 +101,8 @@ def _worker_main(
         os.environ[var] = str(threads)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     # oneDNN (torch's CPU kernels) keeps up to 1,024 compiled kernels, one per input shape, and batches
-    # of passages come in many shapes: a worker's memory crept with each new one. Eight: about 120 MB
-    # less after the 16 shared documents, no slower (`python benchmarks/bench_onednn.py`)
+    # of passages come in many shapes: a worker's memory crept with each new one. Eight: about 90-100 MB
+    # less after embedding the 16 shared documents, same CPU (`python benchmarks/bench_onednn.py`)
     os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", ONEDNN_CACHE_CAPACITY)
 
     def watch_parent() -> None:  # the parent was killed (kill -9): stop rather than burn CPU
