@@ -1,12 +1,12 @@
-"""A screening worker's memory and CPU with oneDNN's kernel cache at its default and as the workers set it.
+"""A screening worker's memory and CPU with oneDNN's kernel cache at torch's default and as evaluator sets it.
 
     .venv/bin/python benchmarks/bench_onednn.py [--corpus ../shared/corpus] [--passes 2]
 
 torch runs MiniLM on the CPU through oneDNN, which keeps a compiled kernel per input shape, up to
 ``ONEDNN_PRIMITIVE_CACHE_CAPACITY`` (1,024 by default). Batches of passages come in many shapes, so a
-worker's resident memory grew with each new shape over a long screen. The workers set the capacity to
-``pool.ONEDNN_CACHE_CAPACITY``. For each setting, a fresh process (one torch thread, as a worker) warms
-up the pipeline and embeds every passage of the corpus ``--passes`` times; it prints the resident
+worker's resident memory grew with each new shape over a long screen. ``evaluator.pipeline`` sets
+the capacity to ``ONEDNN_CACHE_CAPACITY`` unless the environment already does. For each setting, a
+fresh process (one torch thread, as a worker) warms up the pipeline and embeds every passage of the corpus ``--passes`` times; it prints the resident
 memory after loading and after each pass, and the CPU seconds of each pass.
 """
 
@@ -19,7 +19,7 @@ import sys
 
 from common import corpus_parser
 
-from evaluator.workspace.pool import ONEDNN_CACHE_CAPACITY
+from evaluator.pipeline import ONEDNN_CACHE_CAPACITY
 
 CHILD = """
 import json, os, sys, time
@@ -50,10 +50,8 @@ print(json.dumps({"loaded": loaded, "after": after, "cpu": cpu,
 """
 
 
-def run(corpus: str, passes: int, capacity: str | None) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}
-    if capacity is not None:
-        env["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = capacity
+def run(corpus: str, passes: int, capacity: str) -> dict:
+    env = {**os.environ, "ONEDNN_PRIMITIVE_CACHE_CAPACITY": capacity}
     here = os.path.dirname(os.path.abspath(__file__))
     done = subprocess.run(
         [sys.executable, "-c", CHILD, corpus, str(passes), here],
@@ -70,8 +68,8 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=2)
     args = parser.parse_args()
     for label, capacity in (
-        ("default (1,024)", None),
-        (f"workers' ({ONEDNN_CACHE_CAPACITY})", ONEDNN_CACHE_CAPACITY),
+        ("torch's (1024)", "1024"),
+        (f"evaluator's ({ONEDNN_CACHE_CAPACITY})", ONEDNN_CACHE_CAPACITY),
     ):
         r = run(str(args.corpus), args.passes, capacity)
         print(

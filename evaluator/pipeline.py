@@ -49,6 +49,14 @@ from evaluator.types import (
     Searched,
 )
 
+# oneDNN (torch's CPU kernels) keeps up to 1,024 compiled kernels, one per input shape, and batches of
+# passages come in many shapes, so a process's memory crept with each new one over a long screen. Set
+# here, before torch runs anything, so every process that embeds (screen workers, an inline screen,
+# `assess`, the review app) gets it; an explicit $ONEDNN_PRIMITIVE_CACHE_CAPACITY wins. Eight: about
+# 90-100 MB less after embedding the 16 shared documents, same CPU (`python benchmarks/bench_onednn.py`).
+ONEDNN_CACHE_CAPACITY = "8"
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", ONEDNN_CACHE_CAPACITY)
+
 
 @dataclass
 class Analysis:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support import SAMPLE_CORPUS, shared_file
+from support import SAMPLE_CORPUS, SHARED_GOLD, shared_file
 
 pytestmark = pytest.mark.model
 
@@ -51,3 +51,27 @@ def test_evidence_expectation(item, assessments):
         assert any(_fold(item["cite"]) in c or c in _fold(item["cite"]) for c in cited), (item["why"], cited)
     else:
         assert not any(_fold(item["not_cite"]) in c for c in cited), (item["why"], cited)
+
+
+def test_explicit_statements_fire_only_where_reviewers_credited_met(real_pipeline):
+    """A rubric `met_when` pattern makes a descriptor met outright, so it must be as sure as a reviewer:
+    in every gold document (new ones included), a descriptor's explicit statement is found only where
+    the reviewers judged that descriptor met."""
+    from evaluator.evaluation.gold import load_gold
+    from evaluator.stages.judge import explicit_statement
+
+    if not SHARED_GOLD.exists():
+        pytest.skip("../shared/gold not available")
+    with_patterns = [d for d in real_pipeline.rubric.descriptors if d.met_when]
+    assert with_patterns, "the shipped rubric names explicit statements"
+    found = 0
+    for doc_id, labels in load_gold(SHARED_GOLD).items():
+        passages = real_pipeline.analyse(shared_file(f"{doc_id}.pdf")).passages
+        for descriptor in with_patterns:
+            statement = explicit_statement(descriptor, passages)
+            if statement is None:
+                continue
+            found += 1
+            label = labels.descriptors[descriptor.id]
+            assert label.judgement == "met", (doc_id, descriptor.id, label.judgement, statement.text)
+    assert found, "the patterns find the gold document's own definition of wellbeing"

@@ -201,28 +201,37 @@ def judge_descriptors(
     return results, {m.descriptor.id: float(pm) for m, pm in zip(matches, p_met, strict=True)}
 
 
+def explicit_statement(descriptor: Descriptor, passages: list[Passage]) -> Passage | None:
+    """The first body passage (substantive, not boilerplate) that matches one of the descriptor's
+    ``met_when`` patterns: a statement that plainly does what the descriptor says; None without one."""
+    patterns = [re.compile(p, re.IGNORECASE) for p in descriptor.met_when]
+    return next(
+        (
+            p
+            for p in passages
+            if any(rx.search(p.text) for rx in patterns) and is_substantive(p) and not is_boilerplate(p)
+        ),
+        None,
+    )
+
+
 def credit_explicit(
     results: list[DescriptorResult],
     p_met: dict[str, float],
     passages: list[Passage],
     descriptors: list[Descriptor],
 ) -> None:
-    """Explicit statements are met: for each descriptor with ``met_when`` patterns, the first body
-    passage (substantive, not boilerplate) that matches one makes the descriptor met, with at least
-    ``explicit_probability``, and is cited first (score 1.0; other citations of its page give way).
+    """Explicit statements are met: a descriptor whose ``explicit_statement`` is found is met, with at
+    least ``explicit_probability``, and that passage is cited first (score 1.0; other citations of its
+    page give way).
 
     The learned judge weighs how often reviewers credit a descriptor, so a seldom-met one such as a
     definition of wellbeing stayed partial even when the strategy defines wellbeing in a sentence.
     A reviewer reads such a sentence as met; this is that reading, written in the rubric where a
     policy reviewer can check it."""
-    patterns = {d.id: [re.compile(p, re.IGNORECASE) for p in d.met_when] for d in descriptors if d.met_when}
-    if not patterns:
-        return
-    eligible = [p for p in passages if is_substantive(p) and not is_boilerplate(p)]
+    by_id = {d.id: d for d in descriptors if d.met_when}
     for result in results:
-        found = next(
-            (p for p in eligible if any(rx.search(p.text) for rx in patterns.get(result.id, ()))), None
-        )
+        found = explicit_statement(by_id[result.id], passages) if result.id in by_id else None
         if found is None:
             continue
         floor = JUDGE.explicit_probability

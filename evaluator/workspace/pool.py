@@ -30,7 +30,6 @@ from evaluator.workspace.record import Recorder
 if TYPE_CHECKING:
     from evaluator.pipeline import Pipeline
 
-ONEDNN_CACHE_CAPACITY = "8"
 PipelineFactory = Callable[[], "Pipeline"]  # picklable; called once per worker
 WorkerArgs = tuple[PipelineFactory, str, int | None, int]  # factory, cache folder, max pages, threads
 
@@ -100,10 +99,6 @@ def _worker_main(
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    # oneDNN (torch's CPU kernels) keeps up to 1,024 compiled kernels, one per input shape, and batches
-    # of passages come in many shapes: a worker's memory crept with each new one. Eight: about 90-100 MB
-    # less after embedding the 16 shared documents, same CPU (`python benchmarks/bench_onednn.py`)
-    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", ONEDNN_CACHE_CAPACITY)
 
     def watch_parent() -> None:  # the parent was killed (kill -9): stop rather than burn CPU
         while os.getppid() == parent_pid:
