@@ -13,12 +13,7 @@ levels and statuses.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
-from common import corpus_parser
+from common import corpus_parser, run_child
 
 CHILD = """
 import gc, json, os, sys, time
@@ -56,14 +51,7 @@ print(json.dumps({"cpu": time.process_time() - cpu, "gc": spent[0], "collections
 
 
 def run(corpus: str, mode: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, corpus, mode],
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TOKENIZERS_PARALLELISM": "false"},
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_child(CHILD, corpus, mode)
 
 
 def main() -> None:

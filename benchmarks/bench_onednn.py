@@ -12,12 +12,9 @@ memory after loading and after each pass, and the CPU seconds of each pass.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 
-from common import corpus_parser
+from common import corpus_parser, run_child
 
 from evaluator.pipeline import ONEDNN_CACHE_CAPACITY
 
@@ -51,16 +48,8 @@ print(json.dumps({"loaded": loaded, "after": after, "cpu": cpu,
 
 
 def run(corpus: str, passes: int, capacity: str) -> dict:
-    env = {**os.environ, "ONEDNN_PRIMITIVE_CACHE_CAPACITY": capacity}
     here = os.path.dirname(os.path.abspath(__file__))
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, corpus, str(passes), here],
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**env, "TOKENIZERS_PARALLELISM": "false"},
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_child(CHILD, corpus, str(passes), here, env={"ONEDNN_PRIMITIVE_CACHE_CAPACITY": capacity})
 
 
 def main() -> None:

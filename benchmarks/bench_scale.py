@@ -7,7 +7,8 @@ The documents are copies of the corpus's PDFs, each page of each copy given a li
 page text: no cache entry or de-duplication can serve one copy from another. A fresh workspace is
 screened cold; the script prints pages/s, the cache hits (documents whose extraction or embeddings
 were already cached: must be 0), the workers' resident memory sampled every 2 s (peak per worker,
-and per tenth of the run, to show it is flat), and the workspace's size. Then, in the same run, the
+and each worker's at the end of every tenth of the run, to show it is flat; the page-range readers a
+worker starts for the last documents are shown apart: they come and go), and the workspace's size. Then, in the same run, the
 floor over one copy of each corpus file (pdfplumber extraction alone + MiniLM embedding alone,
 2 processes each, see bench_screen.py) as pages/s. Targets (issue 13): >= 10 pages/s, <= 1 GB per
 worker, flat.
@@ -55,8 +56,9 @@ def distinct_copy(source: Path, out: Path, copy: int) -> int:
     return pages
 
 
-def _children_rss_mb() -> dict[int, float]:
-    """Resident memory of this process's descendants that run Python (the screen's workers and readers)."""
+def _children_rss_mb() -> dict[int, tuple[float, bool]]:
+    """Resident memory of this process's descendants that run Python, and whether each is a direct child:
+    the screen's workers are, the page-range readers a worker starts for its last documents are not."""
     me, out = os.getpid(), {}
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
@@ -77,7 +79,7 @@ def _children_rss_mb() -> dict[int, float]:
             continue
         for line in status.splitlines():
             if line.startswith("VmRSS:"):
-                out[pid] = int(line.split()[1]) / 1024
+                out[pid] = (int(line.split()[1]) / 1024, parents[pid] == me)
     return out
 
 
@@ -109,7 +111,7 @@ def main() -> None:
         workspace = Path(tmp) / "workspace"
         cache = Cache(workspace / "cache")
         hits = sum(cache.has_document(file_sha256(c), EXTRACTOR_VERSION) for c in copies)
-        samples: list[tuple[float, dict[int, float]]] = []
+        samples: list[tuple[float, dict[int, tuple[float, bool]]]] = []
         done = threading.Event()
 
         def sample() -> None:
@@ -133,7 +135,7 @@ def main() -> None:
             f"{sum(cache.has_document(o.sha256, EXTRACTOR_VERSION) for o in ok)} are cached after it"
         )
         peaks = [
-            max(rss for _, by_pid in samples for p, rss in by_pid.items() if p == pid)
+            max(rss for _, by_pid in samples for p, (rss, _direct) in by_pid.items() if p == pid)
             for pid in {p for _, by_pid in samples for p in by_pid}
         ]
         big = sorted(peaks, reverse=True)[: args.workers]
@@ -146,17 +148,21 @@ def main() -> None:
         if samples:
             t0 = samples[0][0]
             span = max(samples[-1][0] - t0, 1e-9)
-            tenths = [
-                max(
-                    (sum(by_pid.values()) for t, by_pid in samples if int(10 * (t - t0) / span) == k),
-                    default=0,
+            tenths = [[by_pid for t, by_pid in samples if int(10 * (t - t0) / span) == k] for k in range(10)]
+            # a worker's memory at the end of each tenth (flat: the same from the second tenth on), and the
+            # readers' (other descendants') highest total in each tenth
+            workers = sorted({p for _, by_pid in samples for p, (mb, direct) in by_pid.items() if direct})
+            for pid in workers:
+                ends = [next((s[pid][0] for s in reversed(tenth) if pid in s), None) for tenth in tenths]
+                print(
+                    f"worker {pid}, resident MB at the end of each tenth of the run: "
+                    + " ".join(f"{mb:.0f}" if mb is not None else "-" for mb in ends)
                 )
-                for k in range(10)
+            readers = [
+                max((sum(mb for mb, direct in s.values() if not direct) for s in tenth), default=0)
+                for tenth in tenths
             ]
-            print(
-                "total resident memory of the screen's processes, per tenth of the run (MB): "
-                + " ".join(f"{mb:.0f}" for mb in tenths)
-            )
+            print("readers' resident MB, highest in each tenth: " + " ".join(f"{mb:.0f}" for mb in readers))
         size = sum(f.stat().st_size for f in workspace.rglob("*") if f.is_file())
         db = sum(f.stat().st_size for f in workspace.glob("*.sqlite*"))
         print(

@@ -1,8 +1,13 @@
-"""What the benchmark scripts share: where the project and ../shared are, and a --corpus command line."""
+"""What the benchmark scripts share: where the project and ../shared are, a --corpus command line, and
+running a measurement in a process of its own."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,6 +21,19 @@ def corpus_parser(doc: str) -> argparse.ArgumentParser:
         "--corpus", type=Path, default=SHARED / "corpus", help="folder of PDFs (../shared/corpus)"
     )
     return parser
+
+
+def run_child(code: str, *args: str, env: dict[str, str] | None = None) -> dict:
+    """Run ``code`` in a fresh Python process (a worker of its own: nothing loaded, nothing shared) with
+    ``args`` as sys.argv[1:]; returns the JSON object its last line of output prints."""
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {}), "TOKENIZERS_PARALLELISM": "false"},
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def segmented_corpus(corpus: Path) -> list:

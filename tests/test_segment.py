@@ -137,3 +137,26 @@ def test_sentence_splitter_runs_only_senter_and_splits_as_the_full_model_does():
     ]
     for ours, theirs in zip(nlp.pipe(texts), full.pipe(texts), strict=True):
         assert [s.text for s in ours.sents] == [s.text for s in theirs.sents]
+
+
+def test_reading_documents_does_not_grow_the_vocabulary():
+    """A screen worker reads hundreds of documents: the words of each one are forgotten afterwards
+    (spaCy's memory zones), so its vocabulary, and the memory it holds, stay those of the model."""
+    from evaluator.stages.kinds import classify, find_targets, load_parser
+    from evaluator.stages.segment import load_nlp
+
+    nlp, parser = load_nlp(), load_parser()
+
+    def sizes() -> tuple[
+        int, ...
+    ]:  # lexemes are counted by iterating: len(vocab) counts every one ever added
+        return tuple(n for m in (nlp, parser) for n in (sum(1 for _ in m.vocab), len(m.vocab.strings)))
+
+    before = sizes()
+    for n in range(3):
+        words = " ".join(f"Zqxwellbeingword{n}x{i}" for i in range(40))
+        passages = segment(_doc([_block(f"We will reduce {words} by 10% by 2030.")]))
+        assert passages and words.split()[0] in passages[0].text
+        classify([p.text for p in passages])
+        find_targets(passages)
+    assert sizes() == before

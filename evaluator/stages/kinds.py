@@ -214,9 +214,10 @@ def classify(
     """The kind of each text, in order."""
     nlp = nlp or load_parser()
     ctxs = list(contexts_) if contexts_ is not None else [KindContext()] * len(texts)
-    return [
-        _passage_kind(doc, ctx) for doc, ctx in zip(nlp.pipe(_clean(t) for t in texts), ctxs, strict=True)
-    ]
+    with nlp.memory_zone():  # the parsed texts' new words are forgotten afterwards (segment.segment)
+        return [
+            _passage_kind(doc, ctx) for doc, ctx in zip(nlp.pipe(_clean(t) for t in texts), ctxs, strict=True)
+        ]
 
 
 def classify_passages(
@@ -235,14 +236,15 @@ def find_targets(passages: Sequence[Passage], nlp: Language | None = None) -> li
     ctx = contexts(passages)
     chosen = [i for i, p in enumerate(passages) if is_candidate(p, ctx[i])]
     out: list[Target] = []
-    for i, doc in zip(chosen, nlp.pipe(_clean(passages[i].text) for i in chosen), strict=True):
-        if _passage_kind(doc, ctx[i]) != "target":
-            continue
-        p = passages[i]
-        aims = _table_aims(p.text, ctx[i]) if ctx[i].table_header else _text_aims(doc, ctx[i])
-        for aim in aims or [{}]:
-            target = Target(page=p.page, text=p.text, bbox=p.bbox, passage_id=p.id, headings=p.headings)
-            out.append(target.model_copy(update=aim))
+    with nlp.memory_zone():  # aims are read into plain strings and numbers before the zone ends
+        for i, doc in zip(chosen, nlp.pipe(_clean(passages[i].text) for i in chosen), strict=True):
+            if _passage_kind(doc, ctx[i]) != "target":
+                continue
+            p = passages[i]
+            aims = _table_aims(p.text, ctx[i]) if ctx[i].table_header else _text_aims(doc, ctx[i])
+            for aim in aims or [{}]:
+                target = Target(page=p.page, text=p.text, bbox=p.bbox, passage_id=p.id, headings=p.headings)
+                out.append(target.model_copy(update=aim))
     return out
 
 

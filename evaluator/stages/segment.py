@@ -63,27 +63,30 @@ def segment(document: Document, nlp: Language | None = None) -> list[Passage]:
 
     texts = (block.text[:MAX_BLOCK_CHARS] for _, _, _, block, _ in located)
     passages: list[Passage] = []
-    for (page_number, page_index, block_index, block, headings), doc in zip(
-        located, nlp.pipe(texts, batch_size=256), strict=True
-    ):
-        if block.kind == "table_row":
-            spans = [(0, len(doc.text))]
-        else:
-            spans = _windows([(s.start_char, s.end_char) for s in doc.sents], doc.text)
-        for first, (start, end) in enumerate(spans):
-            text = doc.text[start:end].strip()
-            if not _LETTER.search(text):
-                continue
-            passages.append(
-                Passage(
-                    id=f"p{page_index + 1}-b{block_index}-s{first}",
-                    page=page_number,
-                    text=text,
-                    boxes=_boxes_for(block, start, end),
-                    headings=headings,
-                    block_kind=block.kind,
+    # spaCy forgets the strings and lexemes of this document's words afterwards: a worker that reads
+    # hundreds of documents keeps a vocabulary of the model's size (`benchmarks/bench_memory.py`)
+    with nlp.memory_zone():
+        for (page_number, page_index, block_index, block, headings), doc in zip(
+            located, nlp.pipe(texts, batch_size=256), strict=True
+        ):
+            if block.kind == "table_row":
+                spans = [(0, len(doc.text))]
+            else:
+                spans = _windows([(s.start_char, s.end_char) for s in doc.sents], doc.text)
+            for first, (start, end) in enumerate(spans):
+                text = doc.text[start:end].strip()
+                if not _LETTER.search(text):
+                    continue
+                passages.append(
+                    Passage(
+                        id=f"p{page_index + 1}-b{block_index}-s{first}",
+                        page=page_number,
+                        text=text,
+                        boxes=_boxes_for(block, start, end),
+                        headings=headings,
+                        block_kind=block.kind,
+                    )
                 )
-            )
     return passages
 
 
