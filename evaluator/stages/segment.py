@@ -12,6 +12,7 @@ import re
 
 import spacy
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from evaluator.stages.cache import source_digest
 from evaluator.types import BBox, Block, Document, Passage
@@ -62,31 +63,36 @@ def segment(document: Document, nlp: Language | None = None) -> list[Passage]:
             located.append((page.number, page_index, block_index, block, path.headings()))
 
     texts = (block.text[:MAX_BLOCK_CHARS] for _, _, _, block, _ in located)
-    passages: list[Passage] = []
     # spaCy forgets the strings and lexemes of this document's words afterwards: a worker that reads
     # hundreds of documents keeps a vocabulary of the model's size (`benchmarks/bench_memory.py`)
     with nlp.memory_zone():
-        for (page_number, page_index, block_index, block, headings), doc in zip(
-            located, nlp.pipe(texts, batch_size=256), strict=True
-        ):
-            if block.kind == "table_row":
-                spans = [(0, len(doc.text))]
-            else:
-                spans = _windows([(s.start_char, s.end_char) for s in doc.sents], doc.text)
-            for first, (start, end) in enumerate(spans):
-                text = doc.text[start:end].strip()
-                if not _LETTER.search(text):
-                    continue
-                passages.append(
-                    Passage(
-                        id=f"p{page_index + 1}-b{block_index}-s{first}",
-                        page=page_number,
-                        text=text,
-                        boxes=_boxes_for(block, start, end),
-                        headings=headings,
-                        block_kind=block.kind,
-                    )
-                )
+        docs = nlp.pipe(texts, batch_size=256)
+        return [p for where, doc in zip(located, docs, strict=True) for p in _block_passages(*where, doc)]
+
+
+def _block_passages(
+    page_number: int | None, page_index: int, block_index: int, block: Block, headings: list[str], doc: Doc
+) -> list[Passage]:
+    """One block's passages: windows of its sentences, or the whole row of a table."""
+    if block.kind == "table_row":
+        spans = [(0, len(doc.text))]
+    else:
+        spans = _windows([(s.start_char, s.end_char) for s in doc.sents], doc.text)
+    passages = []
+    for first, (start, end) in enumerate(spans):
+        text = doc.text[start:end].strip()
+        if not _LETTER.search(text):
+            continue
+        passages.append(
+            Passage(
+                id=f"p{page_index + 1}-b{block_index}-s{first}",
+                page=page_number,
+                text=text,
+                boxes=_boxes_for(block, start, end),
+                headings=headings,
+                block_kind=block.kind,
+            )
+        )
     return passages
 
 
