@@ -7,7 +7,8 @@ folder of its own, ``Pipeline.warm_up``), then assesses ``--rounds`` rounds of d
 corpus's PDFs, one copy of each file per round (``bench_scale.distinct_copy``: every page given its own
 line of text, so nothing is served from a cache). Printed per variant: resident memory (VmRSS) after
 warm-up and at the end of each round (flat memory: the same at the end of every round), the peak
-(VmHWM), the CPU seconds of the assessments and the size of spaCy's vocabulary at the end.
+(VmHWM), the CPU seconds of the assessments, the size of spaCy's vocabulary at the end, and whether
+every assessment (levels, statuses, probabilities, cited passages) was the same as the first variant's.
 
 Variants (what each process changes before its first document):
 - ``shipped``: nothing, as a worker runs today;
@@ -56,13 +57,15 @@ def status(field):
 pipeline = Pipeline(cache=Cache(cache_dir))
 pipeline.warm_up()
 warm = status("VmRSS")
-rss = []
+rss, calls = [], []
 cpu = time.process_time()
 for path in paths:
-    pipeline.assess(path)
+    a = pipeline.assess(path)
     rss.append(status("VmRSS"))
+    calls.append([(h.level, [(d.status, d.probability, [e.passage_id for e in d.evidence])
+                             for d in h.descriptors]) for h in a.hallmarks])
 print(json.dumps({"warm": warm, "rss": rss, "peak": status("VmHWM"), "cpu": time.process_time() - cpu,
-                  "lexemes": sum(1 for _ in segment.load_nlp().vocab)}))
+                  "lexemes": sum(1 for _ in segment.load_nlp().vocab), "calls": calls}))
 """
 
 VARIANTS = ("shipped", "no-memory-zone", "mallopt")
@@ -93,14 +96,18 @@ def main() -> None:
             f"{args.rounds} rounds of {len(sources)} distinct documents ({pages} pages in all), "
             "one worker-like process per variant; resident MB at the end of each round, the peak"
         )
+        first_calls = None
         for variant in args.variants.split(","):
             r = run(variant, paths)
+            first_calls = first_calls or r["calls"]
             rounds = [r["rss"][(k + 1) * len(sources) - 1] for k in range(args.rounds)]
             print(
                 f"  {variant:15s} after warm-up {r['warm']:5.0f}; rounds "
                 + " ".join(f"{mb:5.0f}" for mb in rounds)
                 + f" (last - first {rounds[-1] - rounds[0]:+4.0f}); peak {r['peak']:5.0f}; "
-                f"{r['cpu']:4.0f} CPU s; {r['lexemes']:,} lexemes at the end"
+                f"{r['cpu']:4.0f} CPU s; {r['lexemes']:,} lexemes at the end; "
+                f"{'the same' if r['calls'] == first_calls else 'NOT the same'} levels, statuses, "
+                "probabilities and cited passages as the first variant"
             )
 
 
