@@ -6,9 +6,10 @@ The documents are copies of the corpus's PDFs, each page of each copy given a li
 (pypdfium2 adds a text object in the page body), so every copy has a different file hash and different
 page text: no cache entry or de-duplication can serve one copy from another. A fresh workspace is
 screened cold; the script prints pages/s, the cache hits (documents whose extraction or embeddings
-were already cached: must be 0), the workers' resident memory sampled every 2 s (peak per worker,
-and each worker's at the end of every tenth of the run, to show it is flat; the page-range readers a
-worker starts for the last documents are shown apart: they come and go), and the workspace's size. Then, in the same run, the
+were already cached: must be 0), the workers' resident memory (peaks sampled every 2 s; each worker's
+between documents, as it reports it after each one, its first tenth against its last to show it is
+flat; how many workers were replaced because they grew; the page-range readers a worker starts for
+the last documents apart: they come and go), and the workspace's size. Then, in the same run, the
 floor over one copy of each corpus file (pdfplumber extraction alone + MiniLM embedding alone,
 2 processes each, see bench_screen.py) as pages/s. Targets (issue 13): >= 10 pages/s, <= 1 GB per
 worker, flat.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import statistics
 import tempfile
 import threading
 import time
@@ -145,19 +147,22 @@ def main() -> None:
             + f"; workers' own high-water mark: {', '.join(f'{mb:.0f} MB' for mb in summary.worker_peak_rss_mb)} "
             "(target <= 1024 MB each)"
         )
+        # each worker's resident memory between documents (flat: no higher after its last document than
+        # after its first); a worker that grew by more than pool.RECYCLE_GROWTH_MB was replaced
+        for i, resident in enumerate(r for r in summary.worker_resident_mb if r):
+            tenth = max(1, len(resident) // 10)
+            first, last = statistics.median(resident[:tenth]), statistics.median(resident[-tenth:])
+            print(
+                f"worker {i + 1}: {len(resident)} documents; resident MB between documents: median of its "
+                f"first tenth {first:.0f}, of its last tenth {last:.0f} ({last - first:+.0f}), "
+                f"highest {max(resident):.0f}"
+            )
+        print(f"workers replaced because their memory grew: {summary.workers_replaced}")
         if samples:
             t0 = samples[0][0]
             span = max(samples[-1][0] - t0, 1e-9)
             tenths = [[by_pid for t, by_pid in samples if int(10 * (t - t0) / span) == k] for k in range(10)]
-            # a worker's memory at the end of each tenth (flat: the same from the second tenth on), and the
-            # readers' (other descendants') highest total in each tenth
-            workers = sorted({p for _, by_pid in samples for p, (mb, direct) in by_pid.items() if direct})
-            for pid in workers:
-                ends = [next((s[pid][0] for s in reversed(tenth) if pid in s), None) for tenth in tenths]
-                print(
-                    f"worker {pid}, resident MB at the end of each tenth of the run: "
-                    + " ".join(f"{mb:.0f}" if mb is not None else "-" for mb in ends)
-                )
+            # the page-range readers (the workers' children) at their highest in each tenth of the run
             readers = [
                 max((sum(mb for mb, direct in s.values() if not direct) for s in tenth), default=0)
                 for tenth in tenths

@@ -55,6 +55,23 @@ def slow_pipeline() -> Pipeline:
     return SlowPipeline(encoder=HashingEncoder())
 
 
+_HELD: list[bytearray] = []
+
+
+class LeakyPipeline(Pipeline):
+    """Keeps 40 MB for the life of the process with every document: a library that never lets go."""
+
+    def assess(self, path, sha256=None):
+        ballast = bytearray(40 * 1024 * 1024)
+        ballast[::4096] = b"x" * len(ballast[::4096])  # touched, so resident
+        _HELD.append(ballast)
+        return super().assess(path, sha256)
+
+
+def leaky_pipeline() -> Pipeline:
+    return LeakyPipeline(encoder=HashingEncoder())
+
+
 def edited_rubric(tmp_path: Path) -> Path:
     text = default_rubric_path().read_text(encoding="utf-8")
     text = text.replace(
@@ -242,6 +259,34 @@ def test_worker_memory_is_its_own_not_the_parents(tmp_path: Path, monkeypatch) -
     assert len(summary.ok) == 3 and len(summary.worker_peak_rss_mb) == 2
     assert max(summary.worker_peak_rss_mb) < 700, summary.worker_peak_rss_mb
     del ballast
+
+
+def test_a_worker_whose_memory_keeps_growing_is_replaced_and_nothing_is_lost(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A long screen keeps each worker's memory bounded: a worker that has grown by more than the bound
+    since its first document is replaced between documents, and every document is still assessed once,
+    as it would have been without replacing."""
+    monkeypatch.setattr(evaluator.workspace.batch, "INLINE_MAX_PAGES", 0)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(6):  # six distinct files (a comment after %%EOF), so none is skipped as a duplicate
+        pdf = (PDFS / GOOD[i % len(GOOD)]).read_bytes()
+        (docs / f"doc-{i}.pdf").write_bytes(pdf + f"\n% copy {i}\n".encode())
+    screen_leaky = functools.partial(
+        screen, [docs], workers=2, quiet=True, pipeline_factory=leaky_pipeline, reports=False
+    )
+    kept = screen_leaky(tmp_path / "kept", recycle_growth_mb=float("inf"))
+    replaced = screen_leaky(tmp_path / "replaced", recycle_growth_mb=30)
+    assert kept.workers_replaced == 0
+    assert replaced.workers_replaced >= 1
+    assert len(replaced.ok) == 6 and not replaced.failed
+    assert sorted(o.path for o in replaced.ok) == sorted(o.path for o in kept.ok)
+    assert {o.path: o.levels for o in replaced.ok} == {o.path: o.levels for o in kept.ok}
+    # bounded: no worker grew by more than one document's 40 MB beyond the 30 MB bound before it went
+    for resident in replaced.worker_resident_mb:
+        assert not resident or max(resident) - resident[0] < 30 + 40 + 10, replaced.worker_resident_mb
+    assert max(max(r) - r[0] for r in kept.worker_resident_mb if r) >= 70  # without it, the leak shows
 
 
 def test_kill_9_mid_run_then_resume(tmp_path: Path) -> None:

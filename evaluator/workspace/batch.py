@@ -31,6 +31,7 @@ from evaluator.limits import default_readers, extract_isolated
 from evaluator.workspace.claims import LEASE_SECONDS, ClaimQueue, LocalQueue, WorkQueue
 from evaluator.workspace.discover import MANIFEST, SUFFIXES, estimate_pages, find_documents
 from evaluator.workspace.pool import (
+    RECYCLE_GROWTH_MB,
     PipelineFactory,
     Worker,
     build_pipeline,
@@ -68,6 +69,10 @@ class ScreenSummary:
     seconds: float
     worker_peak_rss_mb: list[float] = field(default_factory=list)
     reports: Path | None = None
+    # each worker's resident memory after each of its documents, and how many workers were replaced
+    # because it grew (pool.RECYCLE_GROWTH_MB)
+    worker_resident_mb: list[list[float]] = field(default_factory=list)
+    workers_replaced: int = 0
 
     def _with(self, status: str) -> list[Outcome]:
         return [o for o in self.outcomes if o.status == status]
@@ -121,6 +126,7 @@ def screen(
     progress: Callable[[Outcome], None] | None = None,
     reports: bool = True,
     claim_lease: float = LEASE_SECONDS,
+    recycle_growth_mb: float = RECYCLE_GROWTH_MB,
 ) -> ScreenSummary:
     """Assess every strategy under ``paths`` into ``workspace``; unchanged documents are skipped.
 
@@ -128,7 +134,8 @@ def screen(
     the default shipped pipeline, e.g. with a fake encoder in tests. ``progress`` is called with each
     document's Outcome as soon as it is known. On PostgreSQL the documents are claimed through the
     database (``claims``), so screens on several machines share the work; ``claim_lease`` is how long a
-    claim outlives a machine that stopped renewing it.
+    claim outlives a machine that stopped renewing it. A worker whose resident memory between documents
+    grows by more than ``recycle_growth_mb`` is replaced (``pool``).
     """
     started = time.monotonic()
     problems: list[tuple[str, str]] = []
@@ -171,7 +178,7 @@ def screen(
         with ProgressBar(quiet, work) as bar:
             batch.bar = bar
             if pool:
-                pool = run_pool(pool, ctx, args, work, batch, timeout, queue)
+                pool = run_pool(pool, ctx, args, work, batch, timeout, queue, recycle_growth_mb)
             elif work:
                 run_inline(keys, work, batch, timeout, queue)
         from evaluator.workspace.areas import manifest_groups, screen_areas
@@ -187,7 +194,13 @@ def screen(
             queue.close()
         restore()
     summary = ScreenSummary(
-        ws.root, run_id, batch.outcomes, time.monotonic() - started, batch.rss or [peak_rss_mb()]
+        ws.root,
+        run_id,
+        batch.outcomes,
+        time.monotonic() - started,
+        batch.rss or [peak_rss_mb()],
+        worker_resident_mb=batch.resident,
+        workers_replaced=batch.replaced,
     )
     if reports:
         from evaluator.workspace.corpus_report import write_reports

@@ -2,8 +2,11 @@
 
 The parent hands out paths over a pipe and waits on the answers; a worker that exceeds the
 per-document time limit, or dies, is killed and replaced, and its document fails with a one-line
-reason. With one worker (or little work) the documents are assessed in this process instead, with
-SIGALRM as the time limit.
+reason. A worker whose resident memory between documents has grown by more than ``RECYCLE_GROWTH_MB``
+since its first document is stopped after that document and replaced (like Celery's
+``max_memory_per_child``): a screen of every strategy in England keeps each worker's memory within a
+fixed bound whatever a library holds on to. With one worker (or little work) the documents are
+assessed in this process instead, with SIGALRM as the time limit.
 """
 
 from __future__ import annotations
@@ -32,6 +35,11 @@ if TYPE_CHECKING:
 
 PipelineFactory = Callable[[], "Pipeline"]  # picklable; called once per worker
 WorkerArgs = tuple[PipelineFactory, str, int | None, int]  # factory, cache folder, max pages, threads
+# A worker is replaced once its resident memory between documents exceeds what it had after its first
+# document by this much. Over 48 distinct documents in one worker-like process memory rose 13 MB
+# (`benchmarks/bench_memory.py`), and a worker costs about 7 s of CPU to start, so at this bound a
+# worker is replaced seldom, and only when it keeps growing.
+RECYCLE_GROWTH_MB = 64.0
 
 
 def one_line(exc: BaseException) -> str:
@@ -73,17 +81,27 @@ def assess_one(pipeline: Pipeline, path: str, sha256: str, readers: int = 1) -> 
         pipeline.extractor = extractor
 
 
-def peak_rss_mb() -> float:
-    """This process's own peak resident memory. Linux's VmHWM, not ru_maxrss: a spawned worker's ru_maxrss
-    also counts the parent pages it shared between fork and exec (a big parent would look like a big worker)."""
+def _status_mb(field: str) -> float | None:
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024
     except (OSError, ValueError, IndexError):
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return None
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory. Linux's VmHWM, not ru_maxrss: a spawned worker's ru_maxrss
+    also counts the parent pages it shared between fork and exec (a big parent would look like a big worker)."""
+    peak = _status_mb("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_mb() -> float:
+    """This process's resident memory now (VmRSS; 0 where /proc is missing: nothing is then replaced)."""
+    return _status_mb("VmRSS") or 0.0
 
 
 def _worker_main(
@@ -117,9 +135,9 @@ def _worker_main(
         pipeline.warm_up()  # model, rubric vectors and spaCy before the first task; frees GC time
         limit_address_space()  # from here on a decompression bomb fails its document, not the machine
     except Exception as exc:  # noqa: BLE001
-        results.send(("init_failed", one_line(exc), peak_rss_mb()))
+        results.send(("init_failed", one_line(exc), peak_rss_mb(), rss_mb()))
         return
-    results.send(("ready", "", peak_rss_mb()))
+    results.send(("ready", "", peak_rss_mb(), rss_mb()))
     while True:
         try:
             task = tasks.recv()
@@ -127,7 +145,7 @@ def _worker_main(
             return
         if task is None:
             return
-        results.send((*assess_one(pipeline, *task), peak_rss_mb()))
+        results.send((*assess_one(pipeline, *task), peak_rss_mb(), rss_mb()))
 
 
 class Worker:
@@ -149,6 +167,11 @@ class Worker:
         self.ready = False
         self.job: tuple[int, float] | None = None  # (work index, started at)
         self.peak_rss_mb = 0.0
+        self.resident_mb: list[float] = []  # resident memory after each document
+
+    def outgrown(self, growth_mb: float) -> bool:
+        """Resident memory between documents has grown by more than ``growth_mb`` since the first one."""
+        return len(self.resident_mb) > 1 and self.resident_mb[-1] - self.resident_mb[0] > growth_mb
 
     def give(self, index: int, path: str, sha256: str, readers: int = 1) -> None:
         self.tasks.send((path, sha256, readers))
@@ -177,9 +200,10 @@ def run_pool(
     batch: Recorder,
     timeout: float,
     queue: WorkQueue | None = None,
+    recycle_growth_mb: float = RECYCLE_GROWTH_MB,
 ) -> list[Worker]:
     """Hand out ``work`` (in the order ``queue`` gives it) to the workers until all is done; returns the
-    workers still running."""
+    workers still running. A worker that has outgrown ``recycle_growth_mb`` is replaced between documents."""
     queue = queue or LocalQueue(len(work))
     while queue.more() or any(w.job for w in pool):
         for w in list(pool):
@@ -189,9 +213,7 @@ def run_pool(
                 readers = 1 if queue.more() else len(pool)
                 w.give(index, str(work[index][0]), work[index][2], readers)
             elif w.job is None and not queue.more():  # nothing left for it: free its core for the others
-                batch.rss.append(w.peak_rss_mb)
-                w.stop(kill=not w.ready)
-                pool.remove(w)
+                _retire(w, pool, batch, kill=not w.ready)
         now = time.monotonic()
         deadlines = [w.job[1] + timeout - now for w in pool if w.job]
         ready = wait(
@@ -206,7 +228,7 @@ def run_pool(
                 except (EOFError, OSError):
                     message = None
             if message is not None:
-                kind, *payload, w.peak_rss_mb = message
+                kind, *payload, w.peak_rss_mb, resident = message
                 if kind == "init_failed":
                     raise EvaluatorError(f"A screening worker could not start: {payload[0]}")
                 if kind == "ready":
@@ -215,8 +237,13 @@ def run_pool(
                 assert w.job is not None
                 index, _ = w.job
                 w.job = None
+                w.resident_mb.append(resident)
                 batch.finish(work[index], kind, payload)
                 queue.finished(index)
+                if w.outgrown(recycle_growth_mb) and queue.more():
+                    _retire(w, pool, batch)
+                    pool.append(Worker(ctx, args))
+                    batch.replaced += 1
                 continue
             if w.job and time.monotonic() - w.job[1] > timeout:
                 reason = f"timed out after {timeout:g} s"
@@ -230,13 +257,18 @@ def run_pool(
                 batch.finish(work[w.job[0]], "failed", [reason])
                 queue.finished(w.job[0])
                 w.job = None
-            batch.rss.append(w.peak_rss_mb)
-            w.stop(kill=True)
-            pool.remove(w)
+            _retire(w, pool, batch, kill=True)
             if queue.more():
                 pool.append(Worker(ctx, args))
-    batch.rss.extend(w.peak_rss_mb for w in pool)
+    for w in pool:
+        batch.worker_stopped(w.peak_rss_mb, w.resident_mb)
     return pool
+
+
+def _retire(w: Worker, pool: list[Worker], batch: Recorder, kill: bool = False) -> None:
+    batch.worker_stopped(w.peak_rss_mb, w.resident_mb)
+    w.stop(kill=kill)
+    pool.remove(w)
 
 
 class _TimeLimit(BaseException):

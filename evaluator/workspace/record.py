@@ -35,7 +35,13 @@ class Recorder:
         self.ws, self.run_id, self.progress = ws, run_id, progress
         self.outcomes: list[Outcome] = []
         self.rss: list[float] = []  # the workers' peak memory (MB), as they stop
+        self.resident: list[list[float]] = []  # each stopped worker's resident memory after each document
+        self.replaced = 0  # workers replaced because their memory grew (pool.RECYCLE_GROWTH_MB)
         self.bar: ProgressBar | None = None
+
+    def worker_stopped(self, peak_mb: float, resident_mb: list[float]) -> None:
+        self.rss.append(peak_mb)
+        self.resident.append(list(resident_mb))
 
     def summary_of(self, status: str) -> list[Outcome]:
         return [o for o in self.outcomes if o.status == status]
