@@ -147,15 +147,16 @@ def main() -> None:
             + f"; workers' own high-water mark: {', '.join(f'{mb:.0f} MB' for mb in summary.worker_peak_rss_mb)} "
             "(target <= 1024 MB each)"
         )
-        # each worker's resident memory between documents (flat: no higher after its last document than
-        # after its first); a worker that grew by more than pool.RECYCLE_GROWTH_MB was replaced
-        for i, resident in enumerate(r for r in summary.worker_resident_mb if r):
+        # each worker's resident memory when ready and between documents (flat: no higher after its last
+        # document than after its first); a worker that grew by more than pool.RECYCLE_GROWTH_MB since it
+        # was ready was replaced
+        for i, (ready, *resident) in enumerate(r for r in summary.worker_resident_mb if len(r) > 1):
             tenth = max(1, len(resident) // 10)
             first, last = statistics.median(resident[:tenth]), statistics.median(resident[-tenth:])
             print(
-                f"worker {i + 1}: {len(resident)} documents; resident MB between documents: median of its "
-                f"first tenth {first:.0f}, of its last tenth {last:.0f} ({last - first:+.0f}), "
-                f"highest {max(resident):.0f}"
+                f"worker {i + 1}: {len(resident)} documents; resident MB when ready {ready:.0f}, between "
+                f"documents: median of its first tenth {first:.0f}, of its last tenth {last:.0f} "
+                f"({last - first:+.0f}), highest {max(resident):.0f}"
             )
         print(f"workers replaced because their memory grew: {summary.workers_replaced}")
         if samples:

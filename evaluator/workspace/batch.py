@@ -69,8 +69,8 @@ class ScreenSummary:
     seconds: float
     worker_peak_rss_mb: list[float] = field(default_factory=list)
     reports: Path | None = None
-    # each worker's resident memory after each of its documents, and how many workers were replaced
-    # because it grew (pool.RECYCLE_GROWTH_MB)
+    # each worker's resident memory when it was ready, then after each of its documents; how many
+    # workers were replaced because their memory grew (pool.RECYCLE_GROWTH_MB)
     worker_resident_mb: list[list[float]] = field(default_factory=list)
     workers_replaced: int = 0
 
@@ -135,7 +135,7 @@ def screen(
     document's Outcome as soon as it is known. On PostgreSQL the documents are claimed through the
     database (``claims``), so screens on several machines share the work; ``claim_lease`` is how long a
     claim outlives a machine that stopped renewing it. A worker whose resident memory between documents
-    grows by more than ``recycle_growth_mb`` is replaced (``pool``).
+    grows by more than ``recycle_growth_mb`` since it was ready is replaced (``pool``).
     """
     started = time.monotonic()
     problems: list[tuple[str, str]] = []

@@ -3,7 +3,7 @@
 The parent hands out paths over a pipe and waits on the answers; a worker that exceeds the
 per-document time limit, or dies, is killed and replaced, and its document fails with a one-line
 reason. A worker whose resident memory between documents has grown by more than ``RECYCLE_GROWTH_MB``
-since its first document is stopped after that document and replaced (like Celery's
+since it was ready (models loaded) is stopped after that document and replaced (like Celery's
 ``max_memory_per_child``): a screen of every strategy in England keeps each worker's memory within a
 fixed bound whatever a library holds on to. With one worker (or little work) the documents are
 assessed in this process instead, with SIGALRM as the time limit.
@@ -35,11 +35,13 @@ if TYPE_CHECKING:
 
 PipelineFactory = Callable[[], "Pipeline"]  # picklable; called once per worker
 WorkerArgs = tuple[PipelineFactory, str, int | None, int]  # factory, cache folder, max pages, threads
-# A worker is replaced once its resident memory between documents exceeds what it had after its first
-# document by this much. Over 48 distinct documents in one worker-like process memory rose 13 MB
-# (`benchmarks/bench_memory.py`), and a worker costs about 7 s of CPU to start, so at this bound a
-# worker is replaced seldom, and only when it keeps growing.
-RECYCLE_GROWTH_MB = 64.0
+# A worker is replaced once its resident memory between documents exceeds what it had when it was
+# ready by this much. Measured in one worker-like process (2026-12-06, the 16 shared documents twice,
+# longest first): ready at 676 MB, +68 MB after the first document, +165 MB after nine, +228 MB after
+# 27, peak 915 MB; the growth is native memory, not Python objects (ARCHITECTURE.md "Speed and
+# memory"). At 192 MB a worker is replaced every few dozen documents (a new one costs about 7 s of CPU)
+# and stays under 1 GB with a document's own working memory on top.
+RECYCLE_GROWTH_MB = 192.0
 
 
 def one_line(exc: BaseException) -> str:
@@ -167,10 +169,10 @@ class Worker:
         self.ready = False
         self.job: tuple[int, float] | None = None  # (work index, started at)
         self.peak_rss_mb = 0.0
-        self.resident_mb: list[float] = []  # resident memory after each document
+        self.resident_mb: list[float] = []  # resident memory when ready, then after each document
 
     def outgrown(self, growth_mb: float) -> bool:
-        """Resident memory between documents has grown by more than ``growth_mb`` since the first one."""
+        """Resident memory between documents has grown by more than ``growth_mb`` since it was ready."""
         return len(self.resident_mb) > 1 and self.resident_mb[-1] - self.resident_mb[0] > growth_mb
 
     def give(self, index: int, path: str, sha256: str, readers: int = 1) -> None:
@@ -233,6 +235,7 @@ def run_pool(
                     raise EvaluatorError(f"A screening worker could not start: {payload[0]}")
                 if kind == "ready":
                     w.ready = True
+                    w.resident_mb.append(resident)
                     continue
                 assert w.job is not None
                 index, _ = w.job

@@ -35,7 +35,8 @@ class Recorder:
         self.ws, self.run_id, self.progress = ws, run_id, progress
         self.outcomes: list[Outcome] = []
         self.rss: list[float] = []  # the workers' peak memory (MB), as they stop
-        self.resident: list[list[float]] = []  # each stopped worker's resident memory after each document
+        # each worker's resident memory when ready, then after each document
+        self.resident: list[list[float]] = []
         self.replaced = 0  # workers replaced because their memory grew (pool.RECYCLE_GROWTH_MB)
         self.bar: ProgressBar | None = None
 
