@@ -1,12 +1,14 @@
 """Does a screening worker's memory stay flat over many distinct documents? Resident memory after each one.
 
     .venv/bin/python benchmarks/bench_memory.py [--corpus ../shared/corpus] [--rounds 3] [--variants shipped,...]
+        [--per-document]
 
 Each variant runs in a fresh process that does what a screen worker does (one torch thread, a cache
 folder of its own, ``Pipeline.warm_up``), then assesses ``--rounds`` rounds of distinct copies of the
-corpus's PDFs, one copy of each file per round (``bench_scale.distinct_copy``: every page given its own
-line of text, so nothing is served from a cache). Printed per variant: resident memory (VmRSS) after
-warm-up and at the end of each round (flat memory: the same at the end of every round), the peak
+corpus's PDFs, one copy of each file per round, longest first as a screen hands them out
+(``bench_scale.distinct_copy``: every page given its own line of text, so nothing is served from a
+cache). Printed per variant: resident memory (VmRSS) after warm-up and at the end of each round (flat
+memory: the same at the end of every round; ``--per-document``: after every document), the peak
 (VmHWM), the CPU seconds of the assessments, the size of spaCy's vocabulary at the end, and whether
 every assessment (levels, statuses, probabilities, cited passages) was the same as the first variant's.
 
@@ -15,7 +17,10 @@ Variants (what each process changes before its first document):
 - ``no-memory-zone``: spaCy's strings and lexemes of each document kept for the process's life (as
   before ``segment`` and ``kinds`` parsed inside ``nlp.memory_zone()``);
 - ``mallopt``: glibc's allocator told to hand blocks of 1 MB or more straight back to the system
-  (fixed ``M_MMAP_THRESHOLD`` and ``M_TRIM_THRESHOLD``) and to keep at most two arenas.
+  (fixed ``M_MMAP_THRESHOLD`` and ``M_TRIM_THRESHOLD``) and to keep at most two arenas;
+- ``tracemalloc``: as shipped, with Python's allocations traced (one frame) from after warm-up; also
+  prints the memory Python allocated and still holds at the end of each round, to tell a growth of
+  Python objects from native memory (torch, tokenizers, the allocator). Several times slower.
 """
 
 from __future__ import annotations
@@ -57,18 +62,24 @@ def status(field):
 pipeline = Pipeline(cache=Cache(cache_dir))
 pipeline.warm_up()
 warm = status("VmRSS")
-rss, calls = [], []
+if variant == "tracemalloc":
+    import gc, tracemalloc
+    tracemalloc.start(1)
+rss, calls, traced = [], [], []
 cpu = time.process_time()
 for path in paths:
     a = pipeline.assess(path)
     rss.append(status("VmRSS"))
+    if variant == "tracemalloc":
+        gc.collect()
+        traced.append(tracemalloc.get_traced_memory()[0] / 2**20)
     calls.append([(h.level, [(d.status, d.probability, [e.passage_id for e in d.evidence])
                              for d in h.descriptors]) for h in a.hallmarks])
 print(json.dumps({"warm": warm, "rss": rss, "peak": status("VmHWM"), "cpu": time.process_time() - cpu,
-                  "lexemes": sum(1 for _ in segment.load_nlp().vocab), "calls": calls}))
+                  "lexemes": sum(1 for _ in segment.load_nlp().vocab), "calls": calls, "traced": traced}))
 """
 
-VARIANTS = ("shipped", "no-memory-zone", "mallopt")
+VARIANTS = ("shipped", "no-memory-zone", "mallopt", "tracemalloc")
 
 
 def run(variant: str, paths: list[Path]) -> dict:
@@ -80,10 +91,11 @@ def main() -> None:
     parser = corpus_parser(__doc__)
     parser.add_argument("--rounds", type=int, default=3, help="copies of every corpus file, one round each")
     parser.add_argument(
-        "--variants", default=",".join(VARIANTS), help=f"comma-separated: {', '.join(VARIANTS)}"
+        "--variants", default=",".join(VARIANTS[:3]), help=f"comma-separated: {', '.join(VARIANTS)}"
     )
+    parser.add_argument("--per-document", action="store_true", help="resident memory after every document")
     args = parser.parse_args()
-    sources = sorted(Path(args.corpus).glob("*.pdf"))
+    sources = sorted(Path(args.corpus).glob("*.pdf"), key=lambda p: (-page_count(p), p.name))
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
         paths, pages = [], 0
         for round_ in range(args.rounds):
@@ -100,7 +112,8 @@ def main() -> None:
         for variant in args.variants.split(","):
             r = run(variant, paths)
             first_calls = first_calls or r["calls"]
-            rounds = [r["rss"][(k + 1) * len(sources) - 1] for k in range(args.rounds)]
+            ends = [(k + 1) * len(sources) - 1 for k in range(args.rounds)]
+            rounds = [r["rss"][i] for i in ends]
             print(
                 f"  {variant:15s} after warm-up {r['warm']:5.0f}; rounds "
                 + " ".join(f"{mb:5.0f}" for mb in rounds)
@@ -109,6 +122,21 @@ def main() -> None:
                 f"{'the same' if r['calls'] == first_calls else 'NOT the same'} levels, statuses, "
                 "probabilities and cited passages as the first variant"
             )
+            if r["traced"]:
+                held = " / ".join(f"{r['traced'][i]:.1f}" for i in ends)
+                print(f"{'':18s}memory Python allocated and still holds at the end of each round: {held} MB")
+            if args.per_document:
+                print(f"{'':18s}after each document: " + " ".join(f"{mb:.0f}" for mb in r["rss"]))
+
+
+def page_count(path: Path) -> int:
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        return len(pdf)
+    finally:
+        pdf.close()
 
 
 if __name__ == "__main__":
