@@ -277,7 +277,7 @@ def test_a_worker_whose_memory_keeps_growing_is_replaced_and_nothing_is_lost(
         screen, [docs], workers=2, quiet=True, pipeline_factory=leaky_pipeline, reports=False
     )
     kept = screen_leaky(tmp_path / "kept", recycle_growth_mb=float("inf"))
-    replaced = screen_leaky(tmp_path / "replaced", recycle_growth_mb=60)
+    replaced = screen_leaky(tmp_path / "replaced", recycle_growth_mb=65)
     assert kept.workers_replaced == 0
     assert replaced.workers_replaced >= 1
     assert len(replaced.ok) == 6 and not replaced.failed
@@ -287,7 +287,7 @@ def test_a_worker_whose_memory_keeps_growing_is_replaced_and_nothing_is_lost(
     workers = [r for r in replaced.worker_resident_mb if r]  # a worker started as the work ran out has none
     assert any(len(r) > 2 for r in workers)  # some took a second document while under the bound
     for ready, *after_each in workers:
-        assert all(mb - ready <= 60 for mb in after_each[:-1]), replaced.worker_resident_mb
+        assert all(mb - ready <= 65 for mb in after_each[:-1]), replaced.worker_resident_mb
     assert max(max(r) - r[0] for r in kept.worker_resident_mb if r) >= 100  # without it, the leak shows
 
 
