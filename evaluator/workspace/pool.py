@@ -36,11 +36,12 @@ if TYPE_CHECKING:
 PipelineFactory = Callable[[], "Pipeline"]  # picklable; called once per worker
 WorkerArgs = tuple[PipelineFactory, str, int | None, int]  # factory, cache folder, max pages, threads
 # A worker is replaced once its resident memory between documents exceeds what it had when it was
-# ready by this much. Measured in one worker-like process (2026-12-06, the 16 shared documents twice,
-# longest first): ready at 676 MB, +68 MB after the first document, +165 MB after nine, +228 MB after
-# 27, peak 915 MB; the growth is native memory, not Python objects (ARCHITECTURE.md "Speed and
-# memory"). At 192 MB a worker is replaced every few dozen documents (a new one costs about 7 s of CPU)
-# and stays under 1 GB with a document's own working memory on top.
+# ready by this much. `python benchmarks/bench_memory.py --rounds 2 --per-document` (one worker-like
+# process, the 16 shared documents twice, longest first; three runs, 2026-12-07): ready at 676 MB,
+# +68-83 MB after the first document, +145-165 MB after nine, at most +188-228 MB; peaks 904-915 MB.
+# The growth is native memory, not Python objects (its tracemalloc variant). At 192 MB a worker is
+# replaced every few dozen documents (a new one costs about 7 s of CPU) and stays under 1 GB with a
+# document's own working memory on top.
 RECYCLE_GROWTH_MB = 192.0
 
 
