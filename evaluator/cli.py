@@ -975,6 +975,13 @@ def rubric_show_command(fmt: str, rubric_file: Path | None) -> None:
     help="Seconds allowed per document; a document that takes longer is recorded as failed.",
 )
 @click.option("--max-pages", type=click.IntRange(min=1), help="Assess only the first N pages of each PDF.")
+@click.option(
+    "--worker-growth",
+    type=click.FloatRange(min=16),
+    metavar="MB",
+    help="Replace a worker between documents once its memory has grown by this much since it loaded "
+    "the models, to bound a long screen's memory [default: 192].",
+)
 @rubric_option
 @model_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -986,6 +993,7 @@ def screen(
     workers: int,
     timeout: float,
     max_pages: int | None,
+    worker_growth: float | None,
     rubric_path: Path | None,
     model_path: Path | None,
     quiet: bool,
@@ -1006,6 +1014,7 @@ def screen(
     from evaluator.workspace.backend import redact
     from evaluator.workspace.batch import screen as run_screen
     from evaluator.workspace.corpus_report import print_summary
+    from evaluator.workspace.pool import RECYCLE_GROWTH_MB
 
     try:
         summary = run_screen(
@@ -1017,6 +1026,7 @@ def screen(
             rubric=rubric_path,
             judge=model_path,
             quiet=quiet,
+            recycle_growth_mb=worker_growth or RECYCLE_GROWTH_MB,
         )
     except KeyboardInterrupt:
         where = redact(database) if database else workspace or "workspace"

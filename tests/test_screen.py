@@ -291,6 +291,36 @@ def test_a_worker_whose_memory_keeps_growing_is_replaced_and_nothing_is_lost(
     assert max(max(r) - r[0] for r in kept.worker_resident_mb if r) >= 100  # without it, the leak shows
 
 
+def test_the_worker_memory_bound_can_be_set_on_the_command_line(tmp_path: Path, monkeypatch) -> None:
+    """An analyst on a small machine can lower the bound; its documented default is the one screens use."""
+    from evaluator.workspace.pool import RECYCLE_GROWTH_MB
+
+    seen: dict = {}
+    real = evaluator.workspace.batch.screen
+
+    def recording_screen(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **{**kwargs, "pipeline_factory": fake_pipeline})
+
+    monkeypatch.setattr(evaluator.workspace.batch, "screen", recording_screen)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(PDFS / GOOD[0], docs / GOOD[0])
+    ws = str(tmp_path / "ws")
+    result = CliRunner().invoke(
+        main, ["screen", str(docs), "--workspace", ws, "--worker-growth", "100", "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    assert seen["recycle_growth_mb"] == 100
+    seen.clear()
+    assert CliRunner().invoke(main, ["screen", str(docs), "--workspace", ws, "-q"]).exit_code == 0
+    assert seen["recycle_growth_mb"] == RECYCLE_GROWTH_MB
+    help_text = " ".join(CliRunner().invoke(main, ["screen", "--help"]).output.split())
+    assert f"[default: {RECYCLE_GROWTH_MB:g}]" in help_text
+    bad = CliRunner().invoke(main, ["screen", str(docs), "--workspace", ws, "--worker-growth", "5"])
+    assert bad.exit_code == 2 and "--worker-growth" in bad.output and "Traceback" not in bad.output
+
+
 def test_kill_9_mid_run_then_resume(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
