@@ -87,6 +87,15 @@ def test_reaches_the_floor_and_beats_both_baselines(report, figure):
         assert tool > _figures(report["systems"][baseline])[figure], baseline
 
 
+def test_the_report_says_how_far_the_level_rule_itself_lets_a_judge_go(report):
+    """The hallmark figures are read beside the level rule applied to the reviewers' own descriptor
+    judgements, computed from every gold document (new ones included)."""
+    ceiling = report["rule_on_reviewers"]
+    assert ceiling["n"] == len(_gold_ids()) * 7
+    assert 0.0 < ceiling["exact"] <= 1.0 and -1.0 <= ceiling["kappa_quadratic"] <= 1.0
+    assert sum(map(sum, ceiling["confusion"])) == ceiling["n"]
+
+
 def test_negative_controls_stay_none(report):
     assert _negative_controls(), "MANIFEST.tsv names no labelled negative control"
     for doc_id in _negative_controls():

@@ -147,3 +147,28 @@ def test_all_none_on_real_gold_has_high_exact_agreement_and_zero_kappa():
     assert s.hallmarks.kappa_quadratic == 0.0
     assert s.descriptors.kappa == 0.0 and s.descriptors.kappa_binary == 0.0
     assert s.descriptors.f1 == 0.0 and s.evidence.page_hit_rate == 0.0
+
+
+def test_the_level_rule_on_the_reviewers_own_judgements_is_reported_as_the_ceiling():
+    """Issue 11's hallmark target is read against what the level rule allows: a judge that called every
+    descriptor exactly as the reviewers did still misses a hallmark where they weighed it otherwise
+    (here assuring on one met and one not met, which the rule's mean of 0.75 does not reach)."""
+    from evaluator.evaluation.evaluate import rule_on_reviewers
+    from evaluator.evaluation.gold import GoldLabel
+
+    label = GoldLabel.model_validate(
+        {
+            "doc_id": "a",
+            "descriptors": {
+                "1.A.1": {"judgement": "met"},
+                "1.A.2": {"judgement": "partial"},
+                "2.A.1": {"judgement": "met"},
+                "2.A.2": {"judgement": "not_met"},
+            },
+            "hallmarks": {"1": {"level": "assuring"}, "2": {"level": "assuring"}},
+        }
+    )
+    levels = {"1.A.1": "assuring", "1.A.2": "assuring", "2.A.1": "assuring", "2.A.2": "assuring"}
+    ceiling = rule_on_reviewers({"a": label}, levels)
+    assert ceiling.n == 2 and ceiling.exact == pytest.approx(0.5)
+    assert ceiling.confusion[1] == [1, 1, 0, 0]  # gold assuring: the rule says none once, assuring once

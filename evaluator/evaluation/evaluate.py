@@ -24,10 +24,10 @@ from evaluator.evaluation.areas import AreaReport, AreaSpec, area_lines, evaluat
 from evaluator.evaluation.baselines import BM25Scorer, DenseScorer, loo_predictions
 from evaluator.evaluation.calibrate import fit_judge, ranking_example, rematch, reviewer_labels, training_set
 from evaluator.evaluation.gold import GoldLabel, find_document, load_gold
-from evaluator.evaluation.metrics import DocPrediction, Scores, score
+from evaluator.evaluation.metrics import DocPrediction, LevelScores, Scores, level_scores, score
 from evaluator.pipeline import Analysis, Pipeline
 from evaluator.stages.cache import Cache, default_cache_dir
-from evaluator.stages.judge import JudgeModel
+from evaluator.stages.judge import JudgeModel, level_from_statuses
 from evaluator.stages.rank import RankerModel, RankingExample, fit_ranker
 from evaluator.types import Assessment
 from evaluator.workspace.store import Workspace
@@ -53,6 +53,8 @@ class EvaluationReport(BaseModel):
     bands: dict[str, dict[str, Scores]] = {}  # system -> length band -> scores
     page_hits: dict[str, dict[str, float | None]] = {}  # system -> doc_id -> evidence page hit rate
     areas: AreaReport | None = None  # with evaluate(..., areas=...): area-level agreement
+    # the level rule on the reviewers' own descriptor judgements: the most a descriptor judge can reach
+    rule_on_reviewers: LevelScores | None = None
 
 
 def _analysis_pipeline() -> Pipeline:
@@ -82,6 +84,23 @@ def quote_ranks(analysis: Analysis, example: RankingExample) -> dict[str, int]:
         position = {int(i): r + 1 for r, i in enumerate(order) if np.isfinite(scores[i])}
         out[m.descriptor.id] = min((position.get(i, 0) for i in passages if position.get(i)), default=0)
     return out
+
+
+def rule_on_reviewers(gold: Mapping[str, GoldLabel], descriptor_levels: Mapping[str, str]) -> LevelScores:
+    """The cumulative level rule applied to the reviewers' own descriptor judgements, scored against the
+    reviewers' own hallmark levels: what a judge that called every descriptor as the reviewers did would
+    reach. Reviewers weigh a hallmark as a whole, so where they depart from the rule no better descriptor
+    call can follow them. ``descriptor_levels``: descriptor id -> its level in the rubric."""
+    true, suggested = [], []
+    for label in gold.values():
+        for hallmark_id, hallmark in label.hallmarks.items():
+            by_level: dict[str, list[str]] = {}
+            for descriptor_id, descriptor in label.descriptors.items():
+                if descriptor_id.split(".")[0] == hallmark_id:
+                    by_level.setdefault(descriptor_levels[descriptor_id], []).append(descriptor.judgement)
+            true.append(hallmark.level)
+            suggested.append(level_from_statuses(by_level))
+    return level_scores(true, suggested)
 
 
 def gold_labels(gold: Mapping[str, GoldLabel]) -> dict[str, dict[str, str]]:
@@ -317,6 +336,7 @@ def evaluate(
         areas=evaluate_areas(areas, analyses, scored, pipeline, examples, crossfit.analyses)
         if areas
         else None,
+        rule_on_reviewers=rule_on_reviewers(scored, {d.id: d.level for d in pipeline.rubric.descriptors}),
     )
 
 
@@ -445,6 +465,14 @@ def to_markdown(report: EvaluationReport) -> str:
     for label, get in _HEADLINE:
         lines.append(f"| {label} | " + " | ".join(_cell(get(report.systems[s])) for s in systems) + " |")
     tool = report.systems[TOOL]
+    if report.rule_on_reviewers:
+        ceiling = report.rule_on_reviewers
+        lines += [
+            "",
+            "The level rule on the reviewers' own descriptor judgements (a judge that called every descriptor "
+            f"as they did) reaches hallmark kappa {ceiling.kappa_quadratic:.2f}, exact {ceiling.exact:.2f}: "
+            "where reviewers weighed a hallmark otherwise than the rule, no better descriptor call follows them.",
+        ]
     lines += _band_lines(report) + _calibration_lines(tool)
     lines += [
         "",
