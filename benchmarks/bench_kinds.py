@@ -1,4 +1,4 @@
-"""What evidence kinds cost: spaCy's full en_core_web_sm (parser, entities) over every passage, against
+"""What evidence kinds cost: spaCy's en_core_web_sm (tagger, parser, lemmatizer) over every passage, against
 what the pipeline parses (target candidates: a digit, a comparator or a table row; plus cited passages).
 
     python benchmarks/bench_kinds.py [FOLDER ...]   (default: corpus/ and ../shared/corpus)
@@ -25,7 +25,7 @@ def main(folders: list[Path]) -> None:
     documents = [segment(extract(f)) for f in files]
     t = time.perf_counter()
     load_parser()
-    print(f"load en_core_web_sm (parser, entities): {time.perf_counter() - t:.1f} s")
+    print(f"load en_core_web_sm (tagger, parser, lemmatizer): {time.perf_counter() - t:.1f} s")
     every = [p for doc in documents for p in doc if is_substantive(p)]
     candidates = sum(is_candidate(p, c) for doc in documents for p, c in zip(doc, contexts(doc), strict=True))
     t = time.perf_counter()

@@ -33,6 +33,11 @@ INTENDED = SAMPLE_CORPUS / "intended_targets.tsv"
         ("In 2023 we consulted 1,200 residents at twelve workshops.", "method"),
         ("Life satisfaction in the county was 7.4 out of 10 in 2022/23.", "data"),
         ("Wellbeing is more than the absence of illness.", "mention"),
+        # read from the words around a number and the subject, without spaCy's entity recogniser
+        ("In 2018/19 there were 1233 referrals to the service.", "data"),
+        ("Timely diagnosis, a care plan and a review within the first year.", "mention"),  # an ordinal
+        ("Offer NHS Health Checks to adults aged 40 to 74.", "commitment"),  # an age, not a figure
+        ("LLBS will prioritise connection and belonging as core outcomes of its work.", "commitment"),
     ],
 )
 def test_kind_of_a_sentence_comes_from_its_parse(text, kind):

