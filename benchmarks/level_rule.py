@@ -1,0 +1,81 @@
+"""How the hallmark level rule shapes the hallmark figures: the rule on the reviewers' own descriptor
+judgements and on the tool's, as shipped and with other thresholds.
+
+    python benchmarks/level_rule.py --report eval/report.json [--gold ../shared/gold]
+
+``--report`` is the JSON that `evaluator evaluate ... --report eval/report` writes (its
+leave-one-document-out statuses are reused, nothing is re-run). The shipped rule (DESIGN.md) is
+cumulative: a level is reached when its descriptors average at least 0.75 (met 1, partial 0.5) and
+every lower level is reached. The variants are questions for the rubric's owners, not settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from common import SHARED
+
+from evaluator.evaluation.gold import load_gold
+from evaluator.evaluation.metrics import level_scores
+from evaluator.rubric import load_rubric
+from evaluator.stages.judge import STATUS_VALUE
+from evaluator.types import LEVELS
+
+# name -> (threshold at assuring, threshold above it, assuring also needs one descriptor met)
+VARIANTS = {
+    "shipped: 0.75 at every level": (0.75, 0.75, False),
+    "assuring at 0.6": (0.6, 0.75, False),
+    "assuring at 0.5 with one met": (0.5, 0.75, True),
+    "assuring at 0.5 with one met, above it 0.8": (0.5, 0.8, True),
+}
+
+
+def level(by_level: dict[str, list[str]], assuring: float, above: float, needs_met: bool) -> str:
+    reached = "none"
+    for name in LEVELS[1:]:
+        statuses = by_level.get(name, [])
+        threshold = assuring if name == "assuring" else above
+        if not statuses or np.mean([STATUS_VALUE[s] for s in statuses]) < threshold:
+            break
+        if name == "assuring" and needs_met and "met" not in statuses:
+            break
+        reached = name
+    return reached
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--report", type=Path, required=True, help="evaluate's report JSON")
+    parser.add_argument("--gold", type=Path, default=SHARED / "gold")
+    args = parser.parse_args()
+    gold = load_gold(args.gold)
+    predictions = json.loads(args.report.read_text())["predictions"]["evaluator"]
+    levels = {d.id: d.level for d in load_rubric().descriptors}
+    sources = {
+        "reviewers' statuses": {
+            d: {k: v.judgement for k, v in g.descriptors.items()} for d, g in gold.items()
+        },
+        "tool's statuses": {d: p["statuses"] for d, p in predictions.items()},
+    }
+    print(f"{len(predictions)} documents; hallmark levels against the reviewers' own")
+    print(f"{'rule':45} {'statuses':20} {'exact':>6} {'kappa':>6}")
+    for name, (assuring, above, needs_met) in VARIANTS.items():
+        for source, statuses in sources.items():
+            true, suggested = [], []
+            for doc_id in predictions:
+                for hallmark_id, hallmark in gold[doc_id].hallmarks.items():
+                    by_level: dict[str, list[str]] = {}
+                    for descriptor_id, status in statuses[doc_id].items():
+                        if descriptor_id.split(".")[0] == hallmark_id:
+                            by_level.setdefault(levels[descriptor_id], []).append(status)
+                    true.append(hallmark.level)
+                    suggested.append(level(by_level, assuring, above, needs_met))
+            s = level_scores(true, suggested)
+            print(f"{name:45} {source:20} {s.exact:6.3f} {s.kappa_quadratic:6.3f}")
+
+
+if __name__ == "__main__":
+    main()
