@@ -13,37 +13,44 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from common import SHARED
 
+from evaluator.evaluation.evaluate import rule_on_reviewers
 from evaluator.evaluation.gold import load_gold
-from evaluator.evaluation.metrics import level_scores
 from evaluator.rubric import load_rubric
-from evaluator.stages.judge import STATUS_VALUE
-from evaluator.types import LEVELS
+from evaluator.stages.judge import STATUS_VALUE, level_from_statuses
+from evaluator.types import RUBRIC_LEVELS
 
-# name -> (threshold at assuring, threshold above it, assuring also needs one descriptor met)
-VARIANTS = {
-    "shipped: 0.75 at every level": (0.75, 0.75, False),
-    "assuring at 0.6": (0.6, 0.75, False),
-    "assuring at 0.5 with one met": (0.5, 0.75, True),
-    "assuring at 0.5 with one met, above it 0.8": (0.5, 0.8, True),
+
+def variant(assuring: float, above: float, needs_met: bool) -> Callable[[dict[str, list[str]]], str]:
+    """The cumulative rule with its own threshold at assuring and above it; ``needs_met``: assuring also
+    needs one descriptor met."""
+
+    def level(by_level: dict[str, list[str]]) -> str:
+        reached = "none"
+        for name in RUBRIC_LEVELS:
+            statuses = by_level.get(name, [])
+            threshold = assuring if name == "assuring" else above
+            if not statuses or np.mean([STATUS_VALUE[s] for s in statuses]) < threshold:
+                break
+            if name == "assuring" and needs_met and "met" not in statuses:
+                break
+            reached = name
+        return reached
+
+    return level
+
+
+RULES: dict[str, Callable[[dict[str, list[str]]], str]] = {
+    "shipped: 0.75 at every level": level_from_statuses,
+    "assuring at 0.6": variant(0.6, 0.75, False),
+    "assuring at 0.5 with one met": variant(0.5, 0.75, True),
+    "assuring at 0.5 with one met, above it 0.8": variant(0.5, 0.8, True),
 }
-
-
-def level(by_level: dict[str, list[str]], assuring: float, above: float, needs_met: bool) -> str:
-    reached = "none"
-    for name in LEVELS[1:]:
-        statuses = by_level.get(name, [])
-        threshold = assuring if name == "assuring" else above
-        if not statuses or np.mean([STATUS_VALUE[s] for s in statuses]) < threshold:
-            break
-        if name == "assuring" and needs_met and "met" not in statuses:
-            break
-        reached = name
-    return reached
 
 
 def main() -> None:
@@ -55,25 +62,15 @@ def main() -> None:
     predictions = json.loads(args.report.read_text())["predictions"]["evaluator"]
     levels = {d.id: d.level for d in load_rubric().descriptors}
     sources = {
-        "reviewers' statuses": {
-            d: {k: v.judgement for k, v in g.descriptors.items()} for d, g in gold.items()
-        },
+        "reviewers' statuses": None,
         "tool's statuses": {d: p["statuses"] for d, p in predictions.items()},
     }
     print(f"{len(predictions)} documents; hallmark levels against the reviewers' own")
     print(f"{'rule':45} {'statuses':20} {'exact':>6} {'kappa':>6}")
-    for name, (assuring, above, needs_met) in VARIANTS.items():
+    scored = {doc_id: gold[doc_id] for doc_id in predictions}
+    for name, rule in RULES.items():
         for source, statuses in sources.items():
-            true, suggested = [], []
-            for doc_id in predictions:
-                for hallmark_id, hallmark in gold[doc_id].hallmarks.items():
-                    by_level: dict[str, list[str]] = {}
-                    for descriptor_id, status in statuses[doc_id].items():
-                        if descriptor_id.split(".")[0] == hallmark_id:
-                            by_level.setdefault(levels[descriptor_id], []).append(status)
-                    true.append(hallmark.level)
-                    suggested.append(level(by_level, assuring, above, needs_met))
-            s = level_scores(true, suggested)
+            s = rule_on_reviewers(scored, levels, statuses, rule)
             print(f"{name:45} {source:20} {s.exact:6.3f} {s.kappa_quadratic:6.3f}")
 
 

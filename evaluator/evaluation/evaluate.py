@@ -86,20 +86,31 @@ def quote_ranks(analysis: Analysis, example: RankingExample) -> dict[str, int]:
     return out
 
 
-def rule_on_reviewers(gold: Mapping[str, GoldLabel], descriptor_levels: Mapping[str, str]) -> LevelScores:
-    """The cumulative level rule applied to the reviewers' own descriptor judgements, scored against the
-    reviewers' own hallmark levels: what a judge that called every descriptor as the reviewers did would
-    reach. Reviewers weigh a hallmark as a whole, so where they depart from the rule no better descriptor
-    call can follow them. ``descriptor_levels``: descriptor id -> its level in the rubric."""
+def rule_on_reviewers(
+    gold: Mapping[str, GoldLabel],
+    descriptor_levels: Mapping[str, str],
+    statuses: Mapping[str, Mapping[str, str]] | None = None,
+    rule: Callable[[dict[str, list[str]]], str] = level_from_statuses,
+) -> LevelScores:
+    """The level ``rule`` applied to the reviewers' own descriptor judgements (or to ``statuses``:
+    doc_id -> descriptor id -> status), scored against the reviewers' own hallmark levels. With their
+    judgements it is what a judge that called every descriptor as they did would reach: reviewers weigh
+    a hallmark as a whole, so where they depart from the rule no better descriptor call can follow
+    them. ``descriptor_levels``: descriptor id -> its level in the rubric."""
     true, suggested = [], []
-    for label in gold.values():
+    for doc_id, label in gold.items():
+        judged = (
+            statuses[doc_id]
+            if statuses is not None
+            else {k: d.judgement for k, d in label.descriptors.items()}
+        )
         for hallmark_id, hallmark in label.hallmarks.items():
             by_level: dict[str, list[str]] = {}
-            for descriptor_id, descriptor in label.descriptors.items():
+            for descriptor_id, status in judged.items():
                 if descriptor_id.split(".")[0] == hallmark_id:
-                    by_level.setdefault(descriptor_levels[descriptor_id], []).append(descriptor.judgement)
+                    by_level.setdefault(descriptor_levels[descriptor_id], []).append(status)
             true.append(hallmark.level)
-            suggested.append(level_from_statuses(by_level))
+            suggested.append(rule(by_level))
     return level_scores(true, suggested)
 
 

@@ -138,8 +138,23 @@ ORDINAL = re.compile(
 )
 AGE_WORDS = frozenset(("aged", "age", "ages"))
 PLACE_WORDS = frozenset(
-    ("sussex", "kent", "england", "county", "borough", "district", "city", "town", "uk", "britain")
-)
+    (
+        "england",
+        "uk",
+        "britain",
+        "wales",
+        "county",
+        "borough",
+        "district",
+        "city",
+        "town",
+        "region",
+        "north",
+        "south",
+        "east",
+        "west",
+    )
+)  # fmt: skip  (a subject that names a place: "West Sussex will be ...")
 AMOUNT_WORDS = frozenset(("%", "percent", "per", "pounds", "thousand", "million", "billion"))
 COMPARATORS = frozenset(
     ("average", "median", "mean", "half", "third", "quarter", "level", "every", "all", "zero")
