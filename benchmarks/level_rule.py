@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from common import SHARED
 
-from evaluator.evaluation.evaluate import rule_on_reviewers
+from evaluator.evaluation.evaluate import level_rule_scores
 from evaluator.evaluation.gold import load_gold
 from evaluator.rubric import load_rubric
 from evaluator.stages.judge import STATUS_VALUE, level_from_statuses
@@ -70,7 +70,7 @@ def main() -> None:
     scored = {doc_id: gold[doc_id] for doc_id in predictions}
     for name, rule in RULES.items():
         for source, statuses in sources.items():
-            s = rule_on_reviewers(scored, levels, statuses, rule)
+            s = level_rule_scores(scored, levels, statuses, rule)
             print(f"{name:45} {source:20} {s.exact:6.3f} {s.kappa_quadratic:6.3f}")
 
 

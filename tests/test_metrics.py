@@ -153,7 +153,7 @@ def test_the_level_rule_on_the_reviewers_own_judgements_is_reported_as_the_ceili
     """Issue 11's hallmark target is read against what the level rule allows: a judge that called every
     descriptor exactly as the reviewers did still misses a hallmark where they weighed it otherwise
     (here assuring on one met and one not met, which the rule's mean of 0.75 does not reach)."""
-    from evaluator.evaluation.evaluate import rule_on_reviewers
+    from evaluator.evaluation.evaluate import level_rule_scores
     from evaluator.evaluation.gold import GoldLabel
 
     label = GoldLabel.model_validate(
@@ -169,6 +169,6 @@ def test_the_level_rule_on_the_reviewers_own_judgements_is_reported_as_the_ceili
         }
     )
     levels = {"1.A.1": "assuring", "1.A.2": "assuring", "2.A.1": "assuring", "2.A.2": "assuring"}
-    ceiling = rule_on_reviewers({"a": label}, levels)
+    ceiling = level_rule_scores({"a": label}, levels)
     assert ceiling.n == 2 and ceiling.exact == pytest.approx(0.5)
     assert ceiling.confusion[1] == [1, 1, 0, 0]  # gold assuring: the rule says none once, assuring once

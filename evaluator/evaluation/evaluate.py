@@ -86,7 +86,7 @@ def quote_ranks(analysis: Analysis, example: RankingExample) -> dict[str, int]:
     return out
 
 
-def rule_on_reviewers(
+def level_rule_scores(
     gold: Mapping[str, GoldLabel],
     descriptor_levels: Mapping[str, str],
     statuses: Mapping[str, Mapping[str, str]] | None = None,
@@ -97,16 +97,12 @@ def rule_on_reviewers(
     judgements it is what a judge that called every descriptor as they did would reach: reviewers weigh
     a hallmark as a whole, so where they depart from the rule no better descriptor call can follow
     them. ``descriptor_levels``: descriptor id -> its level in the rubric."""
+    statuses = gold_labels(gold) if statuses is None else statuses
     true, suggested = [], []
     for doc_id, label in gold.items():
-        judged = (
-            statuses[doc_id]
-            if statuses is not None
-            else {k: d.judgement for k, d in label.descriptors.items()}
-        )
         for hallmark_id, hallmark in label.hallmarks.items():
             by_level: dict[str, list[str]] = {}
-            for descriptor_id, status in judged.items():
+            for descriptor_id, status in statuses[doc_id].items():
                 if descriptor_id.split(".")[0] == hallmark_id:
                     by_level.setdefault(descriptor_levels[descriptor_id], []).append(status)
             true.append(hallmark.level)
@@ -347,7 +343,7 @@ def evaluate(
         areas=evaluate_areas(areas, analyses, scored, pipeline, examples, crossfit.analyses)
         if areas
         else None,
-        rule_on_reviewers=rule_on_reviewers(scored, {d.id: d.level for d in pipeline.rubric.descriptors}),
+        rule_on_reviewers=level_rule_scores(scored, {d.id: d.level for d in pipeline.rubric.descriptors}),
     )
 
 

@@ -7,9 +7,9 @@ or a row of a table whose header names targets, goals, milestones or directions)
 imperative action), ``method`` (how the document was made: past-tense consulting, surveying,
 reviewing...), ``data`` (a figure that is not a date, or a trend reported in the past tense) or a
 ``mention``. The kinds are ranked in that order: a passage with a target among its actions is a
-target. The parse comes from spaCy's ``en_core_web_sm`` (tagger, parser, lemmatizer; not its entities), so
-"is projected to increase by 45% by 2035" is data (the direction verb is governed by a forecast) and
-"raise life satisfaction to 7.7 by 2035" a target.
+target. The parse comes from spaCy's ``en_core_web_sm`` (tagger, parser, lemmatizer; not its
+entities), so "is projected to increase by 45% by 2035" is data (the direction verb is governed by a
+forecast) and "raise life satisfaction to 7.7 by 2035" a target.
 
 Parsing costs about 3 ms a passage on this machine (`python benchmarks/bench_kinds.py`: 331-335 passages
 a second, against 195-200 with the entity recogniser), so only the cited passages and the target
@@ -137,24 +137,11 @@ ORDINAL = re.compile(
     r"\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth", re.I
 )
 AGE_WORDS = frozenset(("aged", "age", "ages"))
+# a subject naming one of these is a place, not a body that undertakes ("West Sussex will be ...")
 PLACE_WORDS = frozenset(
-    (
-        "england",
-        "uk",
-        "britain",
-        "wales",
-        "county",
-        "borough",
-        "district",
-        "city",
-        "town",
-        "region",
-        "north",
-        "south",
-        "east",
-        "west",
-    )
-)  # fmt: skip  (a subject that names a place: "West Sussex will be ...")
+    ("england", "uk", "britain", "wales", "county", "borough", "district", "city", "town", "region", "north",
+     "south", "east", "west")
+)  # fmt: skip
 AMOUNT_WORDS = frozenset(("%", "percent", "per", "pounds", "thousand", "million", "billion"))
 COMPARATORS = frozenset(
     ("average", "median", "mean", "half", "third", "quarter", "level", "every", "all", "zero")
@@ -185,7 +172,7 @@ class KindContext:
 @functools.lru_cache(maxsize=1)
 def load_parser() -> Language:
     """en_core_web_sm with its tagger, parser and lemmatizer (PyPI package, offline). Not its entity
-    recogniser: it was about 45% of the parse, and the few things kinds read from it (dates, ordinals,
+    recogniser: it was about 40% of the parse, and the few things kinds read from it (dates, ordinals,
     amounts, organisations) are read from the words around a number and the subject's nouns instead."""
     try:
         nlp = spacy.load(MODEL, exclude=["ner"])
@@ -460,7 +447,7 @@ def _date_or_age(t: Token) -> bool:
 
 
 def _ordinal(t: Token) -> bool:
-    """ "1st", "second", but not the fraction in "a third of"."""
+    """An ordinal such as "1st" or "second", but not the fraction in "a third of"."""
     if not ORDINAL.fullmatch(t.text):
         return False
     return not (t.i > 0 and t.doc[t.i - 1].lower_ in ("a", "one", "two") and t.lower_ in UNITS)
