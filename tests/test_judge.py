@@ -154,6 +154,11 @@ EXPLICIT = [
         True,
     ),
     ("6.M.1", "The hospital is an anchor institution.", False),  # named, but no lever pulled
+    (
+        "6.M.1",
+        "The two hospitals are the largest anchor employers in the borough.",
+        False,
+    ),  # the name is no lever
 ]
 
 
