@@ -23,7 +23,7 @@ from evaluator.evaluation.evaluate import level_rule_scores
 from evaluator.evaluation.gold import load_gold
 from evaluator.rubric import load_rubric
 from evaluator.stages.judge import STATUS_VALUE, level_from_statuses
-from evaluator.types import RUBRIC_LEVELS
+from evaluator.types import LEVELS, RUBRIC_LEVELS
 
 
 def variant(assuring: float, above: float, needs_met: bool) -> Callable[[dict[str, list[str]]], str]:
@@ -72,6 +72,11 @@ def main() -> None:
         for source, statuses in sources.items():
             s = level_rule_scores(scored, levels, statuses, rule)
             print(f"{name:45} {source:20} {s.exact:6.3f} {s.kappa_quadratic:6.3f}")
+    shipped = level_rule_scores(scored, levels)
+    print("\nthe shipped rule on the reviewers' statuses (rows: their level, columns: the rule's)")
+    print(" " * 11 + "".join(f"{name:>11}" for name in LEVELS))
+    for name, row in zip(LEVELS, shipped.confusion, strict=True):
+        print(f"{name:>11}" + "".join(f"{n:11d}" for n in row))
 
 
 if __name__ == "__main__":
