@@ -1,6 +1,7 @@
 """Ranking promises: boilerplate (disclaimers, contents entries, reference lists) is never cited,
 whatever it scores, while body text that merely mentions references or cites a study stays citable;
-the learned space brings the passages reviewers quote closer to their descriptor; and the shipped
+the learned space brings the passages reviewers quote closer to their descriptor; the ranker learns
+which passage of a document a reviewer picks, whatever sets documents apart; and the shipped
 ranker is what the real pipeline uses to choose evidence."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from evaluator.stages.rank import (
     Adapter,
     RankerModel,
     RankingExample,
+    _pairwise_weights,
     fit_adapter,
     is_boilerplate,
     load_ranker,
@@ -151,3 +153,39 @@ def test_no_assessment_of_the_sample_corpus_cites_boilerplate(real_pipeline) -> 
             if is_boilerplate(Passage(id="x", page=1, text=t)) or "fictional sample" in t.lower()
         ]
         assert not boiler, (pdf.name, boiler[:3])
+
+
+def _documents_of_two_lengths(rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per (document, descriptor): two features of each candidate and which one a reviewer quoted.
+    Feature 0 marks the quote within its document. Feature 1 is higher in every passage of the short
+    documents (where one candidate in 6 is quoted) than in the long ones (one in 120), and within a
+    document slightly lower for the quote, like a passage's length or its page position might be."""
+    groups = []
+    for doc in range(12):
+        n, level = (6, 2.0) if doc % 2 else (120, -2.0)
+        features = np.column_stack([rng.normal(size=n), level + 0.3 * rng.normal(size=n)])
+        relied = np.zeros(n, dtype=bool)
+        relied[0] = True
+        features[0] = [features[:, 0].max() + 0.2, level - 0.6]
+        groups.append((features, relied))
+    return groups
+
+
+def test_the_ranker_learns_which_passage_a_reviewer_picks_within_a_document() -> None:
+    """What differs between documents (short ones have few candidates per quote, long ones hundreds)
+    must not decide which passage of a document is cited: the quote ranks first in each document."""
+    groups = _documents_of_two_lengths(np.random.default_rng(3))
+    weights = _pairwise_weights(groups, c=0.1)
+    for features, relied in groups:
+        assert np.argmax(features @ weights) == np.flatnonzero(relied)[0]
+    unseen = _documents_of_two_lengths(np.random.default_rng(4))
+    assert all(np.argmax(f @ weights) == 0 for f, _ in unseen)
+
+
+def test_a_feature_the_same_for_a_whole_document_carries_no_ranking_weight() -> None:
+    groups = [
+        (np.column_stack([f[:, 0], np.full(len(f), float(i))]), relied)
+        for i, (f, relied) in enumerate(_documents_of_two_lengths(np.random.default_rng(5)))
+    ]
+    weights = _pairwise_weights(groups, c=0.1)
+    assert weights[0] > 0 and abs(weights[1]) < 1e-6
