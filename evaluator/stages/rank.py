@@ -352,8 +352,10 @@ def fit_ranker(
         raise EvaluatorError("No reviewer quote could be found in the documents: cannot fit the ranker.")
     x, y = np.concatenate([g[0] for g in groups]), np.concatenate([g[1] for g in groups]).astype(int)
     scaler = StandardScaler().fit(x)
-    weights = _pairwise_weights([(scaler.transform(f), relied) for f, relied in groups], c)
-    scale, intercept = _score_scale(scaler.transform(x) @ weights, y)
+    z = scaler.transform(x)
+    standardised = np.split(z, np.cumsum([len(g[1]) for g in groups])[:-1])
+    weights = _pairwise_weights([(f, relied) for f, (_, relied) in zip(standardised, groups, strict=True)], c)
+    scale, intercept = _score_scale(z @ weights, y)
     payload: dict[str, Any] = {
         "features": list(RANK_FEATURES),
         "mean": [_r(v) for v in scaler.mean_],
