@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
 from support import SAMPLE_CORPUS
 
 from evaluator.stages.rank import (
@@ -189,3 +190,22 @@ def test_a_feature_the_same_for_a_whole_document_carries_no_ranking_weight() -> 
     ]
     weights = _pairwise_weights(groups, c=0.1)
     assert weights[0] > 0 and abs(weights[1]) < 1e-6
+
+
+def _stacked_weights(groups: list[tuple[np.ndarray, np.ndarray]], c: float) -> np.ndarray:
+    """The textbook reduction: every difference and its negative, stacked (twice the memory)."""
+    d = np.concatenate(
+        [(f[relied][:, None, :] - f[~relied][None, :, :]).reshape(-1, f.shape[1]) for f, relied in groups]
+    )
+    clf = LogisticRegression(C=c, fit_intercept=False, max_iter=3000)
+    clf.fit(np.concatenate([d, -d]), np.repeat([1, 0], len(d)))
+    return clf.coef_[0]
+
+
+def test_the_ranker_holds_each_pair_once_and_learns_what_the_stacked_pairs_teach() -> None:
+    """Pairs grow with every labelled document (188,000 for the 16 gold ones), so each is held once,
+    every other one negated; the weights are those of stacking each pair with its negative."""
+    groups = _documents_of_two_lengths(np.random.default_rng(6))
+    np.testing.assert_allclose(_pairwise_weights(groups, c=0.1), _stacked_weights(groups, 0.1), atol=1e-4)
+    lone = [(np.array([[1.0, 0.5], [0.2, 0.9]]), np.array([True, False]))]  # a single pair
+    np.testing.assert_allclose(_pairwise_weights(lone, c=0.1), _stacked_weights(lone, 0.1), atol=1e-4)

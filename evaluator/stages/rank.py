@@ -386,9 +386,17 @@ def _pairwise_weights(groups: Sequence[tuple[np.ndarray, np.ndarray]], c: float)
             differences.append((positives[:, None, :] - others[None, :, :]).reshape(-1, features.shape[1]))
     if not differences:
         raise EvaluatorError("Every candidate passage was quoted by reviewers: nothing to rank them against.")
+    # each pair once, every other one negated (label 0) so both classes are present: the loss of
+    # stacking [d, -d] (every pair counted twice) at twice the C, in half the memory. A lone pair is kept
+    # twice, once negated, at the C it would have had stacked.
     d = np.concatenate(differences)
-    clf = LogisticRegression(C=c, fit_intercept=False, max_iter=3000)
-    clf.fit(np.concatenate([d, -d]), np.repeat([1, 0], len(d)))
+    del differences
+    lone = len(d) == 1
+    if lone:
+        d = np.concatenate([d, d])
+    d[1::2] *= -1
+    clf = LogisticRegression(C=c if lone else 2 * c, fit_intercept=False, max_iter=3000)
+    clf.fit(d, np.resize([1, 0], len(d)))
     return clf.coef_[0]
 
 
