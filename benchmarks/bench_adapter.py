@@ -6,7 +6,7 @@ Two ways of holding out, both over every labelled document in ../shared/gold:
 - one document: the ranker is fitted on all the others (as `evaluator evaluate` does);
 - one place: also without the documents from the same place (ids sharing their first word, e.g. the ten
   ws-* West Sussex documents, whose quotes echo each other), a stricter test of new documents.
-"Unfitted" is the same ranker with the adapter left at the identity (its 20th feature is then plain
+"Unfitted" is the same ranker with the adapter left at the identity (its learned feature is then plain
 cosine to the descriptor): the difference is what learning the space adds. Also printed: the seconds a
 fit takes, and the mean citation scores (best, top three) of credited descriptors when a document's own quotes
 trained the ranker (in-sample) and when they did not (out-of-fold): why the judge is fitted on

@@ -1,6 +1,6 @@
 """The encoder's cost per page: batching by token count against the character-sorted batches before it.
 
-    .venv/bin/python benchmarks/bench_encoder.py [--corpus ../shared/corpus] [--repeat 3] [--int8]
+    .venv/bin/python benchmarks/bench_encoder.py [--corpus ../shared/corpus] [--repeat 3] [--int8] [--coverage]
 
 One process with one torch thread, as a screening worker runs. Every document is extracted (cached) and
 segmented; then, interleaved in each repeat (the order alternating), its passages are embedded as the
@@ -9,7 +9,8 @@ pipeline does (``embed_passages``: one call per document, batches of similar tok
 and wall time) per page and per embedded passage, the tokens each way pushes through the model with
 its padding, and how far the vectors moved (cosine). Also prints what share of the passages and
 tokens the other candidates would save (never-citable boilerplate), and with ``--int8`` the cost and
-cosine of torch's dynamic int8 quantization of the same weights.
+cosine of torch's dynamic int8 quantization of the same weights, and with ``--coverage`` the pipeline's
+pass that also measures each passage's token coverage of the descriptors (``embed_and_cover``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ def main() -> None:
     parser = corpus_parser(__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of each way (3)")
     parser.add_argument("--int8", action="store_true", help="also time dynamic int8 quantization")
+    parser.add_argument(
+        "--coverage", action="store_true", help="also time the pipeline's pass with token coverage"
+    )
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = "1"
     import numpy as np
@@ -70,14 +74,17 @@ def main() -> None:
             vectors = model.encode(unique, batch_size=16, convert_to_tensor=True, show_progress_bar=False)
         return torch.nn.functional.normalize(vectors.float(), dim=1).numpy()
 
+    def first_rows(vectors: np.ndarray, passages) -> np.ndarray:
+        """One row per distinct embedded text, as ``embedded_texts`` lists them."""
+        first: dict[str, int] = {}
+        for i, p in enumerate(passages):
+            if is_substantive(p):
+                first.setdefault(p.text, i)
+        return vectors[list(first.values())]
+
     def by_tokens(passages) -> np.ndarray:
         """The encoder now, through the pipeline's own call."""
-        vectors = embed_passages(encoder, passages)
-        keep = [i for i, p in enumerate(passages) if is_substantive(p)]
-        first = {}
-        for i in keep:
-            first.setdefault(passages[i].text, i)
-        return vectors[list(first.values())]
+        return first_rows(embed_passages(encoder, passages), passages)
 
     ways = {"before: batches by characters": by_characters, "after: batches by tokens": by_tokens}
     padded = {"before: batches by characters": 0, "after: batches by tokens": 0}
@@ -102,6 +109,18 @@ def main() -> None:
             return torch.nn.functional.normalize(vectors.float(), dim=1).numpy()
 
         ways["int8 dynamic, float32 elsewhere (characters)"] = int8
+
+    if args.coverage:
+        from evaluator.pipeline import Pipeline, embed_and_cover
+
+        pipeline = Pipeline(encoder=encoder)
+        index, query_tokens = pipeline.index, pipeline.query_tokens
+
+        def with_coverage(passages) -> np.ndarray:
+            """What the pipeline runs: the same vectors, and each passage's token coverage of every descriptor."""
+            return first_rows(embed_and_cover(encoder, passages, index, query_tokens)[0], passages)
+
+        ways["after, with token coverage (the pipeline)"] = with_coverage
 
     cpu: dict[str, list[float]] = {name: [] for name in ways}
     wall: dict[str, list[float]] = {name: [] for name in ways}

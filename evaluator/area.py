@@ -144,6 +144,7 @@ def judge_area(
     """Match and judge the readable documents' passages as one set; cite each passage's own document."""
     passages: list[Passage] = []
     vectors: list[np.ndarray] = []
+    coverage: list[np.ndarray] = []
     origin: dict[str, tuple[str, int | None]] = {}  # qualified passage id -> (document id, real page)
     offset = 0
     for doc_id, analysis in analyses.items():
@@ -152,9 +153,16 @@ def judge_area(
             origin[qualified] = (doc_id, p.page)
             passages.append(p.model_copy(update={"id": qualified, "page": (p.page or 1) + offset}))
         vectors.append(analysis.vectors)
+        coverage.append(
+            analysis.coverage
+            if analysis.coverage is not None
+            else np.zeros((len(analysis.passages), len(pipeline.index.descriptors)), dtype=np.float32)
+        )
         offset += max(analysis.document.page_count, 1)
     matrix = np.vstack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
-    hallmarks = pipeline.judge_matches(match(passages, matrix, pipeline.index, pipeline.ranker), passages)
+    covered = np.vstack(coverage) if coverage else None
+    matches = match(passages, matrix, pipeline.index, pipeline.ranker, coverage=covered)
+    hallmarks = pipeline.judge_matches(matches, passages)
     for hallmark in hallmarks:
         for descriptor in hallmark.descriptors:
             for evidence in descriptor.evidence:

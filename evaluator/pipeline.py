@@ -33,7 +33,16 @@ from evaluator.stages.judge import (
     load_judge,
 )
 from evaluator.stages.kinds import KINDS_VERSION, classify_passages, find_targets, load_parser
-from evaluator.stages.match import MATCHER_VERSION, DescriptorMatch, RubricIndex, index_rubric, match
+from evaluator.stages.match import (
+    MATCHER_VERSION,
+    DescriptorMatch,
+    QueryTokens,
+    RubricIndex,
+    index_rubric,
+    match,
+    query_tokens,
+    token_coverage,
+)
 from evaluator.stages.rank import RankerModel, load_ranker
 from evaluator.stages.segment import SEGMENTER_VERSION, is_substantive, load_nlp, segment
 from evaluator.types import (
@@ -66,6 +75,7 @@ class Analysis:
     passages: list[Passage]
     vectors: np.ndarray
     matches: list[DescriptorMatch]
+    coverage: np.ndarray | None = None  # (passages, descriptors) match.token_coverage; None: not known
 
 
 @dataclass
@@ -83,6 +93,7 @@ class Pipeline:
     # extractor works in other processes (extract_isolated), and only once per process.
     warm_up_while_reading: bool = False
     _index: RubricIndex | None = field(default=None, init=False, repr=False)
+    _query_tokens: tuple[QueryTokens | None] | None = field(default=None, init=False, repr=False)
     _loading: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
@@ -97,6 +108,14 @@ class Pipeline:
     @index.setter
     def index(self, value: RubricIndex) -> None:
         self._index = value
+
+    @property
+    def query_tokens(self) -> QueryTokens | None:
+        """The rubric's content words as token vectors, for ``token_coverage`` (built when first needed:
+        only documents that are embedded need them, and then the model is loaded anyway)."""
+        if self._query_tokens is None:
+            self._query_tokens = (query_tokens(self.index, self.encoder),)
+        return self._query_tokens[0]
 
     def warm_up(self) -> None:
         """Load everything assessing needs (encoder weights, rubric vectors, spaCy models) now, then
@@ -123,7 +142,10 @@ class Pipeline:
     def passages_key(self) -> str:
         """Identifies segmented + embedded passages of a file in the cache."""
         encoder = self.encoder
-        return f"{EXTRACTOR_VERSION}|{SEGMENTER_VERSION}|{encoder.weights_hash}|{encoder.precision}|{encoder.version}"
+        return (
+            f"{EXTRACTOR_VERSION}|{SEGMENTER_VERSION}|{encoder.weights_hash}|{encoder.precision}|{encoder.version}"
+            f"|{rubric_hash(self.rubric)}"  # the coverage is of this rubric's wording
+        )
 
     def cache_key(self, sha256: str) -> str:
         """Identifies a suggestion: same file, same components -> same key (used to resume batches)."""
@@ -166,14 +188,17 @@ class Pipeline:
         document.path = str(path)
         passages_key = self.passages_key()
         cached = self.cache.passages(sha, passages_key) if self.cache else None
+        if cached is not None and cached[2] is None and hasattr(self.encoder, "encode_tokens"):
+            cached = None  # stored without token coverage
         if cached is None:
             passages = segment(document)
-            vectors = embed_passages(self.encoder, passages)
+            vectors, coverage = embed_and_cover(self.encoder, passages, self.index, self.query_tokens)
             if self.cache:
-                self.cache.put_passages(sha, passages_key, passages, vectors)
+                self.cache.put_passages(sha, passages_key, passages, vectors, coverage)
         else:
-            passages, vectors = cached
-        return Analysis(document, passages, vectors, match(passages, vectors, self.index, self.ranker))
+            passages, vectors, coverage = cached
+        matches = match(passages, vectors, self.index, self.ranker, coverage=coverage)
+        return Analysis(document, passages, vectors, matches, coverage)
 
     def assess(self, path: str | os.PathLike, sha256: str | None = None) -> Assessment:
         analysis = self.analyse(path, sha256)
@@ -270,6 +295,23 @@ def embed_passages(encoder: Encoder, passages: list[Passage]) -> np.ndarray:
     if keep:
         vectors[keep] = real
     return vectors
+
+
+def embed_and_cover(
+    encoder: Encoder, passages: list[Passage], index: RubricIndex, tokens: QueryTokens | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``embed_passages``, and from the same forward pass each passage's ``token_coverage`` of every
+    descriptor (None for an encoder without token vectors)."""
+    if tokens is None:
+        return embed_passages(encoder, passages), None
+    keep = [i for i, p in enumerate(passages) if is_substantive(p)]
+    real, best = encoder.encode_matching([passages[i].text for i in keep], tokens.vectors)  # type: ignore[attr-defined]
+    vectors = np.zeros((len(passages), real.shape[1]), dtype=np.float32)
+    coverage = np.zeros((len(passages), len(index.descriptors)), dtype=np.float32)
+    if keep:
+        vectors[keep] = real
+        coverage[keep] = token_coverage(best, tokens, index)
+    return vectors, coverage
 
 
 def file_sha256(path: str | os.PathLike) -> str:

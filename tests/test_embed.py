@@ -133,3 +133,56 @@ def test_unknown_precision_is_a_one_line_cli_error(tmp_path, monkeypatch):
     assert result.output.strip().splitlines() == [
         "Error: EVALUATOR_PRECISION='half' is not known; set it to float32 or bfloat16, or unset it to choose by CPU."
     ]
+
+
+@pytest.mark.model
+def test_token_vectors_come_from_the_same_pass_as_the_sentence_vectors():
+    encoder = MiniLMEncoder()
+    tokens = encoder.encode_tokens(POLICY_TEXTS)
+    for text, words in zip(POLICY_TEXTS, tokens, strict=True):
+        assert len(words) == len(encoder.word_pieces(text))  # no [CLS], [SEP] or padding
+        np.testing.assert_allclose(np.linalg.norm(words, axis=1), 1.0, atol=1e-5)
+    # each target token's best match in a text: 1 for the text's own tokens, from the same pass as its vector
+    texts = [*POLICY_TEXTS, POLICY_TEXTS[0]]
+    vectors, best = encoder.encode_matching(texts, np.concatenate(tokens))
+    np.testing.assert_allclose(vectors, encoder.encode(texts), atol=1e-6)
+    own = slice(0, len(tokens[0]))
+    assert best.shape == (6, sum(len(t) for t in tokens))
+    np.testing.assert_allclose(best[0, own], 1.0, atol=2e-2)
+    np.testing.assert_array_equal(best[5], best[0])
+    assert best[3, own].mean() < 0.8  # the capital programme does not say the first sentence
+
+
+@pytest.mark.model
+def test_a_passage_that_says_what_the_descriptor_says_covers_more_of_its_wording(real_pipeline):
+    """Token coverage (a ranker feature): the descriptor's own point, in other words, covers more of its
+    wording than a passage that only shares its topic, which plain sentence similarity can rank higher."""
+    index = real_pipeline.index
+    j = [d.id for d in index.descriptors].index("5.A.1")  # validated measures of subjective wellbeing (ONS4)
+    texts = [
+        "Progress will be tracked with the ONS personal wellbeing questions: life satisfaction, happiness, "
+        "anxiety and feeling that the things we do are worthwhile.",
+        "Wellbeing services for residents are available across the county through our partners.",
+    ]
+    passages = [_passage(i, t) for i, t in enumerate(texts)]
+    from evaluator.pipeline import embed_and_cover
+
+    vectors, coverage = embed_and_cover(real_pipeline.encoder, passages, index, real_pipeline.query_tokens)
+    assert coverage is not None and coverage.shape == (2, len(index.descriptors))
+    assert coverage[0, j] > coverage[1, j] + 0.05
+    np.testing.assert_allclose(vectors, embed_passages(real_pipeline.encoder, passages), atol=1e-6)
+    # the unit tests' fake encoder has no token vectors: no coverage, and nothing else changes
+    fake_vectors, none = embed_and_cover(HashingEncoder(), passages, index, None)
+    assert none is None and fake_vectors.shape == (2, 384)
+
+
+def test_token_coverage_is_stored_with_the_passages_and_a_store_without_it_is_read_again(tmp_path):
+    cache = Cache(tmp_path)
+    passages = [_passage(0, POLICY_TEXTS[0])]
+    vectors, coverage = np.ones((1, 384), np.float32), np.full((1, 57), 0.5, np.float32)
+    cache.put_passages("a" * 64, "key", passages, vectors, coverage)
+    stored = cache.passages("a" * 64, "key")
+    assert stored is not None and np.array_equal(stored[2], coverage)
+    cache.put_passages("b" * 64, "key", passages, vectors)  # as stored before token coverage
+    old = cache.passages("b" * 64, "key")
+    assert old is not None and old[2] is None

@@ -13,11 +13,13 @@ from support import SAMPLE_CORPUS
 
 from evaluator.stages.rank import (
     PASSAGE_FEATURES,
+    RANK_FEATURES,
     Adapter,
     RankerModel,
     RankingExample,
     _pairwise_weights,
     fit_adapter,
+    fit_ranker,
     is_boilerplate,
     load_ranker,
 )
@@ -209,3 +211,36 @@ def test_the_ranker_holds_each_pair_once_and_learns_what_the_stacked_pairs_teach
     np.testing.assert_allclose(_pairwise_weights(groups, c=0.1), _stacked_weights(groups, 0.1), atol=1e-4)
     lone = [(np.array([[1.0, 0.5], [0.2, 0.9]]), np.array([True, False]))]  # a single pair
     np.testing.assert_allclose(_pairwise_weights(lone, c=0.1), _stacked_weights(lone, 0.1), atol=1e-4)
+
+
+def test_the_judge_reads_scores_without_the_cite_only_features() -> None:
+    """Token coverage orders the passages cited, but the scores the judge reads (cite_top1...) are a
+    ranker fitted without it: the same judge features whatever the passages' coverage."""
+    rng = np.random.default_rng(7)
+    n_features = len(RANK_FEATURES) - 1  # all but the learned similarity, which the examples' vectors give
+    coverage = list(RANK_FEATURES).index("token_coverage")
+    examples = []
+    for doc in range(6):
+        features = rng.normal(size=(40, 1, n_features)).astype(np.float32)
+        features[0, 0, coverage] += 3.0  # the quoted passage covers the descriptor's wording
+        features[0, 0, 0] += 1.0
+        vectors = rng.normal(size=(40, 8)).astype(np.float32)
+        examples.append(
+            RankingExample(
+                doc_id=f"doc{doc}",
+                features=features,
+                citable=np.ones(40, dtype=bool),
+                relied_on={0: [0]},
+                vectors=vectors / np.linalg.norm(vectors, axis=1, keepdims=True),
+            )
+        )
+    queries = rng.normal(size=(2, 8)).astype(np.float32)
+    model = fit_ranker(examples, queries / np.linalg.norm(queries, axis=1, keepdims=True), np.array([0, 0]))
+    assert model.coef[coverage] > 0 and model.judge_coef[coverage] == 0
+    features, learned = examples[0].features, np.zeros((40, 1), dtype=np.float32)
+    more = features.copy()
+    more[:, 0, coverage] += 1.0
+    assert np.allclose(
+        model.scores(features, learned, for_judge=True), model.scores(more, learned, for_judge=True)
+    )
+    assert not np.allclose(model.scores(features, learned), model.scores(more, learned))

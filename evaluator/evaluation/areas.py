@@ -219,7 +219,13 @@ def evaluate_areas(
         )
         fold.index = pipeline.index
         reranked = {
-            d: Analysis(a.document, a.passages, a.vectors, match(a.passages, a.vectors, fold.index, ranker))
+            d: Analysis(
+                a.document,
+                a.passages,
+                a.vectors,
+                match(a.passages, a.vectors, fold.index, ranker, coverage=a.coverage),
+                a.coverage,
+            )
             for d, a in members.items()
         }
         offsets = page_offsets(spec.doc_ids, {d: a.document.page_count for d, a in members.items()})

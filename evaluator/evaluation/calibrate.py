@@ -53,10 +53,15 @@ def training_set(
 
 
 def ranking_example(
-    doc_id: str, passages: list[Passage], vectors: np.ndarray, index: RubricIndex, label: GoldLabel | None
+    doc_id: str,
+    passages: list[Passage],
+    vectors: np.ndarray,
+    index: RubricIndex,
+    label: GoldLabel | None,
+    coverage: np.ndarray | None = None,
 ) -> RankingExample:
     """A document's ranking features, and the passages its reviewers quoted (none without a label)."""
-    s = signals(passages, vectors, index)
+    s = signals(passages, vectors, index, coverage)
     position = {d.id: j for j, d in enumerate(index.descriptors)}
     quoted = relied_on(passages, label) if label else {}
     return RankingExample(
@@ -199,5 +204,12 @@ def rematch(
 ) -> Analysis:
     """The analysis with evidence and judge features from ``ranker`` (signals re-used from ``example``)."""
     prepared = (example.signals, example.features) if example and example.signals is not None else None
-    matches = match(analysis.passages, analysis.vectors, pipeline.index, ranker, prepared=prepared)
-    return Analysis(analysis.document, analysis.passages, analysis.vectors, matches)
+    matches = match(
+        analysis.passages,
+        analysis.vectors,
+        pipeline.index,
+        ranker,
+        prepared=prepared,
+        coverage=analysis.coverage,
+    )
+    return Analysis(analysis.document, analysis.passages, analysis.vectors, matches, analysis.coverage)

@@ -140,7 +140,7 @@ def ranking_examples(
     analyses: Mapping[str, Analysis], gold: Mapping[str, GoldLabel], pipeline: Pipeline
 ) -> dict[str, RankingExample]:
     return {
-        doc_id: ranking_example(doc_id, a.passages, a.vectors, pipeline.index, gold.get(doc_id))
+        doc_id: ranking_example(doc_id, a.passages, a.vectors, pipeline.index, gold.get(doc_id), a.coverage)
         for doc_id, a in analyses.items()
     }
 
@@ -210,7 +210,12 @@ def loo_tool_predictions(
         fold.index = pipeline.index
         analysis = fold_analyses[held_out]
         example = (examples or {}).get(held_out) or ranking_example(
-            held_out, analysis.passages, analysis.vectors, pipeline.index, gold.get(held_out)
+            held_out,
+            analysis.passages,
+            analysis.vectors,
+            pipeline.index,
+            gold.get(held_out),
+            analysis.coverage,
         )
         predictions[held_out] = prediction_of(fold.judge_analysis(analysis), quote_ranks(analysis, example))
     return predictions

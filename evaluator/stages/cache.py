@@ -52,23 +52,33 @@ class Cache:
             self._path(document.sha256, version, ".document.json"), document.model_dump_json().encode()
         )
 
-    def passages(self, sha256: str, key: str) -> tuple[list[Passage], np.ndarray] | None:
+    def passages(self, sha256: str, key: str) -> tuple[list[Passage], np.ndarray, np.ndarray | None] | None:
+        """Passages, their vectors and their token coverage (None if it was not stored)."""
         path = self._path(sha256, key, ".passages.npz")
         try:
             with np.load(path, allow_pickle=False) as data:
                 passages = _PASSAGES.validate_json(bytes(data["passages"]))
                 vectors = data["vectors"]
+                coverage = data["coverage"] if "coverage" in data.files else None
         except (OSError, KeyError, ValueError, ValidationError):
             return None
-        return passages, vectors
+        return passages, vectors, coverage
 
-    def put_passages(self, sha256: str, key: str, passages: list[Passage], vectors: np.ndarray) -> None:
+    def put_passages(
+        self,
+        sha256: str,
+        key: str,
+        passages: list[Passage],
+        vectors: np.ndarray,
+        coverage: np.ndarray | None = None,
+    ) -> None:
         buffer = io.BytesIO()
-        np.savez(
-            buffer,
-            passages=np.frombuffer(_PASSAGES.dump_json(passages), dtype=np.uint8),
-            vectors=np.asarray(vectors, dtype=np.float32),
-        )
+        text = np.frombuffer(_PASSAGES.dump_json(passages), dtype=np.uint8)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if coverage is None:
+            np.savez(buffer, passages=text, vectors=vectors)
+        else:
+            np.savez(buffer, passages=text, vectors=vectors, coverage=np.asarray(coverage, dtype=np.float32))
         atomic_write(self._path(sha256, key, ".passages.npz"), buffer.getvalue())
 
 

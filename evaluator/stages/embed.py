@@ -133,12 +133,9 @@ class MiniLMEncoder:
 
         model = self.model
         unique = list(dict.fromkeys(texts))
-        lengths = model.tokenizer(
-            unique, truncation=True, max_length=model.max_seq_length, return_length=True
-        )["length"]
         vectors = np.empty((len(unique), self.dim), dtype=np.float32)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
-            for batch in token_batches(lengths, self.batch_size):
+            for batch in token_batches(self._lengths(unique), self.batch_size):
                 embedded = model.encode(
                     [unique[i] for i in batch],
                     batch_size=len(batch),
@@ -146,10 +143,85 @@ class MiniLMEncoder:
                     show_progress_bar=False,
                 )
                 vectors[batch] = torch.nn.functional.normalize(embedded.float(), dim=1).numpy()
-        if len(unique) == len(texts):
-            return vectors
+        return _in_order(vectors, unique, texts)
+
+    def encode_matching(self, texts: list[str], targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``encode(texts)``, and from the same forward pass an (n_texts, n_targets) array: each target
+        token vector's best cosine with the text's own tokens ([CLS] and [SEP] left out), for
+        ``match.token_coverage``. The texts' token vectors stay inside the batch (1.5 kB per token)."""
+        vectors, best, _ = self._forward(texts, targets)
+        return vectors, best
+
+    def encode_tokens(self, texts: list[str]) -> list[np.ndarray]:
+        """Each text's unit token vectors, without [CLS] and [SEP]: one per ``word_pieces``."""
+        return self._forward(texts, None)[2]
+
+    def _lengths(self, texts: list[str]) -> list[int]:
+        model = self.model
+        return model.tokenizer(texts, truncation=True, max_length=model.max_seq_length, return_length=True)[
+            "length"
+        ]
+
+    def _forward(
+        self, texts: list[str], targets: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """Sentence vectors, and either each target's best cosine per text or (no targets) each text's
+        unit token vectors: the model's own forward pass, as ``SentenceTransformer.encode`` runs it."""
+        import torch
+
+        model = self.model
+        unique = list(dict.fromkeys(texts))
+        vectors = np.zeros((len(unique), self.dim), dtype=np.float32)
+        n_targets = 0 if targets is None else len(targets)
+        best = np.zeros((len(unique), n_targets), dtype=np.float32)
+        words: list[np.ndarray] = [np.zeros((0, self.dim), dtype=np.float32)] * len(unique)
+        bfloat16 = self.precision == "bfloat16"
+        target = (
+            None
+            if targets is None
+            else torch.as_tensor(targets).to(torch.bfloat16 if bfloat16 else torch.float32)
+        )
+        preprocess = (
+            getattr(model, "preprocess", None) or model.tokenize
+        )  # tokenize before sentence-transformers 6
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
+            for batch in token_batches(self._lengths(unique) if unique else [], self.batch_size):
+                features = preprocess([unique[i] for i in batch])
+                out = model.forward(features)
+                vectors[batch] = torch.nn.functional.normalize(
+                    out["sentence_embedding"].float(), dim=1
+                ).numpy()
+                inside = features["attention_mask"].bool().clone()
+                inside[:, 0] = False  # [CLS]
+                inside[torch.arange(len(batch)), features["attention_mask"].sum(dim=1) - 1] = False  # [SEP]
+                unit = torch.nn.functional.normalize(out["token_embeddings"].float(), dim=2)
+                if target is None:
+                    for k, i in enumerate(batch):
+                        words[i] = unit[k][inside[k]].numpy()
+                    continue
+                cosines = (unit.to(target.dtype) @ target.T).float()  # (batch, tokens, targets)
+                best[batch] = cosines.masked_fill(~inside[:, :, None], -1.0).max(dim=1).values.numpy()
         row = {text: i for i, text in enumerate(unique)}
-        return vectors[[row[t] for t in texts]]
+        return (
+            _in_order(vectors, unique, texts),
+            _in_order(best, unique, texts),
+            [words[row[t]] for t in texts],
+        )
+
+    def word_pieces(self, text: str) -> list[str]:
+        """The text's word pieces as the model reads it, without [CLS] and [SEP]: one per token vector of
+        ``encode_tokens``."""
+        tokenizer = self.model.tokenizer
+        ids = tokenizer(text, truncation=True, max_length=self.model.max_seq_length)["input_ids"]
+        return list(tokenizer.convert_ids_to_tokens(ids))[1:-1]
+
+
+def _in_order(rows: np.ndarray, unique: list[str], texts: list[str]) -> np.ndarray:
+    """Rows computed once per distinct text, returned in the order (and repeats) of ``texts``."""
+    if len(unique) == len(texts):
+        return rows
+    row = {text: i for i, text in enumerate(unique)}
+    return rows[[row[t] for t in texts]]
 
 
 def token_batches(lengths: list[int], batch_size: int) -> list[np.ndarray]:

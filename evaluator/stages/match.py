@@ -165,7 +165,59 @@ def similarity(index: RubricIndex, passage_vectors: np.ndarray, reduce: str = "m
     return np.clip(best, 0.0, 1.0)
 
 
-def signals(passages: list[Passage], passage_vectors: np.ndarray, index: RubricIndex) -> Signals:
+@dataclass(frozen=True)
+class QueryTokens:
+    """The content words of every descriptor's wording and queries as MiniLM token vectors (stop words
+    and punctuation left out): what ``token_coverage`` looks for in a passage."""
+
+    vectors: np.ndarray  # (m, dim) unit token vectors
+    query: np.ndarray  # (m,) the row of ``RubricIndex.query_vectors`` each token belongs to
+
+
+def query_tokens(index: RubricIndex, encoder: Encoder) -> QueryTokens | None:
+    """The rubric's content-word token vectors; None for an encoder without token vectors (the unit
+    tests' fake), whose passages then have no coverage."""
+    encode_tokens = getattr(encoder, "encode_tokens", None)
+    word_pieces = getattr(encoder, "word_pieces", None)
+    if encode_tokens is None or word_pieces is None:
+        return None
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    texts = [t for d in index.descriptors for t in [d.text, *d.queries]]  # the order of query_vectors
+    tokens = encode_tokens(texts)
+    vectors, owner = [], []
+    for row, (text, t) in enumerate(zip(texts, tokens, strict=True)):
+        keep = [w.removeprefix("##").isalnum() and w not in STOP_WORDS for w in word_pieces(text)][: len(t)]
+        vectors.append(t[: len(keep)][np.asarray(keep, dtype=bool)])
+        owner.extend([row] * int(sum(keep)))
+    return QueryTokens(np.concatenate(vectors).astype(np.float32), np.asarray(owner, dtype=int))
+
+
+def token_coverage(best: np.ndarray, tokens: QueryTokens, index: RubricIndex) -> np.ndarray:
+    """(n_passages, n_descriptors): how much of the descriptor's wording a passage covers, word by word.
+
+    ``best``: (n_passages, len(tokens.query)), each content word's closest token of the passage (cosine
+    of MiniLM's token vectors in context, ``MiniLMEncoder.encode_matching``). Averaged over each query's
+    words (BERTScore's recall), then the best query of the descriptor. A passage that says what the
+    descriptor says, in its own words, covers most of it; one that shares only the topic ("wellbeing
+    services") covers the topic words."""
+    n_queries = len(index.query_owner)
+    words = np.bincount(tokens.query, minlength=n_queries)
+    one_hot = np.zeros((len(tokens.query), n_queries), dtype=np.float32)
+    one_hot[np.arange(len(tokens.query)), tokens.query] = 1.0
+    per_query = np.where(words > 0, (best @ one_hot) / np.maximum(words, 1), 0.0)
+    starts = np.flatnonzero(np.r_[True, np.diff(index.query_owner) != 0])  # queries grouped by descriptor
+    if len(best) == 0:
+        return np.zeros((0, len(index.descriptors)), dtype=np.float32)
+    return np.clip(np.maximum.reduceat(per_query, starts, axis=1), 0.0, 1.0).astype(np.float32)
+
+
+def signals(
+    passages: list[Passage],
+    passage_vectors: np.ndarray,
+    index: RubricIndex,
+    coverage: np.ndarray | None = None,
+) -> Signals:
     """Similarities, cue counts and framing of every passage, computed once per document.
 
     Only substantive passages have a similarity (the others are not embedded: their vector rows are
@@ -207,6 +259,9 @@ def signals(passages: list[Passage], passage_vectors: np.ndarray, index: RubricI
         committed=np.array([bool(COMMITMENT.search(p.text)) for p in passages], dtype=bool),
         substantive=substantive,
         cues_found=tuple(cues_found),
+        coverage=np.where(substantive[:, None], coverage, 0.0).astype(np.float32)
+        if coverage is not None and coverage.shape == (n, n_desc)
+        else np.zeros((n, n_desc), dtype=np.float32),
     )
 
 
@@ -217,13 +272,20 @@ def match(
     ranker: RankerModel | None = None,
     *,
     prepared: tuple[Signals, np.ndarray] | None = None,
+    coverage: np.ndarray | None = None,
 ) -> list[DescriptorMatch]:
     """Features and cited evidence for every descriptor of the rubric, in rubric order.
 
     With a ranker, evidence is the ranker's best citable passages; without one, the similarity-and-cue
     score of earlier versions (kept as the comparison `evaluator evaluate` reports). ``prepared``: the
-    document's signals and ranking features when already computed (re-matching with another ranker)."""
-    s, rank_features = prepared if prepared is not None else (signals(passages, passage_vectors, index), None)
+    document's signals and ranking features when already computed (re-matching with another ranker).
+    ``coverage``: the passages' ``token_coverage`` from the embedding pass (without it, zeros).
+
+    The evidence is ordered by the ranker's citation scores; the judge's features (``cite_top1``,
+    ``cite_top3``) are read from its scores without the cite-only features (``RankerModel``)."""
+    s, rank_features = (
+        prepared if prepared is not None else (signals(passages, passage_vectors, index, coverage), None)
+    )
     framed = s.framed | s.heading_framed
     if ranker is not None:
         if rank_features is None:
@@ -231,6 +293,7 @@ def match(
         may_cite = citable(passages, s)[:, None]
         learned = ranker.adapter.similarity(passage_vectors, index.query_vectors, index.query_owner)
         cite = np.where(may_cite, ranker.scores(rank_features, learned), 0.0)
+        judged = np.where(may_cite, ranker.scores(rank_features, learned, for_judge=True), 0.0)
         learned = np.where(may_cite, learned, 0.0)
     else:  # framed passages first: a health-only passage never outranks a wellbeing one
         cite = np.where(
@@ -239,6 +302,7 @@ def match(
             0.0,
         )
         learned = np.zeros_like(cite)
+        judged = cite
     sims = s.similarity
     doc_mean_max = float(sims[s.substantive].max(axis=0).mean()) if s.substantive.any() else 0.0
     results = []
@@ -255,6 +319,7 @@ def match(
                 s.committed,
                 doc_mean_max,
                 cite[:, j] if len(passages) else np.zeros(0),
+                judged[:, j] if len(passages) else np.zeros(0),
                 learned[:, j] if len(passages) else np.zeros(0),
             )
         )
@@ -278,6 +343,7 @@ def _describe(
     committed: np.ndarray,
     doc_mean_max: float,
     cite_scores: np.ndarray,
+    judged_scores: np.ndarray,
     learned: np.ndarray,
 ) -> DescriptorMatch:
     score = np.clip(sim + MATCH.cue_weight * n_cues, 0.0, 1.0) if len(passages) else np.zeros(0)
@@ -303,10 +369,10 @@ def _describe(
         "level": float(("assuring", "optimising", "maximising").index(descriptor.level)),
         "requires_wellbeing": float(descriptor.requires_wellbeing),
     }
-    cite_order = np.argsort(-cite_scores, kind="stable")
-    spread = _spread(cite_order, cite_scores, passages)
-    features["cite_top1"] = float(cite_scores.max()) if len(cite_scores) else 0.0
-    features["cite_top3"] = float(cite_scores[spread].sum()) / MATCH.top_evidence if spread else 0.0
+    spread = _spread(np.argsort(-cite_scores, kind="stable"), cite_scores, passages)
+    judged = _spread(np.argsort(-judged_scores, kind="stable"), judged_scores, passages)
+    features["cite_top1"] = float(judged_scores.max()) if len(judged_scores) else 0.0
+    features["cite_top3"] = float(judged_scores[judged].sum()) / MATCH.top_evidence if judged else 0.0
     features["learned_top1"] = float(learned[eligible].max()) if eligible.any() else 0.0
     features["doc_framed"] = float(framed[substantive].mean()) if substantive.any() else 0.0
     evidence = [(passages[i], float(min(cite_scores[i], 1.0))) for i in spread]

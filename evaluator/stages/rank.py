@@ -116,6 +116,7 @@ class Signals:
     committed: np.ndarray  # (n,) "we will", "our priority"...
     substantive: np.ndarray  # (n,) long enough to be evidence
     cues_found: tuple[frozenset[str], ...] = ()  # (n_descriptors,) the descriptor's cue terms found anywhere
+    coverage: np.ndarray | None = None  # match.token_coverage from the embedding pass (None: not known)
 
 
 PASSAGE_FEATURES: tuple[str, ...] = (
@@ -138,7 +139,12 @@ PASSAGE_FEATURES: tuple[str, ...] = (
     "log_words",
     "page_best",  # the best similarity on the same page: a page about the topic
     "page_cues",  # log(1 + passages with a cue term on the same page)
+    "token_coverage",  # how much of the descriptor's wording the passage covers, word by word (CITE_ONLY)
 )
+# features that choose which passages are cited but not the scores the judge reads (``RankerModel``):
+# token coverage finds the passage a reviewer quotes (ARCHITECTURE, "What the ranker and the judge see"),
+# but it also lifts generic passages of descriptors reviewers did not credit, which blurred the judge
+CITE_ONLY_FEATURES: tuple[str, ...] = ("token_coverage",)
 # the similarity in the adapter's learned space: computed from the vectors with the ranker's own adapter
 LEARNED_FEATURE = "learned_similarity"
 RANK_FEATURES: tuple[str, ...] = (*PASSAGE_FEATURES, LEARNED_FEATURE)
@@ -189,6 +195,7 @@ def passage_features(
         "log_words": per_passage([np.log1p(len(p.text.split())) for p in passages]),
         "page_best": page_best,
         "page_cues": page_cues,
+        "token_coverage": signals.coverage if signals.coverage is not None else np.zeros_like(sim),
     }
     return np.stack([columns[name] for name in PASSAGE_FEATURES], axis=-1).astype(np.float32)
 
@@ -239,7 +246,9 @@ def _descriptor_vectors(query_vectors: np.ndarray, query_owner: np.ndarray) -> n
 
 
 class RankerModel(BaseModel):
-    """A fitted ranker: the learned adapter, feature scaling, one logistic layer, and where it came from."""
+    """A fitted ranker: the learned adapter, feature scaling, two logistic layers over the same features,
+    and where it came from. ``coef`` orders the passages to cite; ``judge_coef``, fitted without the
+    ``CITE_ONLY_FEATURES`` (their weights are 0), gives the scores the judge reads (``cite_top1``...)."""
 
     version: str
     features: list[str]
@@ -247,17 +256,23 @@ class RankerModel(BaseModel):
     scale: list[float]
     coef: list[float]
     intercept: float
+    judge_coef: list[float]
+    judge_intercept: float
     adapter: Adapter
     trained_on: list[str] = Field(default_factory=list)
     notes: str = ""
 
-    def scores(self, features: np.ndarray, learned: np.ndarray) -> np.ndarray:
+    def scores(self, features: np.ndarray, learned: np.ndarray, *, for_judge: bool = False) -> np.ndarray:
         """P(a reviewer would cite this passage for this descriptor), same shape as ``learned``.
 
-        ``features``: ``passage_features`` (n, nd, f); ``learned``: ``adapter.similarity`` (n, nd)."""
+        ``features``: ``passage_features`` (n, nd, f); ``learned``: ``adapter.similarity`` (n, nd).
+        ``for_judge``: the scores without the cite-only features, which the judge's features are read from."""
         x = np.concatenate([features, learned[..., None]], axis=-1)
         x = (x - np.asarray(self.mean)) / np.asarray(self.scale)
-        return 1.0 / (1.0 + np.exp(-(x @ np.asarray(self.coef) + self.intercept)))
+        coef, intercept = (
+            (self.judge_coef, self.judge_intercept) if for_judge else (self.coef, self.intercept)
+        )
+        return 1.0 / (1.0 + np.exp(-(x @ np.asarray(coef) + intercept)))
 
 
 @dataclass(frozen=True)
@@ -354,14 +369,20 @@ def fit_ranker(
     scaler = StandardScaler().fit(x)
     z = scaler.transform(x)
     standardised = np.split(z, np.cumsum([len(g[1]) for g in groups])[:-1])
-    weights = _pairwise_weights([(f, relied) for f, (_, relied) in zip(standardised, groups, strict=True)], c)
+    pairs = [(f, relied) for f, (_, relied) in zip(standardised, groups, strict=True)]
+    weights = _pairwise_weights(pairs, c)
     scale, intercept = _score_scale(z @ weights, y)
+    cite_only = np.isin(RANK_FEATURES, CITE_ONLY_FEATURES)
+    judge_weights = _pairwise_weights([(np.where(cite_only, 0.0, f), relied) for f, relied in pairs], c)
+    judge_scale, judge_intercept = _score_scale(z @ judge_weights, y)
     payload: dict[str, Any] = {
         "features": list(RANK_FEATURES),
         "mean": [_r(v) for v in scaler.mean_],
         "scale": [_r(v) if v > 0 else 1.0 for v in scaler.scale_],
         "coef": [_r(v) for v in weights * scale],
         "intercept": _r(intercept),
+        "judge_coef": [_r(v) for v in judge_weights * judge_scale],
+        "judge_intercept": _r(judge_intercept),
         "adapter": adapter.model_dump(),
         "trained_on": sorted({e.doc_id for e in examples}),
     }
