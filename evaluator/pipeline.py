@@ -94,7 +94,7 @@ class Pipeline:
     warm_up_while_reading: bool = False
     _index: RubricIndex | None = field(default=None, init=False, repr=False)
     _query_tokens: tuple[QueryTokens | None] | None = field(default=None, init=False, repr=False)
-    _loading: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _loading: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
 
     @property
     def index(self) -> RubricIndex:
@@ -113,13 +113,35 @@ class Pipeline:
     def query_tokens(self) -> QueryTokens | None:
         """The rubric's content words as token vectors, for ``token_coverage`` (built when first needed:
         only documents that are embedded need them, and then the model is loaded anyway)."""
-        if self._query_tokens is None:
-            self._query_tokens = (query_tokens(self.index, self.encoder),)
-        return self._query_tokens[0]
+        with self._loading:  # reentrant: the index is built under it too
+            if self._query_tokens is None:
+                self._query_tokens = (self._cached_query_tokens(),)
+            return self._query_tokens[0]
+
+    def _cached_query_tokens(self) -> QueryTokens | None:
+        """``query_tokens`` from the cache when there is one (embedding the rubric's 3,000 content words
+        costs each process seconds; reading them, milliseconds)."""
+        encoder = self.encoder
+        key = "|".join(
+            [
+                rubric_hash(self.rubric),
+                MATCHER_VERSION,
+                encoder.weights_hash,
+                encoder.precision,
+                encoder.version,
+            ]
+        )
+        stored = self.cache.arrays("query-tokens", key) if self.cache else None
+        if stored is not None and {"vectors", "query"} <= stored.keys():
+            return QueryTokens(stored["vectors"], stored["query"])
+        tokens = query_tokens(self.index, encoder)
+        if tokens is not None and self.cache:
+            self.cache.put_arrays("query-tokens", key, vectors=tokens.vectors, query=tokens.query)
+        return tokens
 
     def warm_up(self) -> None:
-        """Load everything assessing needs (encoder weights, rubric vectors, spaCy models) now, then
-        take what was loaded out of the cyclic garbage collector's sight (``gc.freeze``).
+        """Load everything assessing needs (encoder weights, rubric vectors and content words, spaCy
+        models) now, then take what was loaded out of the cyclic garbage collector's sight (``gc.freeze``).
 
         These half a million objects live as long as the process, yet every full collection while a
         document is read and judged rescanned them all: over the 16 shared documents, collections took
@@ -129,6 +151,7 @@ class Pipeline:
         """
         self.encoder.encode(["wellbeing"])  # the weights load on the first encode
         self.index  # noqa: B018
+        self.query_tokens  # noqa: B018
         load_nlp()
         load_parser()
         gc.freeze()

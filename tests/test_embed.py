@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from evaluator.cli import main
 from evaluator.errors import ConfigError
 from evaluator.pipeline import Pipeline, embed_passages
+from evaluator.rubric import load_rubric
 from evaluator.stages.cache import Cache, CachedEncoder
 from evaluator.stages.embed import (
     EMBEDDER_VERSION,
@@ -186,3 +187,30 @@ def test_token_coverage_is_stored_with_the_passages_and_a_store_without_it_is_re
     cache.put_passages("b" * 64, "key", passages, vectors)  # as stored before token coverage
     old = cache.passages("b" * 64, "key")
     assert old is not None and old[2] is None
+
+
+@pytest.mark.model
+def test_the_rubric_content_words_are_embedded_once_per_cache_and_again_for_an_edited_rubric(
+    real_pipeline, tmp_path
+):
+    """Every process that embeds documents needs the rubric's content words as token vectors (seconds of
+    MiniLM); with a cache, later processes read them, and an edited rubric gets its own."""
+    encoder = real_pipeline.encoder
+    first = Pipeline(encoder=encoder, cache=Cache(tmp_path)).query_tokens
+    assert first is not None and len(first.query) > 1000
+
+    class NoTokens:  # the same encoder, but embedding tokens again fails the test
+        def __getattr__(self, name):
+            if name == "encode_tokens":
+                raise AssertionError("the content words were embedded again")
+            return getattr(encoder, name)
+
+    again = Pipeline(encoder=NoTokens(), cache=Cache(tmp_path)).query_tokens  # type: ignore[arg-type]
+    assert again is not None
+    np.testing.assert_array_equal(again.vectors, first.vectors)
+    np.testing.assert_array_equal(again.query, first.query)
+
+    edited = load_rubric()
+    edited.descriptors[0].text = "Wellbeing is defined by residents themselves, in their own words."
+    tokens = Pipeline(rubric=edited, encoder=encoder, cache=Cache(tmp_path)).query_tokens
+    assert tokens is not None and not np.array_equal(tokens.vectors, first.vectors)

@@ -81,6 +81,19 @@ class Cache:
             np.savez(buffer, passages=text, vectors=vectors, coverage=np.asarray(coverage, dtype=np.float32))
         atomic_write(self._path(sha256, key, ".passages.npz"), buffer.getvalue())
 
+    def arrays(self, name: str, key: str) -> dict[str, np.ndarray] | None:
+        """Arrays stored by ``put_arrays`` under this name and key; None if absent or unreadable."""
+        try:
+            with np.load(self._path(name, key, ".npz"), allow_pickle=False) as data:
+                return {k: data[k] for k in data.files}
+        except (OSError, KeyError, ValueError):
+            return None
+
+    def put_arrays(self, name: str, key: str, **arrays: np.ndarray) -> None:
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)  # type: ignore[arg-type]
+        atomic_write(self._path(name, key, ".npz"), buffer.getvalue())
+
 
 class CachedEncoder:
     """Wraps an encoder so texts it has embedded before (the rubric's queries) come from the cache:
