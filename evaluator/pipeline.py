@@ -22,6 +22,7 @@ import numpy as np
 from evaluator import __version__
 from evaluator.rubric import load_rubric, rubric_hash
 from evaluator.stages.cache import Cache, CachedEncoder
+from evaluator.stages.coverage import COVERAGE_VERSION, QueryTokens, query_tokens, token_coverage
 from evaluator.stages.embed import Encoder, load_encoder
 from evaluator.stages.extract import EXTRACTOR_VERSION, check_file, extract
 from evaluator.stages.judge import (
@@ -33,16 +34,7 @@ from evaluator.stages.judge import (
     load_judge,
 )
 from evaluator.stages.kinds import KINDS_VERSION, classify_passages, find_targets, load_parser
-from evaluator.stages.match import (
-    MATCHER_VERSION,
-    DescriptorMatch,
-    QueryTokens,
-    RubricIndex,
-    index_rubric,
-    match,
-    query_tokens,
-    token_coverage,
-)
+from evaluator.stages.match import MATCHER_VERSION, DescriptorMatch, RubricIndex, index_rubric, match
 from evaluator.stages.rank import RankerModel, load_ranker
 from evaluator.stages.segment import SEGMENTER_VERSION, is_substantive, load_nlp, segment
 from evaluator.types import (
@@ -75,7 +67,7 @@ class Analysis:
     passages: list[Passage]
     vectors: np.ndarray
     matches: list[DescriptorMatch]
-    coverage: np.ndarray | None = None  # (passages, descriptors) match.token_coverage; None: not known
+    coverage: np.ndarray | None = None  # (passages, descriptors) coverage.token_coverage; None: not known
 
 
 @dataclass
@@ -125,7 +117,7 @@ class Pipeline:
         key = "|".join(
             [
                 rubric_hash(self.rubric),
-                MATCHER_VERSION,
+                COVERAGE_VERSION,
                 encoder.weights_hash,
                 encoder.precision,
                 encoder.version,
@@ -167,7 +159,7 @@ class Pipeline:
         encoder = self.encoder
         return (
             f"{EXTRACTOR_VERSION}|{SEGMENTER_VERSION}|{encoder.weights_hash}|{encoder.precision}|{encoder.version}"
-            f"|{rubric_hash(self.rubric)}"  # the coverage is of this rubric's wording
+            f"|{COVERAGE_VERSION}|{rubric_hash(self.rubric)}"  # token coverage of this rubric's wording
         )
 
     def cache_key(self, sha256: str) -> str:

@@ -125,6 +125,14 @@ def test_the_embedding_code_is_part_of_the_cache_keys_and_provenance(tmp_path):
     )
 
 
+def test_the_token_coverage_code_is_part_of_the_passages_key(monkeypatch):
+    """Coverage is stored with the vectors: coverage computed by other code is never re-used."""
+    pipeline = Pipeline(encoder=MiniLMEncoder(), judge=None)
+    before = pipeline.passages_key()
+    monkeypatch.setattr("evaluator.pipeline.COVERAGE_VERSION", "coverage-other")
+    assert pipeline.passages_key() != before
+
+
 def test_unknown_precision_is_a_one_line_cli_error(tmp_path, monkeypatch):
     monkeypatch.setenv("EVALUATOR_PRECISION", "half")
     doc = tmp_path / "s.md"

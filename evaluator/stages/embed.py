@@ -148,7 +148,7 @@ class MiniLMEncoder:
     def encode_matching(self, texts: list[str], targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``encode(texts)``, and from the same forward pass an (n_texts, n_targets) array: each target
         token vector's best cosine with the text's own tokens ([CLS] and [SEP] left out), for
-        ``match.token_coverage``. The texts' token vectors stay inside the batch (1.5 kB per token)."""
+        ``coverage.token_coverage``. The texts' token vectors stay inside the batch (1.5 kB per token)."""
         vectors, best, _ = self._forward(texts, targets)
         return vectors, best
 

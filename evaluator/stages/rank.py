@@ -116,7 +116,7 @@ class Signals:
     committed: np.ndarray  # (n,) "we will", "our priority"...
     substantive: np.ndarray  # (n,) long enough to be evidence
     cues_found: tuple[frozenset[str], ...] = ()  # (n_descriptors,) the descriptor's cue terms found anywhere
-    coverage: np.ndarray | None = None  # match.token_coverage from the embedding pass (None: not known)
+    coverage: np.ndarray | None = None  # coverage.token_coverage from the embedding pass (None: not known)
 
 
 PASSAGE_FEATURES: tuple[str, ...] = (
