@@ -124,11 +124,13 @@ class Pipeline:
             ]
         )
         stored = self.cache.arrays("query-tokens", key) if self.cache else None
-        if stored is not None and {"vectors", "query"} <= stored.keys():
-            return QueryTokens(stored["vectors"], stored["query"])
+        if stored is not None and {"vectors", "query", "weight"} <= stored.keys():
+            return QueryTokens(stored["vectors"], stored["query"], stored["weight"])
         tokens = query_tokens(self.index, encoder)
         if tokens is not None and self.cache:
-            self.cache.put_arrays("query-tokens", key, vectors=tokens.vectors, query=tokens.query)
+            self.cache.put_arrays(
+                "query-tokens", key, vectors=tokens.vectors, query=tokens.query, weight=tokens.weight
+            )
         return tokens
 
     def warm_up(self) -> None:

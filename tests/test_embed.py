@@ -222,3 +222,38 @@ def test_the_rubric_content_words_are_embedded_once_per_cache_and_again_for_an_e
     edited.descriptors[0].text = "Wellbeing is defined by residents themselves, in their own words."
     tokens = Pipeline(rubric=edited, encoder=encoder, cache=Cache(tmp_path)).query_tokens
     assert tokens is not None and not np.array_equal(tokens.vectors, first.vectors)
+
+
+def test_a_word_only_its_descriptor_uses_counts_more_than_one_every_descriptor_shares(real_pipeline):
+    """Coverage weighs each content word by how specific it is to its descriptor (idf over the rubric's
+    descriptors): a passage that has the one word that names the point covers more than one that only
+    has the word the whole rubric is about."""
+    from evaluator.stages.coverage import QueryTokens, content_pieces, token_coverage
+    from evaluator.stages.match import RubricIndex
+
+    index = real_pipeline.index
+    tokens = real_pipeline.query_tokens
+    assert tokens is not None
+    descriptor_of = index.query_owner[tokens.query]
+    # "wellbeing" (word pieces "well", "##bei", "##ng") is in most descriptors' wording; "treasury" only in
+    # the appraisal descriptor's
+    words = real_pipeline.encoder.word_pieces
+    pieces = [
+        w
+        for d in index.descriptors
+        for t in [d.text, *d.queries]
+        for w, keep in zip(words(t), content_pieces(words(t)), strict=True)
+        if keep
+    ]
+    weight = dict(zip(pieces, tokens.weight.tolist(), strict=True))
+    assert weight["##bei"] < weight["treasury"]
+    assert len(set(descriptor_of[[p == "##bei" for p in pieces]].tolist())) > 20
+
+    # one query of two words, one shared and one specific: matching the specific one covers more
+    small = RubricIndex(index.descriptors[:1], index.query_vectors[:1], np.array([0]), index.cue_patterns[:1])
+    two = QueryTokens(np.zeros((2, 384), np.float32), np.array([0, 0]), np.array([1.0, 4.0], np.float32))
+    # passage 0 has the shared word, passage 1 the specific one
+    best = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
+    coverage = token_coverage(best, two, small)
+    assert coverage[1, 0] > coverage[0, 0]
+    np.testing.assert_allclose(coverage[:, 0], [0.2, 0.8], atol=1e-6)
