@@ -72,17 +72,17 @@ class Cache:
         vectors: np.ndarray,
         coverage: np.ndarray | None = None,
     ) -> None:
-        buffer = io.BytesIO()
-        text = np.frombuffer(_PASSAGES.dump_json(passages), dtype=np.uint8)
-        vectors = np.asarray(vectors, dtype=np.float32)
-        if coverage is None:
-            np.savez(buffer, passages=text, vectors=vectors)
-        else:
-            np.savez(buffer, passages=text, vectors=vectors, coverage=np.asarray(coverage, dtype=np.float32))
-        atomic_write(self._path(sha256, key, ".passages.npz"), buffer.getvalue())
+        arrays: dict[str, np.ndarray] = {
+            "passages": np.frombuffer(_PASSAGES.dump_json(passages), dtype=np.uint8),
+            "vectors": np.asarray(vectors, dtype=np.float32),
+        }
+        if coverage is not None:
+            arrays["coverage"] = np.asarray(coverage, dtype=np.float32)
+        atomic_write(self._path(sha256, key, ".passages.npz"), _npz(arrays))
 
     def arrays(self, name: str, key: str) -> dict[str, np.ndarray] | None:
-        """Arrays stored by ``put_arrays`` under this name and key; None if absent or unreadable."""
+        """Arrays stored by ``put_arrays`` under this name (what they are, in place of a file's hash) and
+        key (the versions they were made with); None if absent or unreadable."""
         try:
             with np.load(self._path(name, key, ".npz"), allow_pickle=False) as data:
                 return {k: data[k] for k in data.files}
@@ -90,9 +90,14 @@ class Cache:
             return None
 
     def put_arrays(self, name: str, key: str, **arrays: np.ndarray) -> None:
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)  # type: ignore[arg-type]
-        atomic_write(self._path(name, key, ".npz"), buffer.getvalue())
+        atomic_write(self._path(name, key, ".npz"), _npz(arrays))
+
+
+def _npz(arrays: dict[str, np.ndarray]) -> bytes:
+    """The arrays as the bytes of one .npz file, for ``atomic_write``."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
+    return buffer.getvalue()
 
 
 class CachedEncoder:
@@ -116,11 +121,8 @@ class CachedEncoder:
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
         if missing:
             known.update(zip(missing, self.encoder.encode(list(missing.values())), strict=True))
-            buffer = io.BytesIO()
-            np.savez(
-                buffer, keys=np.array(list(known)), vectors=np.stack(list(known.values())).astype(np.float32)
-            )
-            atomic_write(self.path, buffer.getvalue())
+            stacked = np.stack(list(known.values())).astype(np.float32)
+            atomic_write(self.path, _npz({"keys": np.array(list(known)), "vectors": stacked}))
         if not keys:
             return self.encoder.encode([])  # the encoder's own empty shape, (0, dim)
         return np.stack([known[k] for k in keys]).astype(np.float32)

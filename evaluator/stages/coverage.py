@@ -52,7 +52,9 @@ def query_tokens(index: RubricIndex, encoder: Encoder) -> QueryTokens | None:
         return None
     texts = [t for d in index.descriptors for t in [d.text, *d.queries]]  # the order of query_vectors
     tokens = encode_tokens(texts)
-    vectors, owner, pieces = [], [], []
+    vectors: list[np.ndarray] = []
+    owner: list[int] = []
+    pieces: list[str] = []
     for row, (text, t) in enumerate(zip(texts, tokens, strict=True)):
         words = word_pieces(text)[: len(t)]
         keep = content_pieces(words)
