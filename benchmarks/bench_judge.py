@@ -1,6 +1,6 @@
 """What reading evidence against each descriptor's typical strength adds to the judge, held out.
 
-    .venv/bin/python benchmarks/bench_judge.py [--gold ../shared/gold] [--docs ../shared/corpus]
+    .venv/bin/python benchmarks/bench_judge.py [--gold ../shared/gold] [--docs ../shared/corpus] [--judge-reads-coverage]
 
 The judge sees seven evidence features twice: as they are, and minus their mean for the descriptor over
 the training documents (`JudgeModel.descriptor_typical`). "Without" sets every typical value to zero,
@@ -11,6 +11,9 @@ the judge is fitted two ways:
 - one place held out: also without the documents from the same place (ids sharing their first word,
   e.g. the ten ws-* West Sussex documents), a stricter test of a new place's documents.
 Prints descriptor 3-class and met-or-partial kappa, hallmark quadratic kappa and exact agreement.
+With ``--judge-reads-coverage`` the rankers are fitted with one weight set, token coverage included, so
+the judge's ``cite_top1``/``cite_top3`` read the same scores that order the citations (what the shipped
+ranker avoids with ``rank.CITE_ONLY_FEATURES``).
 Analyses come from the user's cache as `evaluate` leaves it.
 """
 
@@ -34,17 +37,27 @@ from evaluator.evaluation.evaluate import (
 from evaluator.evaluation.gold import load_gold
 from evaluator.evaluation.metrics import score
 from evaluator.pipeline import Pipeline
+from evaluator.stages import rank
 from evaluator.stages.judge import RELATIVE_FEATURES
 
 
 def main() -> None:
     parser = corpus_parser(__doc__)
     parser.add_argument("--gold", default=SHARED / "gold", help="gold label folder (../shared/gold)")
+    parser.add_argument(
+        "--judge-reads-coverage",
+        action="store_true",
+        help="one ranker weight set: the judge reads scores with token coverage",
+    )
     args = parser.parse_args()
     gold = load_gold(args.gold)
     pipeline = _analysis_pipeline()
     analyses, _missing = analyse_gold(gold, args.corpus, pipeline)
-    crossfit = cross_fit(analyses, ranking_examples(analyses, gold, pipeline), pipeline)
+    one_set = (
+        mock.patch.object(rank, "CITE_ONLY_FEATURES", ()) if args.judge_reads_coverage else nullcontext()
+    )
+    with one_set:
+        crossfit = cross_fit(analyses, ranking_examples(analyses, gold, pipeline), pipeline)
     labels = gold_labels(gold)
     # the module itself: the package re-exports a function named `calibrate`
     calibrate = importlib.import_module("evaluator.evaluation.calibrate")

@@ -23,7 +23,7 @@ from evaluator import __version__
 from evaluator.rubric import load_rubric, rubric_hash
 from evaluator.stages.cache import Cache, CachedEncoder
 from evaluator.stages.coverage import COVERAGE_VERSION, QueryTokens, query_tokens, token_coverage
-from evaluator.stages.embed import Encoder, load_encoder
+from evaluator.stages.embed import Encoder, TokenEncoder, load_encoder
 from evaluator.stages.extract import EXTRACTOR_VERSION, check_file, extract
 from evaluator.stages.judge import (
     JUDGE_SETTINGS_VERSION,
@@ -205,8 +205,6 @@ class Pipeline:
         document.path = str(path)
         passages_key = self.passages_key()
         cached = self.cache.passages(sha, passages_key) if self.cache else None
-        if cached is not None and cached[2] is None and hasattr(self.encoder, "encode_tokens"):
-            cached = None  # stored without token coverage
         if cached is None:
             passages = segment(document)
             vectors, coverage = embed_and_cover(self.encoder, passages, self.index, self.query_tokens)
@@ -319,10 +317,10 @@ def embed_and_cover(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``embed_passages``, and from the same forward pass each passage's ``token_coverage`` of every
     descriptor (None for an encoder without token vectors)."""
-    if tokens is None:
+    if tokens is None or not isinstance(encoder, TokenEncoder):
         return embed_passages(encoder, passages), None
     keep = [i for i, p in enumerate(passages) if is_substantive(p)]
-    real, best = encoder.encode_matching([passages[i].text for i in keep], tokens.vectors)  # type: ignore[attr-defined]
+    real, best = encoder.encode_matching([passages[i].text for i in keep], tokens.vectors)
     vectors = np.zeros((len(passages), real.shape[1]), dtype=np.float32)
     coverage = np.zeros((len(passages), len(index.descriptors)), dtype=np.float32)
     if keep:

@@ -19,7 +19,7 @@ import numpy as np
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from evaluator.stages.cache import source_digest
-from evaluator.stages.embed import Encoder
+from evaluator.stages.embed import Encoder, TokenEncoder
 
 if TYPE_CHECKING:
     from evaluator.stages.match import RubricIndex
@@ -46,17 +46,15 @@ def content_pieces(pieces: list[str]) -> list[bool]:
 def query_tokens(index: RubricIndex, encoder: Encoder) -> QueryTokens | None:
     """The rubric's content-word token vectors; None for an encoder without token vectors (the unit
     tests' fake), whose passages then have no coverage."""
-    encode_tokens = getattr(encoder, "encode_tokens", None)
-    word_pieces = getattr(encoder, "word_pieces", None)
-    if encode_tokens is None or word_pieces is None:
+    if not isinstance(encoder, TokenEncoder):
         return None
     texts = [t for d in index.descriptors for t in [d.text, *d.queries]]  # the order of query_vectors
-    tokens = encode_tokens(texts)
+    tokens = encoder.encode_tokens(texts)
     vectors: list[np.ndarray] = []
     owner: list[int] = []
     pieces: list[str] = []
     for row, (text, t) in enumerate(zip(texts, tokens, strict=True)):
-        words = word_pieces(text)[: len(t)]
+        words = encoder.word_pieces(text)[: len(t)]
         keep = content_pieces(words)
         vectors.append(t[: len(keep)][np.asarray(keep, dtype=bool)])
         owner.extend([row] * int(sum(keep)))

@@ -21,7 +21,7 @@ import functools
 import importlib.resources
 import os
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -42,6 +42,18 @@ class Encoder(Protocol):
     dim: int  # the vectors' length: ``encode([])`` is a (0, dim) array
 
     def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class TokenEncoder(Encoder, Protocol):
+    """An encoder that also gives its token vectors (``MiniLMEncoder``): what token coverage needs. The
+    unit tests' fake encoder is not one, and its passages have no coverage."""
+
+    def encode_matching(self, texts: list[str], targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def encode_tokens(self, texts: list[str]) -> list[np.ndarray]: ...
+
+    def word_pieces(self, text: str) -> list[str]: ...
 
 
 def model_path() -> Path:

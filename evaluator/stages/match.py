@@ -214,9 +214,7 @@ def signals(
         committed=np.array([bool(COMMITMENT.search(p.text)) for p in passages], dtype=bool),
         substantive=substantive,
         cues_found=tuple(cues_found),
-        coverage=np.where(substantive[:, None], coverage, 0.0).astype(np.float32)
-        if coverage is not None and coverage.shape == (n, n_desc)
-        else np.zeros((n, n_desc), dtype=np.float32),
+        coverage=np.zeros((n, n_desc), dtype=np.float32) if coverage is None else coverage.astype(np.float32),
     )
 
 
