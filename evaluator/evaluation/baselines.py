@@ -20,7 +20,6 @@ chunks; hallmark levels follow from the statuses by the tool's cumulative level 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,6 +29,7 @@ from rank_bm25 import BM25Okapi
 
 from evaluator.evaluation.metrics import STATUS_INDEX, DocPrediction
 from evaluator.stages.judge import level_from_statuses
+from evaluator.stages.lexical import tokenize
 from evaluator.types import STATUSES, Descriptor, Rubric
 
 if TYPE_CHECKING:
@@ -37,21 +37,6 @@ if TYPE_CHECKING:
 
 TOP_K = 3
 MAX_GRID = 64  # candidate thresholds per side
-
-STOPWORDS = frozenset(
-    """a about above after all also an and any are as at be been being between both but by can could
-    did do does each for from had has have how if in into is it its itself may more most no not of on
-    or other our out over own same should so such than that the their them then there these they this
-    those through to too under up very was we were what when where which while who will with within
-    would you your e g i.e eg""".split()
-)
-_TOKEN = re.compile(r"[a-z0-9]+")
-
-
-def tokenize(text: str) -> list[str]:
-    """Lowercase word tokens without stopwords and single characters."""
-    return [t for t in _TOKEN.findall(text.lower()) if len(t) > 1 and t not in STOPWORDS]
-
 
 # ---------------------------------------------------------------------- chunks
 

@@ -37,6 +37,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from evaluator.errors import EvaluatorError
+from evaluator.stages.lexical import keyword_scores
 from evaluator.types import Descriptor, Passage
 
 REGULARISATION_C = 0.1  # inverse L2 strength; over the 188,000 pairs of the 16 gold documents it barely binds
@@ -140,11 +141,12 @@ PASSAGE_FEATURES: tuple[str, ...] = (
     "page_best",  # the best similarity on the same page: a page about the topic
     "page_cues",  # log(1 + passages with a cue term on the same page)
     "token_coverage",  # how much of the descriptor's wording the passage covers, word by word (CITE_ONLY)
+    "keywords",  # BM25 of the descriptor's words, against the document's best passage (lexical.py; CITE_ONLY)
 )
 # features that choose which passages are cited but not the scores the judge reads (``RankerModel``):
 # token coverage finds the passage a reviewer quotes (ARCHITECTURE, "What the ranker and the judge see"),
 # but it also lifts generic passages of descriptors reviewers did not credit, which blurred the judge
-CITE_ONLY_FEATURES: tuple[str, ...] = ("token_coverage",)
+CITE_ONLY_FEATURES: tuple[str, ...] = ("token_coverage", "keywords")
 # the similarity in the adapter's learned space: computed from the vectors with the ranker's own adapter
 LEARNED_FEATURE = "learned_similarity"
 RANK_FEATURES: tuple[str, ...] = (*PASSAGE_FEATURES, LEARNED_FEATURE)
@@ -196,6 +198,7 @@ def passage_features(
         "page_best": page_best,
         "page_cues": page_cues,
         "token_coverage": signals.coverage if signals.coverage is not None else np.zeros_like(sim),
+        "keywords": keyword_scores([p.text for p in passages], descriptors),
     }
     return np.stack([columns[name] for name in PASSAGE_FEATURES], axis=-1).astype(np.float32)
 
