@@ -6,9 +6,9 @@ exactly that, with each document's passages as the collection: a word in every p
 strategy ("wellbeing", "health") counts little there, a word in three passages ("treasury", "anchor")
 counts much. The query is the bag of the descriptor's wording and its queries, each word once.
 
-The ranker reads it as ``rank.PASSAGE_FEATURES["keywords"]``, each descriptor's scores divided by its
-best passage in the document, so the feature says how a passage compares with the document's best
-keyword match, whatever the query's length. The embedding features say what a passage is about, token
+The ranker reads it as its feature ``keywords`` (cite-only: ``rank.CITE_ONLY_FEATURES``), each
+descriptor's scores divided by its best passage in the document, so the feature says how a passage
+compares with the document's best keyword match, whatever the query's length. The embedding features say what a passage is about, token
 coverage whether it says what the descriptor says in other words; this one rewards the descriptor's
 exact words, which is what a quote of a named measure ("ONS4", "WEMWBS") or institution has.
 
