@@ -53,7 +53,8 @@ def descriptor_terms(descriptor: Descriptor) -> list[str]:
 
 
 def bm25_matrix(texts: Sequence[str], queries: Sequence[Sequence[str]]) -> np.ndarray:
-    """(len(texts), len(queries)) BM25 Okapi scores of each text, the texts being the collection."""
+    """(len(texts), len(queries)) BM25 Okapi scores of each text against each query's distinct words, the
+    texts being the collection."""
     scores = np.zeros((len(texts), len(queries)))
     if not texts or not queries:
         return scores
@@ -68,8 +69,8 @@ def bm25_matrix(texts: Sequence[str], queries: Sequence[Sequence[str]]) -> np.nd
     idf = np.log(n - df + 0.5) - np.log(df + 0.5)
     idf[idf < 0] = EPSILON * idf.mean()
     norm = K1 * (1 - B + B * lengths / max(lengths.mean(), 1e-9))
-    weights = tf.tocoo()
-    data = weights.data * (K1 + 1) / (weights.data + norm[weights.row]) * idf[weights.col]
+    bm25 = tf.tocoo()
+    bm25.data = bm25.data * (K1 + 1) / (bm25.data + norm[bm25.row]) * idf[bm25.col]
     vocabulary = counter.vocabulary_
     rows, cols = [], []
     for j, query in enumerate(queries):
@@ -79,9 +80,8 @@ def bm25_matrix(texts: Sequence[str], queries: Sequence[Sequence[str]]) -> np.nd
                 cols.append(j)
     if not rows:
         return scores
-    bm25 = sparse.csr_matrix((data, (weights.row, weights.col)), shape=tf.shape)
     chosen = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(tf.shape[1], len(queries)))
-    return np.asarray((bm25 @ chosen).todense())
+    return np.asarray((bm25.tocsr() @ chosen).todense())
 
 
 def keyword_scores(texts: Sequence[str], descriptors: Sequence[Descriptor]) -> np.ndarray:
