@@ -6,7 +6,8 @@ One process with one torch thread, as a screening worker runs, no cache: start-u
 evaluator and sentence-transformers, loading spaCy and the model, embedding the rubric's queries and
 its content words for token coverage, the latter also as read from a cache), then per stage summed over
 the documents: extraction (pdfplumber), segmentation (spaCy), embedding with token coverage
-(MiniLM), matching (with the shipped ranker, as `assess` does), judging with the kind of each cited
+(MiniLM), matching (with the shipped ranker, as `assess` does; the keyword scores it computes are also
+timed on their own, the longest document's apart), judging with the kind of each cited
 passage, and the targets table (both parse with spaCy's en_core_web_sm).
 """
 
@@ -16,6 +17,7 @@ import os
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 
 from common import corpus_parser
 
@@ -32,6 +34,7 @@ def main() -> None:
     from evaluator.stages.cache import Cache
     from evaluator.stages.extract import extract
     from evaluator.stages.kinds import find_targets, load_parser
+    from evaluator.stages.lexical import keyword_scores
     from evaluator.stages.match import match
     from evaluator.stages.segment import load_nlp, segment
     from evaluator.workspace.batch import find_documents
@@ -58,6 +61,7 @@ def main() -> None:
 
     totals: Counter[str] = Counter()
     pages = 0
+    keywords: list[tuple[float, int, int]] = []  # (seconds, passages, pages) per document
     for path in find_documents([args.corpus]):
         clock = time.perf_counter()
 
@@ -77,6 +81,14 @@ def main() -> None:
             passages, vectors, pipeline.index, pipeline.ranker, coverage=coverage
         )  # as `assess` does
         lap("match")
+        keywords.append(
+            (
+                timed(keyword_scores, [p.text for p in passages], pipeline.rubric.descriptors),
+                len(passages),
+                document.page_count,
+            )
+        )
+        clock = time.perf_counter()  # not a stage: match computed them already
         pipeline.judge_matches(matches, passages)  # as judge_analysis does, in its two parts:
         lap("judge + cited kinds")  # statuses and levels, each cited passage's kind (spaCy parse)
         find_targets(passages)
@@ -85,6 +97,17 @@ def main() -> None:
     print(f"{pages} pages; per stage, summed over the corpus:")
     for stage, seconds in totals.items():
         print(f"  {stage:22s} {seconds:6.1f} s")
+    longest = max(keywords, key=lambda k: k[1])
+    print(
+        f"  of match, keyword scores (BM25) {sum(k[0] for k in keywords):.2f} s; the longest document, "
+        f"{longest[2]} pages and {longest[1]} passages, {longest[0] * 1000:.0f} ms"
+    )
+
+
+def timed(function: Callable[..., object], *args: object) -> float:
+    start = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - start
 
 
 if __name__ == "__main__":
