@@ -79,3 +79,11 @@ def test_scores_equal_rank_bm25_on_a_real_documents_passages(real_pipeline) -> N
     expected = np.array([reference.get_scores(q) for q in queries]).T
     assert len(texts) > 50 and expected.max() > 0
     np.testing.assert_allclose(bm25_matrix(texts, queries), expected, rtol=1e-9, atol=1e-12)
+
+
+def test_editing_the_keyword_code_changes_the_matcher_version() -> None:
+    """Cached matches and the provenance of every assessment name the matcher version: a change to how
+    keywords are scored must not reuse matches made by the old code."""
+    from evaluator.stages import lexical, match
+
+    assert str(lexical.__file__) in match._SOURCES

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evaluator.stages import coverage, rank
+from evaluator.stages import coverage, lexical, rank
 from evaluator.stages.cache import settings_digest, source_digest
 from evaluator.stages.embed import Encoder
 from evaluator.stages.rank import RankerModel, Signals, citable, passage_features
@@ -53,9 +53,8 @@ class MatchSettings:
 
 MATCH = MatchSettings()
 # the ranker's features and boilerplate rules choose the evidence: their source is part of the version too
-MATCHER_VERSION = (
-    f"match-{source_digest(__file__, str(rank.__file__), str(coverage.__file__))}-{settings_digest(MATCH)}"
-)
+_SOURCES = (__file__, *(str(module.__file__) for module in (rank, coverage, lexical)))
+MATCHER_VERSION = f"match-{source_digest(*_SOURCES)}-{settings_digest(MATCH)}"
 
 WELLBEING_FRAMING = re.compile(
     r"well[- ]?being|happiness|happier|life satisfaction|satisfied with (?:their|your) li(?:fe|ves)|"

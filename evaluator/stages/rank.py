@@ -144,8 +144,9 @@ PASSAGE_FEATURES: tuple[str, ...] = (
     "keywords",  # BM25 of the descriptor's words, against the document's best passage (lexical.py; CITE_ONLY)
 )
 # features that choose which passages are cited but not the scores the judge reads (``RankerModel``):
-# token coverage finds the passage a reviewer quotes (ARCHITECTURE, "What the ranker and the judge see"),
-# but it also lifts generic passages of descriptors reviewers did not credit, which blurred the judge
+# token coverage and keywords find the passage a reviewer quotes (ARCHITECTURE, "What the ranker and the
+# judge see"), but they also lift generic passages of descriptors reviewers did not credit: the judge
+# reading either lost hallmark kappa (0.63 -> 0.58, `benchmarks/bench_judge.py`)
 CITE_ONLY_FEATURES: tuple[str, ...] = ("token_coverage", "keywords")
 # the similarity in the adapter's learned space: computed from the vectors with the ranker's own adapter
 LEARNED_FEATURE = "learned_similarity"
