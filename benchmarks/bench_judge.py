@@ -1,6 +1,6 @@
 """What reading evidence against each descriptor's typical strength adds to the judge, held out.
 
-    .venv/bin/python benchmarks/bench_judge.py [--gold ../shared/gold] [--docs ../shared/corpus] [--judge-reads-coverage]
+    .venv/bin/python benchmarks/bench_judge.py [--gold ../shared/gold] [--docs ../shared/corpus] [--one-weight-set]
 
 The judge sees seven evidence features twice: as they are, and minus their mean for the descriptor over
 the training documents (`JudgeModel.descriptor_typical`). "Without" sets every typical value to zero,
@@ -11,8 +11,8 @@ the judge is fitted two ways:
 - one place held out: also without the documents from the same place (ids sharing their first word,
   e.g. the ten ws-* West Sussex documents), a stricter test of a new place's documents.
 Prints descriptor 3-class and met-or-partial kappa, hallmark quadratic kappa and exact agreement.
-With ``--judge-reads-coverage`` the rankers are fitted with one weight set, token coverage included, so
-the judge's ``cite_top1``/``cite_top3`` read the same scores that order the citations (what the shipped
+With ``--one-weight-set`` the rankers are fitted with one weight set, token coverage and keywords
+included, so the judge's ``cite_top1``/``cite_top3`` read the same scores that order the citations (what the shipped
 ranker avoids with ``rank.CITE_ONLY_FEATURES``).
 Analyses come from the user's cache as `evaluate` leaves it.
 """
@@ -45,17 +45,15 @@ def main() -> None:
     parser = corpus_parser(__doc__)
     parser.add_argument("--gold", default=SHARED / "gold", help="gold label folder (../shared/gold)")
     parser.add_argument(
-        "--judge-reads-coverage",
+        "--one-weight-set",
         action="store_true",
-        help="one ranker weight set: the judge reads scores with token coverage",
+        help="one ranker weight set: the judge reads scores with token coverage and keywords",
     )
     args = parser.parse_args()
     gold = load_gold(args.gold)
     pipeline = _analysis_pipeline()
     analyses, _missing = analyse_gold(gold, args.corpus, pipeline)
-    one_set = (
-        mock.patch.object(rank, "CITE_ONLY_FEATURES", ()) if args.judge_reads_coverage else nullcontext()
-    )
+    one_set = mock.patch.object(rank, "CITE_ONLY_FEATURES", ()) if args.one_weight_set else nullcontext()
     with one_set:
         crossfit = cross_fit(analyses, ranking_examples(analyses, gold, pipeline), pipeline)
     labels = gold_labels(gold)
