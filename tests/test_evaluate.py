@@ -70,6 +70,8 @@ def report(tmp_path_factory):
     assert result.exit_code == 0, result.output
     assert "| Hallmark level, quadratic-weighted kappa |" in result.output
     assert "## Evidence kinds" in result.output and "| target |" in result.output
+    # per length band, beside page hit and MRR: how often the quoted passage is among the top 10
+    assert "| evaluator: quote in top 10 |" in result.output
     assert out.with_suffix(".md").exists() and out.with_suffix(".html").exists()
     return json.loads(out.with_suffix(".json").read_text())
 

@@ -396,18 +396,19 @@ def _cell(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
+# per length band and system: evidence page hit @3, the quoted passage's MRR and recall@10 (among the
+# top 10), descriptor 3-class kappa, hallmark exact agreement
+BAND_FIGURES = ("page hit", "MRR", "quote in top 10", "descriptor kappa", "hallmark exact")
+
+
 def _band_lines(report: EvaluationReport) -> list[str]:
     systems = list(report.bands)
     lines = [
         "",
         "## By document length",
         "",
-        "| Length | documents | "
-        + " | ".join(
-            f"{s}: {f}" for s in systems for f in ("page hit", "MRR", "descriptor kappa", "hallmark exact")
-        )
-        + " |",
-        "|---|---:|" + "---:|" * 4 * len(systems),
+        "| Length | documents | " + " | ".join(f"{s}: {f}" for s in systems for f in BAND_FIGURES) + " |",
+        "|---|---:|" + "---:|" * len(BAND_FIGURES) * len(systems),
     ]
     for _, _, band in LENGTH_BANDS:
         if band not in report.bands.get(TOOL, {}):
@@ -418,6 +419,7 @@ def _band_lines(report: EvaluationReport) -> list[str]:
             cells += [
                 _cell(b.evidence.page_hit_rate),
                 _cell(b.ranking.mrr if b.ranking else None),
+                _cell(b.ranking.recall_at_10 if b.ranking else None),
                 _cell(b.descriptors.kappa),
                 _cell(b.hallmarks.exact),
             ]
