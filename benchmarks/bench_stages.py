@@ -17,7 +17,6 @@ import os
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
 
 from common import corpus_parser
 
@@ -81,13 +80,8 @@ def main() -> None:
             passages, vectors, pipeline.index, pipeline.ranker, coverage=coverage
         )  # as `assess` does
         lap("match")
-        keywords.append(
-            (
-                timed(keyword_scores, [p.text for p in passages], pipeline.rubric.descriptors),
-                len(passages),
-                document.page_count,
-            )
-        )
+        keyword_scores([p.text for p in passages], pipeline.rubric.descriptors)  # again, on their own
+        keywords.append((time.perf_counter() - clock, len(passages), document.page_count))
         clock = time.perf_counter()  # not a stage: match computed them already
         pipeline.judge_matches(matches, passages)  # as judge_analysis does, in its two parts:
         lap("judge + cited kinds")  # statuses and levels, each cited passage's kind (spaCy parse)
@@ -102,12 +96,6 @@ def main() -> None:
         f"  of match, keyword scores (BM25) {sum(k[0] for k in keywords):.2f} s; the longest document, "
         f"{longest[2]} pages and {longest[1]} passages, {longest[0] * 1000:.0f} ms"
     )
-
-
-def timed(function: Callable[..., object], *args: object) -> float:
-    start = time.perf_counter()
-    function(*args)
-    return time.perf_counter() - start
 
 
 if __name__ == "__main__":
