@@ -72,6 +72,7 @@ def report(tmp_path_factory):
     assert "## Evidence kinds" in result.output and "| target |" in result.output
     # per length band, beside page hit and MRR: how often the quoted passage is among the top 10
     assert "| evaluator: quote in top 10 |" in result.output
+    assert "## How far these figures could move with other documents (95% intervals)" in result.output
     assert out.with_suffix(".md").exists() and out.with_suffix(".html").exists()
     return json.loads(out.with_suffix(".json").read_text())
 
@@ -136,3 +137,19 @@ def test_confidence_is_calibrated_and_flags_what_to_review(report):
     row = next(r for r in tool["review"] if r["threshold"] == JUDGE.review_confidence)
     # hallmarks not flagged for review agree with gold more often than hallmarks overall
     assert row["exact_unflagged"] > tool["hallmarks"]["exact"] and row["flagged"] < 0.5
+
+
+def test_each_figure_comes_with_how_far_other_documents_could_move_it(report):
+    """A reader weighs a figure, or a gain over the method before, by its 95% interval over the labelled
+    documents resampled; the report gives one for every headline figure of the tool and for its
+    difference from similarity-cited evidence, and each holds the figure it qualifies."""
+    intervals, now, before = report["intervals"], report["systems"][TOOL], report["systems"][TOOL_PREVIOUS]
+    for figure, get in (
+        ("hallmark_kappa", lambda s: s["hallmarks"]["kappa_quadratic"]),
+        ("descriptor_kappa", lambda s: s["descriptors"]["kappa"]),
+        ("page_hit_rate", lambda s: s["evidence"]["page_hit_rate"]),
+        ("mrr", lambda s: s["ranking"]["mrr"]),
+    ):
+        span, gain = intervals[TOOL][figure], intervals[f"{TOOL} - {TOOL_PREVIOUS}"][figure]
+        assert span["low"] <= get(now) <= span["high"], figure
+        assert gain["low"] <= get(now) - get(before) <= gain["high"], figure

@@ -9,10 +9,13 @@ from sklearn.metrics import cohen_kappa_score
 from support import SHARED
 
 from evaluator.evaluation.metrics import (
+    BOOTSTRAP_FIGURES,
     DocPrediction,
     Scores,
+    bootstrap,
     confusion,
     descriptor_scores,
+    interval,
     kappa,
     level_agreement,
     level_scores,
@@ -172,3 +175,51 @@ def test_the_level_rule_on_the_reviewers_own_judgements_is_reported_as_the_ceili
     ceiling = level_rule_scores({"a": label}, levels)
     assert ceiling.n == 2 and ceiling.exact == pytest.approx(0.5)
     assert ceiling.confusion[1] == [1, 1, 0, 0]  # gold assuring: the rule says none once, assuring once
+
+
+def _noisy_predictions(gold, flip_every: int):
+    """Every hallmark and descriptor as the reviewers judged it, except every ``flip_every``-th one, and the
+    gold's first page cited for every evidenced descriptor."""
+    out = {}
+    for n, (doc_id, label) in enumerate(sorted(gold.items())):
+        levels = {h: v.level for h, v in label.hallmarks.items()}
+        statuses = {d: v.judgement for d, v in label.descriptors.items()}
+        for i, d in enumerate(statuses):
+            if (i + n) % flip_every == 0:
+                statuses[d] = "partial" if statuses[d] == "not_met" else "not_met"
+        for i, h in enumerate(levels):
+            if (i + n) % flip_every == 0:
+                levels[h] = "assuring" if levels[h] == "none" else "none"
+        pages = {d: v.pages[:1] for d, v in label.descriptors.items() if v.pages}
+        out[doc_id] = DocPrediction(levels=levels, statuses=statuses, pages=pages, quote_ranks={})
+    return out
+
+
+@pytest.mark.skipif(not (SHARED / "gold").is_dir(), reason="shared gold labels not present")
+def test_bootstrap_intervals_say_how_far_a_figure_moves_with_other_documents():
+    """Resampling whole documents: the interval holds the figure on all documents, is wider for a
+    kappa made of fewer items (hallmarks, 7 a document) than for one made of more (descriptors, 57),
+    comes out the same for the same seed, and a difference between two systems is paired: a system
+    against itself differs by exactly 0 on every draw, however wide its own interval."""
+    from evaluator.evaluation.gold import load_gold
+
+    gold = load_gold(SHARED / "gold")
+    noisy = _noisy_predictions(gold, flip_every=5)
+    s = score(noisy, gold)
+    draws = bootstrap({"a": noisy, "b": noisy}, gold, resamples=300, seed=1)
+    assert set(draws["a"]) == set(BOOTSTRAP_FIGURES) and len(draws["a"]["descriptor_kappa"]) == 300
+    for figure, value in (
+        ("hallmark_kappa", s.hallmarks.kappa_quadratic),
+        ("hallmark_exact", s.hallmarks.exact),
+        ("descriptor_kappa", s.descriptors.kappa),
+        ("met_or_partial_kappa", s.descriptors.kappa_binary),
+    ):
+        span = interval(draws["a"][figure])
+        assert span.low < value < span.high, figure
+        assert interval(draws["a"][figure] - draws["b"][figure]) == interval(draws["a"][figure] * 0.0)
+    assert interval(draws["a"]["page_hit_rate"]).low == 1.0  # the gold's own page is always a hit
+    assert interval(draws["a"]["mrr"]).low is None  # nothing ranked passages: no MRR, not 0
+    width = {f: interval(draws["a"][f]).high - interval(draws["a"][f]).low for f in draws["a"] if f != "mrr"}
+    assert width["hallmark_kappa"] > 2 * width["descriptor_kappa"]
+    again = bootstrap({"a": noisy}, gold, resamples=300, seed=1)
+    assert (again["a"]["descriptor_kappa"] == draws["a"]["descriptor_kappa"]).all()

@@ -275,7 +275,7 @@ def area_lines(report: AreaReport) -> list[str]:
         "| Figure | " + " | ".join(systems) + " |",
         "|---|" + "---:|" * len(systems),
     ]
-    for label, get in _HEADLINE[:7]:
+    for label, get, _ in _HEADLINE[:7]:
         lines.append(f"| {label} | " + " | ".join(_cell(get(report.systems[s])) for s in systems) + " |")
     hallmarks = list(next(iter(report.gold_levels.values())))
     lines += [

@@ -24,7 +24,17 @@ from evaluator.evaluation.areas import AreaReport, AreaSpec, area_lines, evaluat
 from evaluator.evaluation.baselines import BM25Scorer, DenseScorer, loo_predictions
 from evaluator.evaluation.calibrate import fit_judge, ranking_example, rematch, reviewer_labels, training_set
 from evaluator.evaluation.gold import GoldLabel, find_document, load_gold
-from evaluator.evaluation.metrics import DocPrediction, LevelScores, Scores, level_scores, score
+from evaluator.evaluation.metrics import (
+    BOOTSTRAP_RESAMPLES,
+    DocPrediction,
+    Interval,
+    LevelScores,
+    Scores,
+    bootstrap,
+    interval,
+    level_scores,
+    score,
+)
 from evaluator.pipeline import Analysis, Pipeline
 from evaluator.stages.cache import Cache, default_cache_dir
 from evaluator.stages.judge import JudgeModel, level_from_statuses
@@ -55,6 +65,9 @@ class EvaluationReport(BaseModel):
     areas: AreaReport | None = None  # with evaluate(..., areas=...): area-level agreement
     # the level rule on the reviewers' own descriptor judgements: the most a descriptor judge can reach
     rule_on_reviewers: LevelScores | None = None
+    # 95% intervals over documents resampled with replacement (``metrics.bootstrap``): figure ->
+    # interval, for the tool and for its difference from the method before the learned ranker (paired)
+    intervals: dict[str, dict[str, Interval]] = {}
 
 
 def _analysis_pipeline() -> Pipeline:
@@ -349,7 +362,22 @@ def evaluate(
         if areas
         else None,
         rule_on_reviewers=level_rule_scores(scored, {d.id: d.level for d in pipeline.rubric.descriptors}),
+        intervals=_intervals(predictions, scored),
     )
+
+
+DIFFERENCE = f"{TOOL} - {TOOL_PREVIOUS}"
+
+
+def _intervals(
+    predictions: Mapping[str, Mapping[str, DocPrediction]], gold: Mapping[str, GoldLabel]
+) -> dict[str, dict[str, Interval]]:
+    draws = bootstrap({name: predictions[name] for name in (TOOL, TOOL_PREVIOUS)}, gold)
+    tool, previous = draws[TOOL], draws[TOOL_PREVIOUS]
+    return {
+        TOOL: {figure: interval(values) for figure, values in tool.items()},
+        DIFFERENCE: {figure: interval(values - previous[figure]) for figure, values in tool.items()},
+    }
 
 
 def _page_hits(
@@ -375,25 +403,57 @@ def _band_scores(
 
 # ---------------------------------------------------------------------- reports
 
-_HEADLINE = [
-    ("Hallmark level, quadratic-weighted kappa", lambda s: s.hallmarks.kappa_quadratic),
-    ("Hallmark level, exact agreement", lambda s: s.hallmarks.exact),
-    ("Hallmark level, within one level", lambda s: s.hallmarks.within_one),
-    ("Descriptor 3-class kappa", lambda s: s.descriptors.kappa),
-    ("Descriptor met-or-partial kappa", lambda s: s.descriptors.kappa_binary),
-    ("Descriptor met-or-partial F1", lambda s: s.descriptors.f1),
-    ("Evidence page hit rate (top 3)", lambda s: s.evidence.page_hit_rate),
-    ("Quoted passage, mean reciprocal rank", lambda s: s.ranking.mrr if s.ranking else None),
-    ("Quoted passage among the top 10", lambda s: s.ranking.recall_at_10 if s.ranking else None),
+# (label, figure, its name in ``metrics.BOOTSTRAP_FIGURES`` where the report gives it an interval)
+_HEADLINE: list[tuple[str, Callable[[Scores], float | None], str | None]] = [
+    ("Hallmark level, quadratic-weighted kappa", lambda s: s.hallmarks.kappa_quadratic, "hallmark_kappa"),
+    ("Hallmark level, exact agreement", lambda s: s.hallmarks.exact, "hallmark_exact"),
+    ("Hallmark level, within one level", lambda s: s.hallmarks.within_one, None),
+    ("Descriptor 3-class kappa", lambda s: s.descriptors.kappa, "descriptor_kappa"),
+    ("Descriptor met-or-partial kappa", lambda s: s.descriptors.kappa_binary, "met_or_partial_kappa"),
+    ("Descriptor met-or-partial F1", lambda s: s.descriptors.f1, None),
+    ("Evidence page hit rate (top 3)", lambda s: s.evidence.page_hit_rate, "page_hit_rate"),
+    ("Quoted passage, mean reciprocal rank", lambda s: s.ranking.mrr if s.ranking else None, "mrr"),
+    ("Quoted passage among the top 10", lambda s: s.ranking.recall_at_10 if s.ranking else None, None),
     (
         "Descriptor probability, expected calibration error",
         lambda s: s.calibration.ece if s.calibration else None,
+        None,
     ),
 ]
 
 
 def _cell(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
+
+
+def _interval_lines(report: EvaluationReport) -> list[str]:
+    if not report.intervals:
+        return []
+    tool, difference = report.intervals[TOOL], report.intervals[DIFFERENCE]
+    lines = [
+        "",
+        "## How far these figures could move with other documents (95% intervals)",
+        "",
+        f"The {len(report.documents)} documents drawn with replacement {BOOTSTRAP_RESAMPLES:,} times, the "
+        f"same draws for both methods. Where the interval of the difference from {TOOL_PREVIOUS} includes 0, "
+        "the gain is within the spread between documents.",
+        "",
+        f"| Figure | {TOOL} | interval | {TOOL} minus {TOOL_PREVIOUS} | interval |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, get, name in _HEADLINE:
+        if name is None:
+            continue
+        value, previous = get(report.systems[TOOL]), get(report.systems[TOOL_PREVIOUS])
+        gain = None if value is None or previous is None else value - previous
+        lines.append(
+            f"| {label} | {_cell(value)} | {_span(tool[name])} | {_cell(gain)} | {_span(difference[name])} |"
+        )
+    return lines
+
+
+def _span(i: Interval) -> str:
+    return "–" if i.low is None or i.high is None else f"{i.low:.2f} to {i.high:.2f}"
 
 
 # per length band and system: evidence page hit @3, the quoted passage's MRR and recall@10 (among the
@@ -476,7 +536,7 @@ def to_markdown(report: EvaluationReport) -> str:
         "| Figure | " + " | ".join(systems) + " |",
         "|---|" + "---:|" * len(systems),
     ]
-    for label, get in _HEADLINE:
+    for label, get, _ in _HEADLINE:
         lines.append(f"| {label} | " + " | ".join(_cell(get(report.systems[s])) for s in systems) + " |")
     tool = report.systems[TOOL]
     if report.rule_on_reviewers:
@@ -487,7 +547,7 @@ def to_markdown(report: EvaluationReport) -> str:
             f"as they did) reaches hallmark kappa {ceiling.kappa_quadratic:.2f}, exact {ceiling.exact:.2f}: "
             "where reviewers weighed a hallmark otherwise than the rule, no better descriptor call follows them.",
         ]
-    lines += _band_lines(report) + _calibration_lines(tool)
+    lines += _interval_lines(report) + _band_lines(report) + _calibration_lines(tool)
     lines += [
         "",
         f"## {TOOL}: per hallmark",

@@ -12,6 +12,8 @@ Calibration: a reliability table of descriptor probabilities (P(met-or-partial) 
 calls made at that probability were right) and its expected calibration error.
 Routing: for each needs-review threshold, the share of hallmarks flagged and the exact agreement on
 the ones not flagged.
+Uncertainty: the headline figures on documents resampled with replacement (``bootstrap``), for 95%
+intervals of a figure and of the paired difference between two systems.
 
 Kappa is undefined when a rater is constant (expected agreement 1); those cases return 0.0,
 so an all-"none" predictor scores kappa 0 however high its exact agreement.
@@ -20,7 +22,8 @@ so an all-"none" predictor scores kappa 0 however high its exact agreement.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -201,6 +204,40 @@ def descriptor_scores(y_true: Sequence[str], y_pred: Sequence[str]) -> Descripto
     )
 
 
+@dataclass(frozen=True)
+class DocItems:
+    """One document's scored items, in the order ``score`` pools them."""
+
+    hallmarks: list[str]
+    level_true: list[str]
+    level_pred: list[str]
+    status_true: list[str]
+    status_pred: list[str]
+    gold_pages: list[list[int]]  # evidenced gold descriptors: their gold pages
+    cited_pages: list[list[int | None]]  # ... and the pages the prediction cites for them
+    ranks: list[int]  # rank of the first quoted passage, per descriptor the prediction ranked
+
+
+def doc_items(doc_id: str, pred: DocPrediction, label: Any) -> DocItems:
+    """A document's items; raises ``ValueError`` when the prediction lacks a gold hallmark or descriptor."""
+    out = DocItems([], [], [], [], [], [], [], [pred.quote_ranks[d] for d in pred.quote_ranks])
+    for hallmark_id, hallmark in label.hallmarks.items():
+        if hallmark_id not in pred.levels:
+            raise ValueError(f"{doc_id}: no predicted level for hallmark {hallmark_id}")
+        out.hallmarks.append(hallmark_id)
+        out.level_true.append(hallmark.level)
+        out.level_pred.append(pred.levels[hallmark_id])
+    for descriptor_id, descriptor in label.descriptors.items():
+        if descriptor_id not in pred.statuses:
+            raise ValueError(f"{doc_id}: no predicted status for descriptor {descriptor_id}")
+        out.status_true.append(descriptor.judgement)
+        out.status_pred.append(pred.statuses[descriptor_id])
+        if descriptor.judgement != "not_met" and descriptor.pages:
+            out.gold_pages.append(descriptor.pages)
+            out.cited_pages.append(pred.pages.get(descriptor_id, []))
+    return out
+
+
 def score(
     predictions: Mapping[str, DocPrediction | Mapping[str, Any]], gold: Mapping[str, Any], k: int = 3
 ) -> Scores:
@@ -209,31 +246,24 @@ def score(
     Each prediction is a ``DocPrediction`` (or a dict with keys levels, statuses, pages).
     A gold document, hallmark or descriptor without a prediction raises ``ValueError``.
     """
-    level_true: dict[str, list[str]] = {}
-    level_pred: dict[str, list[str]] = {}
-    status_true: list[str] = []
-    status_pred: list[str] = []
-    gold_pages: list[list[int]] = []
-    cited_pages: list[list[int | None]] = []
     preds: dict[str, DocPrediction] = {}
+    items: list[DocItems] = []
     for doc_id, label in sorted(gold.items()):
         if doc_id not in predictions:
             raise ValueError(f"no prediction for document {doc_id}")
-        pred = preds[doc_id] = DocPrediction.model_validate(predictions[doc_id])
-        for hallmark_id, hallmark in label.hallmarks.items():
-            if hallmark_id not in pred.levels:
-                raise ValueError(f"{doc_id}: no predicted level for hallmark {hallmark_id}")
-            level_true.setdefault(hallmark_id, []).append(hallmark.level)
-            level_pred.setdefault(hallmark_id, []).append(pred.levels[hallmark_id])
-        for descriptor_id, descriptor in label.descriptors.items():
-            if descriptor_id not in pred.statuses:
-                raise ValueError(f"{doc_id}: no predicted status for descriptor {descriptor_id}")
-            status_true.append(descriptor.judgement)
-            status_pred.append(pred.statuses[descriptor_id])
-            if descriptor.judgement != "not_met" and descriptor.pages:
-                gold_pages.append(descriptor.pages)
-                cited_pages.append(pred.pages.get(descriptor_id, []))
-    ranks = [pred.quote_ranks[d] for doc_id, pred in preds.items() for d in pred.quote_ranks]
+        preds[doc_id] = DocPrediction.model_validate(predictions[doc_id])
+        items.append(doc_items(doc_id, preds[doc_id], label))
+    level_true: dict[str, list[str]] = {}
+    level_pred: dict[str, list[str]] = {}
+    for item in items:
+        for hallmark_id, true, pred in zip(item.hallmarks, item.level_true, item.level_pred, strict=True):
+            level_true.setdefault(hallmark_id, []).append(true)
+            level_pred.setdefault(hallmark_id, []).append(pred)
+    status_true = [y for item in items for y in item.status_true]
+    status_pred = [y for item in items for y in item.status_pred]
+    gold_pages = [g for item in items for g in item.gold_pages]
+    cited_pages = [c for item in items for c in item.cited_pages]
+    ranks = [r for item in items for r in item.ranks]
     probabilities = [
         (pred.probabilities[d], gold[doc_id].descriptors[d].judgement != "not_met")
         for doc_id, pred in preds.items()
@@ -318,3 +348,89 @@ def review_thresholds(confident: Sequence[tuple[float, bool]]) -> list[ReviewThr
             )
         )
     return out
+
+
+# ----------------------------------------------------------------- uncertainty
+
+# the headline figures resampled by ``bootstrap``: name -> the figure from a document sample's items
+BOOTSTRAP_FIGURES: dict[str, Callable[[Sequence[DocItems]], float]] = {
+    "hallmark_kappa": lambda items: kappa(
+        [y for i in items for y in i.level_true],
+        [y for i in items for y in i.level_pred],
+        LEVELS,
+        "quadratic",
+    ),
+    "hallmark_exact": lambda items: level_agreement(
+        [y for i in items for y in i.level_true], [y for i in items for y in i.level_pred]
+    )[0],
+    "descriptor_kappa": lambda items: kappa(
+        [y for i in items for y in i.status_true], [y for i in items for y in i.status_pred], STATUSES
+    ),
+    "met_or_partial_kappa": lambda items: kappa(
+        [y != "not_met" for i in items for y in i.status_true],
+        [y != "not_met" for i in items for y in i.status_pred],
+        [False, True],
+    ),
+    "page_hit_rate": lambda items: page_hit_rate(
+        [g for i in items for g in i.gold_pages], [c for i in items for c in i.cited_pages]
+    ),
+    "mrr": lambda items: (
+        ranking_scores([r for i in items for r in i.ranks]).mrr
+        if any(i.ranks for i in items)
+        else float("nan")
+    ),
+}
+BOOTSTRAP_RESAMPLES = 1000
+
+
+class Interval(BaseModel):
+    """A percentile interval of a figure over document resamples (None: the figure was never defined)."""
+
+    low: float | None
+    high: float | None
+
+
+def bootstrap(
+    systems: Mapping[str, Mapping[str, DocPrediction | Mapping[str, Any]]],
+    gold: Mapping[str, Any],
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> dict[str, dict[str, np.ndarray]]:
+    """System -> figure -> its value on each of ``resamples`` samples of the gold documents, drawn with
+    replacement (the same samples for every system, so differences between systems are paired).
+
+    Documents, not descriptors, are resampled: a document's calls share its writing, its length and its
+    reviewers, so the spread between documents is what a new document's figures vary by."""
+    docs = sorted(gold)
+    items = {name: _all_items(preds, gold) for name, preds in systems.items()}
+    picks = np.random.default_rng(seed).integers(0, len(docs), size=(resamples, len(docs)))
+    return {
+        name: {
+            figure: np.array([get([doc[i] for i in pick]) for pick in picks])
+            for figure, get in BOOTSTRAP_FIGURES.items()
+        }
+        for name, doc in items.items()
+    }
+
+
+def figures(
+    predictions: Mapping[str, DocPrediction | Mapping[str, Any]], gold: Mapping[str, Any]
+) -> dict[str, float]:
+    """The ``BOOTSTRAP_FIGURES`` on the gold documents as they are (each once)."""
+    items = _all_items(predictions, gold)
+    return {figure: get(items) for figure, get in BOOTSTRAP_FIGURES.items()}
+
+
+def _all_items(
+    predictions: Mapping[str, DocPrediction | Mapping[str, Any]], gold: Mapping[str, Any]
+) -> list[DocItems]:
+    return [doc_items(d, DocPrediction.model_validate(predictions[d]), gold[d]) for d in sorted(gold)]
+
+
+def interval(draws: np.ndarray, level: float = 0.95) -> Interval:
+    """The central ``level`` percentile interval of ``draws`` (NaN draws left out)."""
+    kept = draws[~np.isnan(draws)]
+    if len(kept) == 0:
+        return Interval(low=None, high=None)
+    low, high = np.quantile(kept, [(1 - level) / 2, (1 + level) / 2])
+    return Interval(low=float(low), high=float(high))
