@@ -33,9 +33,16 @@ def main() -> None:
     parser.add_argument("--system", default=TOOL, help=f"which system of the reports to compare ({TOOL})")
     parser.add_argument("--resamples", type=int, default=BOOTSTRAP_RESAMPLES)
     args = parser.parse_args()
-    reports = {
-        name: json.loads(path.read_text()) for name, path in (("before", args.before), ("after", args.after))
-    }
+    reports = {}
+    for name, path in (("before", args.before), ("after", args.after)):
+        try:
+            reports[name] = json.loads(path.read_text())
+        except (OSError, ValueError) as err:
+            parser.error(
+                f"cannot read {path} ({err}): give the .json that `evaluator evaluate --report` writes"
+            )
+        if args.system not in reports[name].get("predictions", {}):
+            parser.error(f"{path} has no predictions of {args.system}: is it an `evaluator evaluate` report?")
     documents = [set(r["documents"]) for r in reports.values()]
     if documents[0] != documents[1]:
         parser.error(f"the reports cover different documents: {sorted(documents[0] ^ documents[1])}")

@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/sample_agreement.py [--workspace DIR]
 
 The intended levels are the sample documents' authors' calls, not independent gold labels: this is a
-sanity check of direction (too generous or too strict), not an accuracy figure.
+sanity check of direction (too generous or too strict), not an accuracy figure. The descriptor calls
+are compared likewise with corpus/intended_descriptors.tsv (a table of intended against suggested).
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import argparse
 import csv
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import evaluator
-from evaluator.types import HALLMARK_IDS, LEVELS
+from evaluator.evaluation.metrics import kappa
+from evaluator.types import HALLMARK_IDS, LEVELS, STATUSES
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
@@ -28,10 +31,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workspace = args.workspace or Path(tmp) / "ws"
         evaluator.screen([CORPUS], workspace, workers=2, quiet=True, reports=False)
-        suggested = {
-            Path(s.path).stem: {h.id: h.level for h in s.assessment.hallmarks}
-            for s in evaluator.Workspace(workspace).current_assessments()
+        assessments = {
+            Path(s.path).stem: s.assessment for s in evaluator.Workspace(workspace).current_assessments()
         }
+    suggested = {doc_id: {h.id: h.level for h in a.hallmarks} for doc_id, a in assessments.items()}
+    statuses = {
+        doc_id: {d.id: d.status for h in a.hallmarks for d in h.descriptors}
+        for doc_id, a in assessments.items()
+    }
     with open(CORPUS / "MANIFEST.tsv", newline="", encoding="utf-8") as handle:
         intended = {r["doc_id"]: r for r in csv.DictReader(handle, delimiter="\t")}
     same = lower = higher = 0
@@ -45,6 +52,18 @@ def main() -> None:
         print(doc_id.ljust(32), " ".join(cells))
     total = same + lower + higher
     print(f"{same} of {total} hallmarks as intended, {lower} lower, {higher} higher")
+    with open(CORPUS / "intended_descriptors.tsv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    calls = Counter((r["intended"], statuses[r["doc_id"]][r["descriptor_id"]]) for r in rows)
+    print(f"\ndescriptors: {len(rows)} calls, rows intended, columns suggested")
+    print("".ljust(10), " ".join(s.ljust(8) for s in STATUSES))
+    for intended_status in STATUSES:
+        print(intended_status.ljust(10), " ".join(str(calls[intended_status, s]).ljust(8) for s in STATUSES))
+    as_intended = sum(calls[s, s] for s in STATUSES)
+    agreement = kappa(
+        [r["intended"] for r in rows], [statuses[r["doc_id"]][r["descriptor_id"]] for r in rows], STATUSES
+    )
+    print(f"{as_intended} of {len(rows)} descriptor calls as intended, 3-class kappa {agreement:.3f}")
 
 
 if __name__ == "__main__":

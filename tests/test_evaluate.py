@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -153,3 +155,21 @@ def test_each_figure_comes_with_how_far_other_documents_could_move_it(report):
         span, gain = intervals[TOOL][figure], intervals[f"{TOOL} - {TOOL_PREVIOUS}"][figure]
         assert span["low"] <= get(now) <= span["high"], figure
         assert gain["low"] <= get(now) - get(before) <= gain["high"], figure
+
+
+def test_two_saved_reports_are_compared_on_the_same_draws(report, tmp_path):
+    """`benchmarks/compare_reports.py BEFORE AFTER` gives a change's gain with its interval: the report's
+    similarity-cited predictions as "before" and its own as "after" give the report's own difference."""
+    before = {**report, "predictions": {**report["predictions"], TOOL: report["predictions"][TOOL_PREVIOUS]}}
+    (tmp_path / "before.json").write_text(json.dumps(before))
+    (tmp_path / "after.json").write_text(json.dumps(report))
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "compare_reports.py"), "--gold", str(SHARED_GOLD)]
+        + [str(tmp_path / "before.json"), str(tmp_path / "after.json")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    gain = report["intervals"][f"{TOOL} - {TOOL_PREVIOUS}"]["page_hit_rate"]
+    line = next(row for row in done.stdout.splitlines() if row.split()[:1] == ["page_hit_rate"])
+    assert f"({gain['low']:+.3f} to {gain['high']:+.3f})" in line
