@@ -15,6 +15,7 @@ from evaluator.evaluation.metrics import (
     bootstrap,
     confusion,
     descriptor_scores,
+    figures,
     interval,
     kappa,
     level_agreement,
@@ -206,6 +207,17 @@ def test_bootstrap_intervals_say_how_far_a_figure_moves_with_other_documents():
     gold = load_gold(SHARED / "gold")
     noisy = _noisy_predictions(gold, flip_every=5)
     s = score(noisy, gold)
+    assert figures(noisy, gold) == pytest.approx(  # the resampled figures are the report's own figures
+        {
+            "hallmark_kappa": s.hallmarks.kappa_quadratic,
+            "hallmark_exact": s.hallmarks.exact,
+            "descriptor_kappa": s.descriptors.kappa,
+            "met_or_partial_kappa": s.descriptors.kappa_binary,
+            "page_hit_rate": s.evidence.page_hit_rate,
+            "mrr": float("nan"),
+        },
+        nan_ok=True,
+    )
     draws = bootstrap({"a": noisy, "b": noisy}, gold, resamples=300, seed=1)
     assert set(draws["a"]) == set(BOOTSTRAP_FIGURES) and len(draws["a"]["descriptor_kappa"]) == 300
     for figure, value in (
