@@ -4,7 +4,7 @@ PDF/text --extract--> Document --segment--> [Passage] --match/judge--> Assessmen
 
 Everything that crosses a module boundary, is written to disk or read back by
 another tool is one of these pydantic models. ``Assessment`` is the JSON
-contract other tools read (see README); bump ``SCHEMA_VERSION`` when its shape
+contract other tools read (see docs/guide.md); bump ``SCHEMA_VERSION`` when its shape
 changes.
 """
 

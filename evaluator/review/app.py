@@ -408,7 +408,7 @@ def serve(
     if generated:
         print(f"Review app for {where}: {link}?token={token}  (Ctrl+C to stop)", flush=True)
         print(
-            "Give that link only to reviewers; it is the key. Serve the app behind TLS (see the README) "
+            "Give that link only to reviewers; it is the key. Serve the app behind TLS (see docs/operations.md) "
             "when other machines connect.",
             flush=True,
         )

@@ -174,7 +174,7 @@ class SQLiteBackend:
     def _open_read_only(self) -> sqlite3.Connection:
         """mode=ro; a WAL database in a folder where SQLite cannot create its -shm file needs immutable=1.
         immutable=1 assumes no process writes the database while it is open (someone with write access,
-        e.g. a screen still running into it, would make reads inconsistent): the README says so. Which
+        e.g. a screen still running into it, would make reads inconsistent): docs/operations.md says so. Which
         of the two works is found on the first connection and kept."""
         uri = self.path.resolve().as_uri()
         if not self._read_only_option:
