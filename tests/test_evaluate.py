@@ -139,6 +139,9 @@ def test_confidence_is_calibrated_and_flags_what_to_review(report):
     row = next(r for r in tool["review"] if r["threshold"] == JUDGE.review_confidence)
     # hallmarks not flagged for review agree with gold more often than hallmarks overall
     assert row["exact_unflagged"] > tool["hallmarks"]["exact"] and row["flagged"] < 0.5
+    # ... with how far that could move with other documents, at every threshold in the table
+    span = report["intervals"][f"{TOOL}: exact agreement when not flagged"][f"{JUDGE.review_confidence:.2f}"]
+    assert span["low"] <= row["exact_unflagged"] <= span["high"] <= 1.0
 
 
 def test_each_figure_comes_with_how_far_other_documents_could_move_it(report):

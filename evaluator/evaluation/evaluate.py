@@ -33,6 +33,7 @@ from evaluator.evaluation.metrics import (
     bootstrap,
     interval,
     level_scores,
+    review_figures,
     score,
 )
 from evaluator.pipeline import Analysis, Pipeline
@@ -66,7 +67,8 @@ class EvaluationReport(BaseModel):
     # the level rule on the reviewers' own descriptor judgements: the most a descriptor judge can reach
     rule_on_reviewers: LevelScores | None = None
     # 95% intervals over documents resampled with replacement (``metrics.bootstrap``): figure ->
-    # interval, for the tool and for its difference from the method before the learned ranker (paired)
+    # interval, for the tool and for its difference from the method before the learned ranker (paired);
+    # and for the tool's exact agreement on hallmarks not flagged, per needs-review threshold
     intervals: dict[str, dict[str, Interval]] = {}
 
 
@@ -367,6 +369,7 @@ def evaluate(
 
 
 DIFFERENCE = f"{TOOL} - {TOOL_PREVIOUS}"
+REVIEW = f"{TOOL}: exact agreement when not flagged"  # keyed by needs-review threshold, "0.80"
 
 
 def _intervals(
@@ -374,9 +377,11 @@ def _intervals(
 ) -> dict[str, dict[str, Interval]]:
     draws = bootstrap({name: predictions[name] for name in (TOOL, TOOL_PREVIOUS)}, gold)
     tool, previous = draws[TOOL], draws[TOOL_PREVIOUS]
+    review = bootstrap({TOOL: predictions[TOOL]}, gold, figures=review_figures())[TOOL]
     return {
         TOOL: {figure: interval(values) for figure, values in tool.items()},
         DIFFERENCE: {figure: interval(values - previous[figure]) for figure, values in tool.items()},
+        REVIEW: {threshold: interval(values) for threshold, values in review.items()},
     }
 
 
@@ -427,7 +432,7 @@ def _cell(value: float | None) -> str:
 
 
 def _interval_lines(report: EvaluationReport) -> list[str]:
-    if not report.intervals:
+    if TOOL not in report.intervals:
         return []
     tool, difference = report.intervals[TOOL], report.intervals[DIFFERENCE]
     lines = [
@@ -487,7 +492,7 @@ def _band_lines(report: EvaluationReport) -> list[str]:
     return lines
 
 
-def _calibration_lines(tool: Scores) -> list[str]:
+def _calibration_lines(tool: Scores, review: Mapping[str, Interval]) -> list[str]:
     lines: list[str] = []
     if tool.calibration:
         lines += [
@@ -506,11 +511,12 @@ def _calibration_lines(tool: Scores) -> list[str]:
             "",
             f"## {TOOL}: needs-review threshold (hallmarks below it are flagged)",
             "",
-            "| Threshold | flagged | exact agreement when not flagged | not flagged |",
-            "|---:|---:|---:|---:|",
+            "| Threshold | flagged | exact agreement when not flagged | 95% interval | not flagged |",
+            "|---:|---:|---:|---:|---:|",
         ]
         lines += [
-            f"| {r.threshold:.2f} | {r.flagged:.2f} | {r.exact_unflagged:.2f} | {r.n_unflagged} |"
+            f"| {r.threshold:.2f} | {r.flagged:.2f} | {r.exact_unflagged:.2f} | "
+            f"{_span(review[f'{r.threshold:.2f}']) if f'{r.threshold:.2f}' in review else '–'} | {r.n_unflagged} |"
             for r in tool.review
         ]
     return lines
@@ -547,7 +553,11 @@ def to_markdown(report: EvaluationReport) -> str:
             f"as they did) reaches hallmark kappa {ceiling.kappa_quadratic:.2f}, exact {ceiling.exact:.2f}: "
             "where reviewers weighed a hallmark otherwise than the rule, no better descriptor call follows them.",
         ]
-    lines += _interval_lines(report) + _band_lines(report) + _calibration_lines(tool)
+    lines += (
+        _interval_lines(report)
+        + _band_lines(report)
+        + _calibration_lines(tool, report.intervals.get(REVIEW, {}))
+    )
     lines += [
         "",
         f"## {TOOL}: per hallmark",

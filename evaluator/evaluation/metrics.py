@@ -216,11 +216,26 @@ class DocItems:
     gold_pages: list[list[int]]  # evidenced gold descriptors: their gold pages
     cited_pages: list[list[int | None]]  # ... and the pages the prediction cites for them
     ranks: list[int]  # rank of the first quoted passage, per descriptor the prediction ranked
+    confident: list[tuple[float, bool]]  # per hallmark with a confidence: (confidence, level right)
 
 
 def doc_items(doc_id: str, pred: DocPrediction, label: Any) -> DocItems:
     """A document's items; raises ``ValueError`` when the prediction lacks a gold hallmark or descriptor."""
-    out = DocItems([], [], [], [], [], [], [], [pred.quote_ranks[d] for d in pred.quote_ranks])
+    out = DocItems(
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        ranks=[pred.quote_ranks[d] for d in pred.quote_ranks],
+        confident=[
+            (pred.confidence[h], pred.levels[h] == label.hallmarks[h].level)
+            for h in pred.confidence
+            if h in label.hallmarks
+        ],
+    )
     for hallmark_id, hallmark in label.hallmarks.items():
         if hallmark_id not in pred.levels:
             raise ValueError(f"{doc_id}: no predicted level for hallmark {hallmark_id}")
@@ -270,12 +285,7 @@ def score(
         for d in pred.probabilities
         if d in gold[doc_id].descriptors
     ]
-    confident = [
-        (pred.confidence[h], pred.levels[h] == gold[doc_id].hallmarks[h].level)
-        for doc_id, pred in preds.items()
-        for h in pred.confidence
-        if h in gold[doc_id].hallmarks
-    ]
+    confident = [c for item in items for c in item.confident]
     pooled_true = [y for h in sorted(level_true) for y in level_true[h]]
     pooled_pred = [y for h in sorted(level_true) for y in level_pred[h]]
     return Scores(
@@ -334,11 +344,29 @@ def calibration_scores(
 REVIEW_THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
 
+def exact_unflagged(confident: Sequence[tuple[float, bool]], threshold: float) -> list[bool]:
+    """Whether each hallmark at or above ``threshold`` (not flagged for review) has the right level."""
+    return [right for confidence, right in confident if confidence >= threshold]
+
+
+def review_figures() -> dict[str, Callable[[Sequence[DocItems]], float]]:
+    """For ``bootstrap``: per threshold (its name "0.80"), the exact agreement of hallmarks not flagged."""
+
+    def figure(threshold: float) -> Callable[[Sequence[DocItems]], float]:
+        def exact(items: Sequence[DocItems]) -> float:
+            kept = exact_unflagged([c for i in items for c in i.confident], threshold)
+            return float(np.mean(kept)) if kept else float("nan")
+
+        return exact
+
+    return {f"{t:.2f}": figure(t) for t in REVIEW_THRESHOLDS}
+
+
 def review_thresholds(confident: Sequence[tuple[float, bool]]) -> list[ReviewThreshold]:
     """Per threshold: hallmarks below it are flagged; how right are the levels of the rest?"""
     out = []
     for t in REVIEW_THRESHOLDS:
-        kept = [right for confidence, right in confident if confidence >= t]
+        kept = exact_unflagged(confident, t)
         out.append(
             ReviewThreshold(
                 threshold=t,
@@ -395,9 +423,11 @@ def bootstrap(
     gold: Mapping[str, Any],
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = 0,
+    figures: Mapping[str, Callable[[Sequence[DocItems]], float]] | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
     """System -> figure -> its value on each of ``resamples`` samples of the gold documents, drawn with
     replacement (the same samples for every system, so differences between systems are paired).
+    ``figures``: name -> figure of a sample's items (default ``BOOTSTRAP_FIGURES``).
 
     Documents, not descriptors, are resampled: a document's calls share its writing, its length and its
     reviewers, so the spread between documents is what a new document's figures vary by."""
@@ -407,7 +437,7 @@ def bootstrap(
     return {
         name: {
             figure: np.array([get([doc[i] for i in pick]) for pick in picks])
-            for figure, get in BOOTSTRAP_FIGURES.items()
+            for figure, get in (figures or BOOTSTRAP_FIGURES).items()
         }
         for name, doc in items.items()
     }
