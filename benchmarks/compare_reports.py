@@ -20,7 +20,13 @@ from common import SHARED
 
 from evaluator.evaluation.evaluate import TOOL
 from evaluator.evaluation.gold import load_gold
-from evaluator.evaluation.metrics import BOOTSTRAP_FIGURES, BOOTSTRAP_RESAMPLES, bootstrap, figures, interval
+from evaluator.evaluation.metrics import (
+    BOOTSTRAP_FIGURES,
+    BOOTSTRAP_RESAMPLES,
+    bootstrap,
+    headline_figures,
+    interval,
+)
 
 
 def main() -> None:
@@ -49,7 +55,7 @@ def main() -> None:
     gold = {k: v for k, v in load_gold(args.gold).items() if k in documents[0]}
     systems = {name: r["predictions"][args.system] for name, r in reports.items()}
     draws = bootstrap(systems, gold, resamples=args.resamples)
-    before, after = figures(systems["before"], gold), figures(systems["after"], gold)
+    before, after = headline_figures(systems["before"], gold), headline_figures(systems["after"], gold)
     print(
         f"{len(gold)} documents, {args.resamples:,} resamples; {args.system}: before -> after, difference (95% interval)"
     )

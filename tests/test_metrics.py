@@ -15,7 +15,7 @@ from evaluator.evaluation.metrics import (
     bootstrap,
     confusion,
     descriptor_scores,
-    figures,
+    headline_figures,
     interval,
     kappa,
     level_agreement,
@@ -207,7 +207,9 @@ def test_bootstrap_intervals_say_how_far_a_figure_moves_with_other_documents():
     gold = load_gold(SHARED / "gold")
     noisy = _noisy_predictions(gold, flip_every=5)
     s = score(noisy, gold)
-    assert figures(noisy, gold) == pytest.approx(  # the resampled figures are the report's own figures
+    assert headline_figures(
+        noisy, gold
+    ) == pytest.approx(  # the resampled figures are the report's own figures
         {
             "hallmark_kappa": s.hallmarks.kappa_quadratic,
             "hallmark_exact": s.hallmarks.exact,

@@ -443,7 +443,7 @@ def bootstrap(
     }
 
 
-def figures(
+def headline_figures(
     predictions: Mapping[str, DocPrediction | Mapping[str, Any]], gold: Mapping[str, Any]
 ) -> dict[str, float]:
     """The ``BOOTSTRAP_FIGURES`` on the gold documents as they are (each once)."""
@@ -454,6 +454,9 @@ def figures(
 def _all_items(
     predictions: Mapping[str, DocPrediction | Mapping[str, Any]], gold: Mapping[str, Any]
 ) -> list[DocItems]:
+    missing = sorted(set(gold) - set(predictions))
+    if missing:
+        raise ValueError(f"no prediction for document {missing[0]}")
     return [doc_items(d, DocPrediction.model_validate(predictions[d]), gold[d]) for d in sorted(gold)]
 
 
