@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -208,27 +208,20 @@ def descriptor_scores(y_true: Sequence[str], y_pred: Sequence[str]) -> Descripto
 class DocItems:
     """One document's scored items, in the order ``score`` pools them."""
 
-    hallmarks: list[str]
-    level_true: list[str]
-    level_pred: list[str]
-    status_true: list[str]
-    status_pred: list[str]
-    gold_pages: list[list[int]]  # evidenced gold descriptors: their gold pages
-    cited_pages: list[list[int | None]]  # ... and the pages the prediction cites for them
-    ranks: list[int]  # rank of the first quoted passage, per descriptor the prediction ranked
-    confident: list[tuple[float, bool]]  # per hallmark with a confidence: (confidence, level right)
+    hallmarks: list[str] = field(default_factory=list)
+    level_true: list[str] = field(default_factory=list)
+    level_pred: list[str] = field(default_factory=list)
+    status_true: list[str] = field(default_factory=list)
+    status_pred: list[str] = field(default_factory=list)
+    gold_pages: list[list[int]] = field(default_factory=list)  # evidenced gold descriptors: their gold pages
+    cited_pages: list[list[int | None]] = field(default_factory=list)  # ... and the pages cited for them
+    ranks: list[int] = field(default_factory=list)  # rank of the first quoted passage, per ranked descriptor
+    confident: list[tuple[float, bool]] = field(default_factory=list)  # per hallmark: (confidence, right)
 
 
 def doc_items(doc_id: str, pred: DocPrediction, label: Any) -> DocItems:
     """A document's items; raises ``ValueError`` when the prediction lacks a gold hallmark or descriptor."""
     out = DocItems(
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
         ranks=[pred.quote_ranks[d] for d in pred.quote_ranks],
         confident=[
             (pred.confidence[h], pred.levels[h] == label.hallmarks[h].level)
