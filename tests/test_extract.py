@@ -21,6 +21,8 @@ from support import FIXTURES, SHARED
 from evaluator.errors import InputError
 from evaluator.limits import ReadAhead, extract_isolated
 from evaluator.stages.extract import EXTRACTOR_VERSION, MIN_SPLIT_PAGES, extract, page_ranges
+from evaluator.stages.extract.blocks import to_page
+from evaluator.stages.extract.layout import PageData, RawLine
 from evaluator.types import Document
 
 PDFS = FIXTURES / "pdfs"
@@ -333,3 +335,43 @@ def test_a_file_read_ahead_is_the_document_read_when_asked(tmp_path: Path) -> No
     with pytest.raises(InputError) as raised:
         ReadAhead(other, readers=2)(other)
     assert str(raised.value) == str(expected.value)
+
+
+def _line(text: str, top: float, size: float) -> RawLine:
+    return RawLine(text=text, x0=72, top=top, x1=72 + 5 * len(text), bottom=top + size, size=size)
+
+
+def test_a_statement_set_large_is_text_a_title_or_question_stays_a_heading() -> None:
+    """Designed strategies set their vision, outcomes and residents' quotes in large type; a reviewer
+    cites them, so a statement of six words or more is text however large. A short title, or a section
+    heading asked as a question, is still a heading (the heading path of what follows)."""
+    lines = [
+        _line("Transport", 40, 28),
+        _line("Members are better able to get out and engage in their communities.", 90, 20),
+        _line("3.3 How good is the evidence for what we do?", 140, 20),
+        _line("Our vision", 190, 20),
+        _line("Transport is one of the biggest barriers for members, who told us so in the survey.", 240, 11),
+    ]
+    page = to_page(PageData(number=1, width=600, height=800, lines=lines, body_size=11))
+    assert [(b.kind, b.text[:22]) for b in page.blocks] == [
+        ("heading", "Transport"),
+        ("text", "Members are better abl"),
+        ("heading", "3.3 How good is the ev"),
+        ("heading", "Our vision"),
+        ("text", "Transport is one of th"),
+    ]
+
+
+def test_real_slide_deck_outcome_statements_are_citable_passages() -> None:
+    """The charity strategy's slides set each theme's intended outcome large; reviewers quoted them
+    (gold 2.O.2, 5.A.2, 6.M.3), so each is a passage on its own slide, not a heading."""
+    path = SHARED / "corpus" / "llbs-living-well-together-2025.pdf"
+    if not path.exists():
+        pytest.skip(f"shared corpus not available at {path}")
+    pages = extract(path).pages
+    kinds = {b.text: b.kind for b in pages[8].blocks}  # p.9, Transport
+    assert (
+        kinds["Members are better able to get out, access services, and engage in their communities."]
+        == "text"
+    )
+    assert kinds["Transport"] == "heading"

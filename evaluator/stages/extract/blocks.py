@@ -66,11 +66,21 @@ def _continues(prev: RawLine, line: RawLine) -> bool:
     return overlaps and -0.2 * size <= gap <= 0.7 * size
 
 
+# a block of at least this many words that ends a statement is text however large its type: designed
+# strategies and slide decks set their vision, outcomes and residents' quotes large, and reviewers cite
+# them. A question stays a heading ("3.3 How good is the evidence?")
+SENTENCE_WORDS = 6
+_STATEMENT_END = re.compile(r"[.!][\"'\u201d\u2019)]?$")
+
+
 def _is_heading(group: list[RawLine], body_size: float, body_bold: bool) -> bool:
-    """Clearly larger than body text, or a short all-bold line when the body is not bold."""
+    """Clearly larger than body text, or a short all-bold line when the body is not bold; never a
+    statement (``SENTENCE_WORDS`` words or more, ending with a full stop)."""
     text = " ".join(ln.text for ln in group)
     words = len(text.split())
     if len(group) > 4 or words > 30 or not any(c.isalpha() for c in text):
+        return False
+    if words >= SENTENCE_WORDS and _STATEMENT_END.search(text.rstrip()):
         return False
     size = max(ln.size for ln in group)
     if size >= 1.2 * body_size and size - body_size >= 1.5:
