@@ -12,11 +12,10 @@ from __future__ import annotations
 import argparse
 import csv
 import tempfile
-from collections import Counter
 from pathlib import Path
 
 import evaluator
-from evaluator.evaluation.metrics import kappa
+from evaluator.evaluation.metrics import confusion, kappa
 from evaluator.types import HALLMARK_IDS, LEVELS, STATUSES
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -54,15 +53,15 @@ def main() -> None:
     print(f"{same} of {total} hallmarks as intended, {lower} lower, {higher} higher")
     with open(CORPUS / "intended_descriptors.tsv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
-    calls = Counter((r["intended"], statuses[r["doc_id"]][r["descriptor_id"]]) for r in rows)
+    intended_calls = [r["intended"] for r in rows]
+    suggested_calls = [statuses[r["doc_id"]][r["descriptor_id"]] for r in rows]
+    table = confusion(intended_calls, suggested_calls, STATUSES)
     print(f"\ndescriptors: {len(rows)} calls, rows intended, columns suggested")
     print("".ljust(10), " ".join(s.ljust(8) for s in STATUSES))
-    for intended_status in STATUSES:
-        print(intended_status.ljust(10), " ".join(str(calls[intended_status, s]).ljust(8) for s in STATUSES))
-    as_intended = sum(calls[s, s] for s in STATUSES)
-    agreement = kappa(
-        [r["intended"] for r in rows], [statuses[r["doc_id"]][r["descriptor_id"]] for r in rows], STATUSES
-    )
+    for status, row in zip(STATUSES, table, strict=True):
+        print(status.ljust(10), " ".join(str(n).ljust(8) for n in row))
+    as_intended = sum(table[i][i] for i in range(len(STATUSES)))
+    agreement = kappa(intended_calls, suggested_calls, STATUSES)
     print(f"{as_intended} of {len(rows)} descriptor calls as intended, 3-class kappa {agreement:.3f}")
 
 

@@ -514,9 +514,10 @@ def _calibration_lines(tool: Scores, review: Mapping[str, Interval]) -> list[str
             "| Threshold | flagged | exact agreement when not flagged | 95% interval | not flagged |",
             "|---:|---:|---:|---:|---:|",
         ]
+        none = Interval(low=None, high=None)
         lines += [
             f"| {r.threshold:.2f} | {r.flagged:.2f} | {r.exact_unflagged:.2f} | "
-            f"{_span(review[f'{r.threshold:.2f}']) if f'{r.threshold:.2f}' in review else '–'} | {r.n_unflagged} |"
+            f"{_span(review.get(f'{r.threshold:.2f}', none))} | {r.n_unflagged} |"
             for r in tool.review
         ]
     return lines

@@ -219,6 +219,11 @@ class DocItems:
     confident: list[tuple[float, bool]] = field(default_factory=list)  # per hallmark: (confidence, right)
 
 
+def pooled(items: Sequence[DocItems], name: str) -> list[Any]:
+    """One field of several documents' items, concatenated in document order."""
+    return [y for item in items for y in getattr(item, name)]
+
+
 def doc_items(doc_id: str, pred: DocPrediction, label: Any) -> DocItems:
     """A document's items; raises ``ValueError`` when the prediction lacks a gold hallmark or descriptor."""
     out = DocItems(
@@ -267,18 +272,16 @@ def score(
         for hallmark_id, true, pred in zip(item.hallmarks, item.level_true, item.level_pred, strict=True):
             level_true.setdefault(hallmark_id, []).append(true)
             level_pred.setdefault(hallmark_id, []).append(pred)
-    status_true = [y for item in items for y in item.status_true]
-    status_pred = [y for item in items for y in item.status_pred]
-    gold_pages = [g for item in items for g in item.gold_pages]
-    cited_pages = [c for item in items for c in item.cited_pages]
-    ranks = [r for item in items for r in item.ranks]
+    status_true, status_pred = pooled(items, "status_true"), pooled(items, "status_pred")
+    gold_pages, cited_pages = pooled(items, "gold_pages"), pooled(items, "cited_pages")
+    ranks = pooled(items, "ranks")
     probabilities = [
         (pred.probabilities[d], gold[doc_id].descriptors[d].judgement != "not_met")
         for doc_id, pred in preds.items()
         for d in pred.probabilities
         if d in gold[doc_id].descriptors
     ]
-    confident = [c for item in items for c in item.confident]
+    confident = pooled(items, "confident")
     pooled_true = [y for h in sorted(level_true) for y in level_true[h]]
     pooled_pred = [y for h in sorted(level_true) for y in level_pred[h]]
     return Scores(
@@ -347,7 +350,7 @@ def review_figures() -> dict[str, Callable[[Sequence[DocItems]], float]]:
 
     def figure(threshold: float) -> Callable[[Sequence[DocItems]], float]:
         def exact(items: Sequence[DocItems]) -> float:
-            kept = exact_unflagged([c for i in items for c in i.confident], threshold)
+            kept = exact_unflagged(pooled(items, "confident"), threshold)
             return float(np.mean(kept)) if kept else float("nan")
 
         return exact
@@ -376,30 +379,21 @@ def review_thresholds(confident: Sequence[tuple[float, bool]]) -> list[ReviewThr
 # the headline figures resampled by ``bootstrap``: name -> the figure from a document sample's items
 BOOTSTRAP_FIGURES: dict[str, Callable[[Sequence[DocItems]], float]] = {
     "hallmark_kappa": lambda items: kappa(
-        [y for i in items for y in i.level_true],
-        [y for i in items for y in i.level_pred],
-        LEVELS,
-        "quadratic",
+        pooled(items, "level_true"), pooled(items, "level_pred"), LEVELS, "quadratic"
     ),
-    "hallmark_exact": lambda items: level_agreement(
-        [y for i in items for y in i.level_true], [y for i in items for y in i.level_pred]
-    )[0],
+    "hallmark_exact": lambda items: level_agreement(pooled(items, "level_true"), pooled(items, "level_pred"))[
+        0
+    ],
     "descriptor_kappa": lambda items: kappa(
-        [y for i in items for y in i.status_true], [y for i in items for y in i.status_pred], STATUSES
+        pooled(items, "status_true"), pooled(items, "status_pred"), STATUSES
     ),
     "met_or_partial_kappa": lambda items: kappa(
-        [y != "not_met" for i in items for y in i.status_true],
-        [y != "not_met" for i in items for y in i.status_pred],
+        [y != "not_met" for y in pooled(items, "status_true")],
+        [y != "not_met" for y in pooled(items, "status_pred")],
         [False, True],
     ),
-    "page_hit_rate": lambda items: page_hit_rate(
-        [g for i in items for g in i.gold_pages], [c for i in items for c in i.cited_pages]
-    ),
-    "mrr": lambda items: (
-        ranking_scores([r for i in items for r in i.ranks]).mrr
-        if any(i.ranks for i in items)
-        else float("nan")
-    ),
+    "page_hit_rate": lambda items: page_hit_rate(pooled(items, "gold_pages"), pooled(items, "cited_pages")),
+    "mrr": lambda items: ranking_scores(ranks).mrr if (ranks := pooled(items, "ranks")) else float("nan"),
 }
 BOOTSTRAP_RESAMPLES = 1000
 
