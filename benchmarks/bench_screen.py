@@ -2,8 +2,10 @@
 
     .venv/bin/python benchmarks/bench_screen.py [--corpus ../shared/corpus] [--workers 2] [--repeat N] [--skip-resume]
 
-Cold: a fresh workspace, 2 worker processes. Warm: the same workspace after adding one query to a
-copy of the rubric (the cache re-uses extraction and passage embeddings; matching and judging re-run).
+Cold: a fresh workspace, 2 worker processes. Warm, on the same workspace: after adding a cue and a
+``met_when`` pattern to a copy of the rubric (the cache re-uses extraction, passage embeddings and token
+coverage; matching and judging re-run), then after also adding a query (what a descriptor says: token
+coverage reads it, so passages are embedded again; extraction is re-used).
 Floor, measured in the same run: pdfplumber extraction alone (evaluator.stages.extract.extract, 2 spawned
 processes, largest files first) plus MiniLM embedding alone of the same passages (2 spawned processes,
 1 torch thread each, batch 16 and the precision the screen uses, model loading included since the
@@ -78,16 +80,29 @@ def floor(files: list[Path], cache_dir: Path, workers: int) -> tuple[float, floa
     return extract_s, embed_s, len(texts), "/".join(sorted(precisions))
 
 
-def edited_rubric(folder: Path) -> Path:
+def edited_rubric(folder: Path, wording: bool) -> Path:
+    """A copy of the shipped rubric with a cue and a ``met_when`` pattern added to 1.A.1; with
+    ``wording``, also a query added to the first descriptor that has queries."""
     from evaluator.rubric import default_rubric_path
 
     text = default_rubric_path().read_text(encoding="utf-8")
     text = text.replace(
-        "        queries:\n",
-        '        queries:\n          - "We ask residents every year how satisfied they are with life."\n',
+        '        cues: ["definition of wellbeing", ',
+        '        cues: ["wellbeing we mean", "definition of wellbeing", ',
         1,
     )
-    out = folder / "edited-rubric.yaml"
+    text = text.replace(
+        "        met_when:\n",
+        '        met_when:\n          - "\\\\bwhat\\\\s+wellbeing\\\\s+means\\\\s+to\\\\s+us\\\\b"\n',
+        1,
+    )
+    if wording:
+        text = text.replace(
+            "        queries:\n",
+            '        queries:\n          - "We ask residents every year how satisfied they are with life."\n',
+            1,
+        )
+    out = folder / f"edited-rubric-{'wording' if wording else 'scoring'}.yaml"
     out.write_text(text, encoding="utf-8")
     return out
 
@@ -185,11 +200,14 @@ def main() -> None:
             )
             colds.append(cold.seconds)
             ratios.append(cold.seconds / total)
-        warm = screen(files, ws, workers=args.workers, quiet=True, rubric=edited_rubric(folder))
-        print(
-            f"warm (rubric edited: {len(warm.ok)} re-scored, {len(warm.skipped)} skipped): {warm.seconds:.1f} s wall"
-        )
-        same = screen(files, ws, workers=args.workers, quiet=True, rubric=edited_rubric(folder))
+        for wording, edit in ((False, "a cue and a pattern"), (True, "a query too: embedded again")):
+            rubric = edited_rubric(folder, wording)
+            warm = screen(files, ws, workers=args.workers, quiet=True, rubric=rubric)
+            print(
+                f"warm (rubric edited, {edit}: {len(warm.ok)} re-scored, {len(warm.skipped)} skipped): "
+                f"{warm.seconds:.1f} s wall"
+            )
+        same = screen(files, ws, workers=args.workers, quiet=True, rubric=rubric)
         print(f"unchanged re-run: {same.line()} in {same.seconds:.1f} s")
         if args.repeat > 1:
             print(

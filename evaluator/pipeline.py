@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from evaluator import __version__
-from evaluator.rubric import load_rubric, rubric_hash
+from evaluator.rubric import load_rubric, rubric_hash, wording_hash
 from evaluator.stages.cache import Cache, CachedEncoder
 from evaluator.stages.coverage import COVERAGE_VERSION, QueryTokens, query_tokens, token_coverage
 from evaluator.stages.embed import Encoder, TokenEncoder, load_encoder
@@ -116,7 +116,7 @@ class Pipeline:
         encoder = self.encoder
         key = "|".join(
             [
-                rubric_hash(self.rubric),
+                wording_hash(self.rubric),
                 COVERAGE_VERSION,
                 encoder.weights_hash,
                 encoder.precision,
@@ -161,7 +161,7 @@ class Pipeline:
         encoder = self.encoder
         return (
             f"{EXTRACTOR_VERSION}|{SEGMENTER_VERSION}|{encoder.weights_hash}|{encoder.precision}|{encoder.version}"
-            f"|{COVERAGE_VERSION}|{rubric_hash(self.rubric)}"  # token coverage of this rubric's wording
+            f"|{COVERAGE_VERSION}|{wording_hash(self.rubric)}"  # token coverage of the descriptors' wording
         )
 
     def cache_key(self, sha256: str) -> str:

@@ -83,6 +83,16 @@ def rubric_hash(rubric: Rubric) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
+def wording_hash(rubric: Rubric) -> str:
+    """A short sha256 of what the descriptors say: each one's wording and queries, in rubric order. It is
+    all that token coverage reads (``stages/coverage.py``), so it keys the cached passage vectors and
+    coverage: editing a cue, a ``met_when`` pattern or a title re-scores documents without embedding them
+    again; editing a descriptor's wording or queries embeds them again."""
+    said = [[d.text, *d.queries] for d in rubric.descriptors]
+    canonical = json.dumps(said, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
 def rubric_to_dict(rubric: Rubric) -> dict[str, Any]:
     """The rubric in its file shape (descriptors nested, without the redundant ``hallmark`` key)."""
     data = rubric.model_dump(mode="json")

@@ -257,3 +257,53 @@ def test_a_word_only_its_descriptor_uses_counts_more_than_one_every_descriptor_s
     coverage = token_coverage(best, two, small)
     assert coverage[1, 0] > coverage[0, 0]
     np.testing.assert_allclose(coverage[:, 0], [0.2, 0.8], atol=1e-6)
+
+
+@pytest.mark.model
+def test_editing_a_cue_or_pattern_rescores_without_embedding_again_and_editing_wording_embeds(
+    real_pipeline, tmp_path
+):
+    """A team tuning its rubric's cues or ``met_when`` patterns re-scores its documents from the cached
+    vectors and token coverage, which are exactly what a fresh embedding gives; only an edit to what a
+    descriptor says (its wording or queries, which token coverage reads) embeds the documents again."""
+    doc = tmp_path / "strategy.md"
+    doc.write_text(
+        "# Our strategy\n\nBy wellbeing we mean how people feel their lives are going.\n\n"
+        "We will ask residents the four ONS wellbeing questions every year and publish the results.\n"
+    )
+    encoder = real_pipeline.encoder
+    calls = []
+
+    class Counting:  # the real encoder, counting the passes that embed passages
+        def __getattr__(self, name):
+            return getattr(encoder, name)
+
+        def encode_matching(self, *args, **kwargs):
+            calls.append(1)
+            return encoder.encode_matching(*args, **kwargs)
+
+    def analyse(rubric, cache_dir):
+        pipeline = Pipeline(rubric=rubric, encoder=encoder, judge=None, cache=Cache(cache_dir))
+        pipeline.encoder = Counting()  # type: ignore[assignment]
+        return pipeline.analyse(doc)
+
+    shipped = load_rubric()
+    first = analyse(shipped, tmp_path / "cache")
+    assert len(calls) == 1
+
+    tuned = load_rubric()
+    descriptor = tuned.hallmarks[0].descriptors[0]
+    descriptor.cues.append("how people feel")
+    descriptor.met_when.append(r"by wellbeing we mean")
+    again = analyse(tuned, tmp_path / "cache")
+    assert len(calls) == 1  # re-scored from the cache
+    fresh = analyse(tuned, tmp_path / "fresh-cache")
+    assert len(calls) == 2
+    assert np.array_equal(again.vectors, fresh.vectors) and np.array_equal(again.coverage, fresh.coverage)
+    assert again.matches[0].features["cue_passages"] > first.matches[0].features["cue_passages"]
+
+    reworded = load_rubric()
+    reworded.hallmarks[0].descriptors[0].queries.append("Wellbeing is how people feel their lives are going.")
+    changed = analyse(reworded, tmp_path / "cache")
+    assert len(calls) == 3  # what the descriptor says changed: embedded again, with its new coverage
+    assert not np.array_equal(changed.coverage, first.coverage)

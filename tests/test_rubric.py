@@ -20,7 +20,14 @@ from support import REPO, SHARED
 
 from evaluator.cli import main
 from evaluator.errors import RubricError
-from evaluator.rubric import default_rubric_path, load_rubric, load_schema, rubric_hash, rubric_to_dict
+from evaluator.rubric import (
+    default_rubric_path,
+    load_rubric,
+    load_schema,
+    rubric_hash,
+    rubric_to_dict,
+    wording_hash,
+)
 from evaluator.types import HALLMARK_IDS, RUBRIC_LEVELS
 
 TSV = SHARED / "rubric-descriptors.tsv"
@@ -165,6 +172,25 @@ def test_rubric_hash_is_stable_and_changes_with_any_edit(tmp_path):
         load_rubric(write(tmp_path, TINY.replace('"wellbeing means"', '"wellbeing is"'), "b.yaml"))
     )
     assert base != edited
+
+
+def test_wording_hash_follows_what_descriptors_say_not_how_they_are_scored():
+    """The key of cached embeddings: cues, patterns and titles are re-scored, wording and queries re-embedded."""
+    base = wording_hash(load_rubric())
+    scored = load_rubric()
+    scored.hallmarks[0].title = "Our own first hallmark"
+    scored.hallmarks[0].descriptors[0].cues.append("how people feel")
+    scored.hallmarks[0].descriptors[0].met_when.append("by wellbeing we mean")
+    assert wording_hash(scored) == base
+    assert rubric_hash(scored) != rubric_hash(load_rubric())
+    for edit in ("text", "queries"):
+        said = load_rubric()
+        descriptor = said.hallmarks[2].descriptors[1]
+        if edit == "text":
+            descriptor.text += " locally"
+        else:
+            descriptor.queries.append("We collect local data on how residents feel.")
+        assert wording_hash(said) != base, edit
 
 
 def test_schema_is_valid_draft_2020_12_and_accepts_the_shipped_file():
