@@ -56,6 +56,15 @@ model_option = click.option(
 )
 
 
+review_below_option = click.option(
+    "--review-below",
+    type=click.FloatRange(0, 1),
+    metavar="CONFIDENCE",
+    help="Flag hallmarks whose confidence is below this for review [default: 0.8]. Higher flags more and "
+    "leaves surer levels unflagged: `evaluator evaluate` prints the agreement at each threshold.",
+)
+
+
 class WorkspaceLocation(click.ParamType):
     """A workspace folder, or a ``postgresql://`` URL (a workspace on a team's server)."""
 
@@ -166,6 +175,7 @@ def _read_ahead(path: Path, max_pages: int | None, cache):
     help="An evidence ranker written by `evaluator calibrate --ranker-out` (default: the shipped one).",
 )
 @click.option("--max-pages", type=click.IntRange(min=1), help="Assess only the first N pages.")
+@review_below_option
 @no_cache_option
 @user_errors
 def assess(
@@ -179,6 +189,7 @@ def assess(
     model_path: Path | None,
     ranker_path: Path | None,
     max_pages: int | None,
+    review_below: float | None,
     no_cache: bool,
 ) -> None:
     """Assess one strategy (PDF, .txt or .md), or a board's documents together as one area: a level per
@@ -224,6 +235,8 @@ def assess(
         extractor=read_ahead or functools.partial(extract_isolated, readers=default_readers()),
         warm_up_while_reading=True,
     )
+    if review_below is not None:
+        pipeline.review_below = review_below
     if area_name is None:
         assessment = pipeline.assess(files[0], sha256)
     else:
@@ -984,6 +997,7 @@ def rubric_show_command(fmt: str, rubric_file: Path | None) -> None:
 )
 @rubric_option
 @model_option
+@review_below_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @user_errors
 def screen(
@@ -996,6 +1010,7 @@ def screen(
     worker_growth: float | None,
     rubric_path: Path | None,
     model_path: Path | None,
+    review_below: float | None,
     quiet: bool,
 ) -> None:
     """Assess every PDF, .txt and .md under PATHS into a workspace, then write the corpus reports.
@@ -1025,6 +1040,7 @@ def screen(
             max_pages=max_pages,
             rubric=rubric_path,
             judge=model_path,
+            review_below=review_below,
             quiet=quiet,
             recycle_growth_mb=worker_growth or RECYCLE_GROWTH_MB,
         )

@@ -13,7 +13,7 @@ import hashlib
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,12 +26,14 @@ from evaluator.stages.coverage import COVERAGE_VERSION, QueryTokens, query_token
 from evaluator.stages.embed import Encoder, TokenEncoder, load_encoder
 from evaluator.stages.extract import EXTRACTOR_VERSION, check_file, extract
 from evaluator.stages.judge import (
-    JUDGE_SETTINGS_VERSION,
+    JUDGE,
     JudgeModel,
+    JudgeSettings,
     credit_explicit,
     judge_descriptors,
     judge_hallmark,
     load_judge,
+    settings_version,
 )
 from evaluator.stages.kinds import KINDS_VERSION, classify_passages, find_targets, load_parser
 from evaluator.stages.match import MATCHER_VERSION, DescriptorMatch, RubricIndex, index_rubric, match
@@ -84,6 +86,10 @@ class Pipeline:
     # Load the model and spaCy in a thread while the extractor reads the file: only worth it when the
     # extractor works in other processes (extract_isolated), and only once per process.
     warm_up_while_reading: bool = False
+    # hallmarks whose confidence is below this are flagged needs_review (the team's trade between
+    # reviewers' time and certainty: `evaluator evaluate` prints the agreement of unflagged hallmarks at
+    # each threshold)
+    review_below: float = JUDGE.review_confidence
     _index: RubricIndex | None = field(default=None, init=False, repr=False)
     _query_tokens: tuple[QueryTokens | None] | None = field(default=None, init=False, repr=False)
     _loading: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
@@ -156,6 +162,10 @@ class Pipeline:
         except Exception:  # noqa: BLE001  (the same step fails again where it is needed, with its message)
             pass
 
+    @property
+    def judge_settings(self) -> JudgeSettings:
+        return replace(JUDGE, review_confidence=self.review_below)
+
     def passages_key(self) -> str:
         """Identifies segmented + embedded passages of a file in the cache."""
         encoder = self.encoder
@@ -177,7 +187,7 @@ class Pipeline:
             self.encoder.version,
             rubric_hash(self.rubric),
             self.judge.version if self.judge else "",
-            JUDGE_SETTINGS_VERSION,
+            settings_version(self.judge_settings),
             str(self.max_pages),
             self.ranker.version if self.ranker else "",
             KINDS_VERSION,
@@ -228,7 +238,9 @@ class Pipeline:
         credit_explicit(results, p_met, passages, [m.descriptor for m in matches])
         describe_evidence(results, passages, matches)
         return [
-            judge_hallmark(h, [r for r in results if r.id in {d.id for d in h.descriptors}], p_met)
+            judge_hallmark(
+                h, [r for r in results if r.id in {d.id for d in h.descriptors}], p_met, self.review_below
+            )
             for h in self.rubric.hallmarks
         ]
 
@@ -258,7 +270,7 @@ class Pipeline:
             model_precision=self.encoder.precision,
             extractor=EXTRACTOR_VERSION,
             judge=self.judge.version if self.judge else "",
-            judge_settings=JUDGE_SETTINGS_VERSION,
+            judge_settings=settings_version(self.judge_settings),
             ranker=self.ranker.version if self.ranker else "",
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             rubric_hash=rubric_hash(self.rubric),

@@ -255,9 +255,7 @@ class Provenance(_Model):
     model_precision: str = "float32"  # arithmetic of the embedding model: float32 or bfloat16
     extractor: str
     judge: str  # the judging model's id/version
-    judge_settings: str = (
-        ""  # evaluator.stages.judge.JUDGE_SETTINGS_VERSION: level threshold, review confidence
-    )
+    judge_settings: str = ""  # evaluator.stages.judge.settings_version: level threshold, review confidence
     ranker: str = ""  # the evidence ranker's version ("" when evidence was ranked by similarity)
     created_at: str  # ISO 8601, UTC
     # Since schema 1.1; empty in assessments made before (they still load).

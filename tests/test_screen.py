@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from support import FIXTURE_PDFS as PDFS
+from support import SAMPLE_CORPUS
 from support import SHARED_CORPUS as SHARED
 
 import evaluator.pipeline
@@ -430,3 +431,43 @@ def test_assessments_saved_before_the_provenance_fields_still_load() -> None:
         }
     ).provenance
     assert (provenance.rubric_hash, provenance.segmenter, provenance.matcher) == ("", "", "")
+
+
+@pytest.mark.model
+def test_a_team_chooses_where_hallmarks_are_flagged_for_review(tmp_path: Path) -> None:
+    """--review-below moves the needs-review flag, not the suggestion: the same levels and confidences,
+    flagged below the team's threshold. A re-screen with a new threshold re-scores (provenance names the
+    settings) and then skips as unchanged; `assess` takes the same option; a value outside 0-1 is a
+    one-line usage error."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(SAMPLE_CORPUS / "kestrel-vale-hws-2025.pdf", docs)
+    ws = str(tmp_path / "ws")
+
+    def run(*extra: str) -> list:
+        result = CliRunner().invoke(
+            main, ["screen", str(docs), "--workspace", ws, "--workers", "1", "-q", *extra]
+        )
+        assert result.exit_code == 0, result.output
+        (stored,) = Workspace(ws).current_assessments()
+        return [result.output, stored.assessment]
+
+    _, shipped = run()
+    confidences = [h.confidence for h in shipped.hallmarks]
+    assert [h.needs_review for h in shipped.hallmarks] == [c < 0.8 for c in confidences]
+    output, strict = run("--review-below", "0.95")
+    assert "1 assessed" in output
+    assert [(h.level, h.confidence) for h in strict.hallmarks] == [
+        (h.level, h.confidence) for h in shipped.hallmarks
+    ]
+    assert [h.needs_review for h in strict.hallmarks] == [c < 0.95 for c in confidences]
+    assert sum(h.needs_review for h in strict.hallmarks) > sum(h.needs_review for h in shipped.hallmarks)
+    assert strict.provenance.judge_settings != shipped.provenance.judge_settings
+    assert "1 skipped" in run("--review-below", "0.95")[0]
+
+    out = tmp_path / "none-flagged.json"
+    pdf = str(docs / "kestrel-vale-hws-2025.pdf")
+    assert CliRunner().invoke(main, ["assess", pdf, "--review-below", "0", "--json", str(out)]).exit_code == 0
+    assert not any(h.needs_review for h in Assessment.model_validate_json(out.read_text()).hallmarks)
+    bad = CliRunner().invoke(main, ["assess", pdf, "--review-below", "1.5"])
+    assert bad.exit_code == 2 and "--review-below" in bad.output and "Traceback" not in bad.output

@@ -52,7 +52,8 @@ class JudgeSettings:
     level_threshold: float = 0.75
     # below this confidence a hallmark is flagged for review. From the needs-review table of `evaluator
     # evaluate` (16 gold documents, leave-one-out): at 0.8 a fifth of hallmarks are flagged and the
-    # unflagged ones agree exactly with gold 0.91 of the time (0.86 at 0.6)
+    # unflagged ones agree exactly with gold 0.91 of the time (0.86 at 0.6). A team sets its own with
+    # `--review-below` (``Pipeline.review_below``)
     review_confidence: float = 0.8
     # a passage that plainly does what a descriptor says (its rubric ``met_when`` patterns): the
     # descriptor is met with at least this P(met) and P(met-or-partial). In the 16 gold documents the
@@ -60,8 +61,12 @@ class JudgeSettings:
     explicit_probability: float = 0.95
 
 
+def settings_version(settings: JudgeSettings) -> str:
+    """What provenance records of the settings an assessment was judged with (part of the cache key)."""
+    return f"judge-settings-{settings_digest(settings)}"
+
+
 JUDGE = JudgeSettings()
-JUDGE_SETTINGS_VERSION = f"judge-settings-{settings_digest(JUDGE)}"
 LEVEL_THRESHOLD = JUDGE.level_threshold  # the name the evaluation and baselines use for the cumulative rule
 STATUS_VALUE = {"not_met": 0.0, "partial": 0.5, "met": 1.0}
 # evidence-strength features the judge also sees relative to the descriptor's typical value
@@ -294,9 +299,13 @@ def level_distribution(
 
 
 def judge_hallmark(
-    hallmark: Hallmark, results: list[DescriptorResult], p_met: dict[str, float]
+    hallmark: Hallmark,
+    results: list[DescriptorResult],
+    p_met: dict[str, float],
+    review_below: float = JUDGE.review_confidence,
 ) -> HallmarkResult:
-    """Level by the cumulative rule on the judged statuses; confidence from the level distribution."""
+    """Level by the cumulative rule on the judged statuses; confidence from the level distribution,
+    flagged for review below ``review_below``."""
     by_id = {r.id: r for r in results}
     statuses: dict[str, list[str]] = {}
     probs: dict[str, list[tuple[float, float, float]]] = {}
@@ -312,6 +321,6 @@ def judge_hallmark(
         id=hallmark.id,
         level=level,
         confidence=round(confidence, 4),
-        needs_review=confidence < JUDGE.review_confidence,
+        needs_review=confidence < review_below,
         descriptors=[by_id[d.id] for d in hallmark.descriptors],
     )

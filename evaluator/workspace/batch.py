@@ -103,13 +103,17 @@ class PipelineSpec:
 
     rubric_path: str | None = None
     judge_path: str | None = None
+    review_below: float | None = None  # None: the shipped needs-review threshold
 
     def __call__(self) -> Pipeline:
         from evaluator.pipeline import Pipeline
         from evaluator.rubric import load_rubric
         from evaluator.stages.judge import load_judge
 
-        return Pipeline(rubric=load_rubric(self.rubric_path), judge=load_judge(self.judge_path))
+        pipeline = Pipeline(rubric=load_rubric(self.rubric_path), judge=load_judge(self.judge_path))
+        if self.review_below is not None:
+            pipeline.review_below = self.review_below
+        return pipeline
 
 
 def screen(
@@ -122,6 +126,7 @@ def screen(
     max_pages: int | None = None,
     rubric: str | os.PathLike | None = None,
     judge: str | os.PathLike | None = None,
+    review_below: float | None = None,
     pipeline_factory: PipelineFactory | None = None,
     progress: Callable[[Outcome], None] | None = None,
     reports: bool = True,
@@ -142,7 +147,9 @@ def screen(
     files = find_documents(paths, problems)
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     cache_dir = str(ws.folder("cache"))
-    factory = pipeline_factory or PipelineSpec(str(rubric) if rubric else None, str(judge) if judge else None)
+    factory = pipeline_factory or PipelineSpec(
+        str(rubric) if rubric else None, str(judge) if judge else None, review_below
+    )
     workers = max(1, workers)
     pool: list[Worker] = []
     queue: WorkQueue | None = None
@@ -165,6 +172,7 @@ def screen(
                 "max_pages": max_pages,
                 "rubric": str(rubric or ""),
                 "judge": str(judge or ""),
+                "review_below": keys.review_below,
             },
         )
         batch = Recorder(ws, run_id, progress)
