@@ -77,10 +77,7 @@ def load_rubric(path: PathLike | None = None) -> Rubric:
 
 def rubric_hash(rubric: Rubric) -> str:
     """A short (16 hex digits) sha256 of the rubric's canonical JSON: any edit, even to a cue, changes it."""
-    canonical = json.dumps(
-        rubric.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+    return _short_digest(rubric.model_dump(mode="json"))
 
 
 def wording_hash(rubric: Rubric) -> str:
@@ -88,8 +85,12 @@ def wording_hash(rubric: Rubric) -> str:
     all that token coverage reads (``stages/coverage.py``), so it keys the cached passage vectors and
     coverage: editing a cue, a ``met_when`` pattern or a title re-scores documents without embedding them
     again; editing a descriptor's wording or queries embeds them again."""
-    said = [[d.text, *d.queries] for d in rubric.descriptors]
-    canonical = json.dumps(said, separators=(",", ":"), ensure_ascii=False)
+    return _short_digest([[d.text, *d.queries] for d in rubric.descriptors])
+
+
+def _short_digest(value: Any) -> str:
+    """16 hex digits of the sha256 of ``value``'s canonical JSON."""
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 

@@ -30,6 +30,7 @@ from evaluator.cli import main
 from evaluator.pipeline import Pipeline
 from evaluator.rubric import default_rubric_path, load_rubric
 from evaluator.stages.embed import HashingEncoder
+from evaluator.stages.judge import JUDGE
 from evaluator.types import Assessment
 from evaluator.workspace.batch import find_documents, screen
 from evaluator.workspace.store import Workspace
@@ -469,5 +470,7 @@ def test_a_team_chooses_where_hallmarks_are_flagged_for_review(tmp_path: Path) -
     pdf = str(docs / "kestrel-vale-hws-2025.pdf")
     assert CliRunner().invoke(main, ["assess", pdf, "--review-below", "0", "--json", str(out)]).exit_code == 0
     assert not any(h.needs_review for h in Assessment.model_validate_json(out.read_text()).hallmarks)
+    help_text = " ".join(CliRunner().invoke(main, ["screen", "--help"]).output.split())
+    assert f"[default: {JUDGE.review_confidence:g}]" in help_text
     bad = CliRunner().invoke(main, ["assess", pdf, "--review-below", "1.5"])
     assert bad.exit_code == 2 and "--review-below" in bad.output and "Traceback" not in bad.output
