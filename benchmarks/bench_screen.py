@@ -102,6 +102,9 @@ def edited_rubric(folder: Path, wording: bool) -> Path:
             '        queries:\n          - "We ask residents every year how satisfied they are with life."\n',
             1,
         )
+    assert text.count("wellbeing we mean") and text.count("what\\\\s+wellbeing"), (
+        "the rubric's layout changed"
+    )
     out = folder / f"edited-rubric-{'wording' if wording else 'scoring'}.yaml"
     out.write_text(text, encoding="utf-8")
     return out
