@@ -283,9 +283,7 @@ def test_editing_a_cue_or_pattern_rescores_without_embedding_again_and_editing_w
             return encoder.encode_matching(*args, **kwargs)
 
     def analyse(rubric, cache_dir):
-        pipeline = Pipeline(rubric=rubric, encoder=encoder, judge=None, cache=Cache(cache_dir))
-        pipeline.encoder = Counting()  # type: ignore[assignment]
-        return pipeline.analyse(doc)
+        return Pipeline(rubric=rubric, encoder=Counting(), judge=None, cache=Cache(cache_dir)).analyse(doc)
 
     shipped = load_rubric()
     first = analyse(shipped, tmp_path / "cache")

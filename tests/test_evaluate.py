@@ -76,7 +76,12 @@ def report(tmp_path_factory):
     assert "| evaluator: quote in top 10 |" in result.output
     assert "## How far these figures could move with other documents (95% intervals)" in result.output
     assert out.with_suffix(".md").exists() and out.with_suffix(".html").exists()
-    return json.loads(out.with_suffix(".json").read_text())
+    data = json.loads(out.with_suffix(".json").read_text())
+    # how many reviewers' quotes could be found at all: what an extraction change moves
+    tool = data["systems"][TOOL]
+    found = f"for {tool['ranking']['n']} of the {tool['evidence']['n']} descriptors they credited"
+    assert found in " ".join(result.output.split())
+    return data
 
 
 def test_every_gold_document_is_scored(report):

@@ -546,6 +546,13 @@ def to_markdown(report: EvaluationReport) -> str:
     for label, get, _ in _HEADLINE:
         lines.append(f"| {label} | " + " | ".join(_cell(get(report.systems[s])) for s in systems) + " |")
     tool = report.systems[TOOL]
+    if tool.ranking:
+        lines += [
+            "",
+            f"The passage a reviewer quoted was found among the document's passages for {tool.ranking.n} of "
+            f"the {tool.evidence.n} descriptors they credited with pages; the quote MRR and top 10 are over "
+            "those (page hit is over all).",
+        ]
     if report.rule_on_reviewers:
         ceiling = report.rule_on_reviewers
         lines += [
