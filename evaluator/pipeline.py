@@ -12,7 +12,7 @@ import gc
 import hashlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +21,7 @@ import numpy as np
 
 from evaluator import __version__
 from evaluator.rubric import load_rubric, rubric_hash, wording_hash
-from evaluator.stages.cache import Cache, CachedEncoder
+from evaluator.stages.cache import Cache, CachedEncoder, passages_digest
 from evaluator.stages.coverage import COVERAGE_VERSION, QueryTokens, query_tokens, token_coverage
 from evaluator.stages.embed import Encoder, TokenEncoder, load_encoder
 from evaluator.stages.extract import EXTRACTOR_VERSION, check_file, extract
@@ -46,6 +46,7 @@ from evaluator.types import (
     Document,
     DocumentInfo,
     HallmarkResult,
+    Kind,
     Passage,
     Provenance,
     Rubric,
@@ -59,6 +60,9 @@ from evaluator.types import (
 # 90-100 MB less after embedding the 16 shared documents, same CPU (`python benchmarks/bench_onednn.py`).
 ONEDNN_CACHE_CAPACITY = "8"
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", ONEDNN_CACHE_CAPACITY)
+
+# The kinds of the passages at some indices, each read in its document's context (kinds.classify_passages).
+KindsOf = Callable[[Sequence[Passage], Iterable[int]], dict[int, Kind]]
 
 
 @dataclass
@@ -229,14 +233,16 @@ class Pipeline:
         analysis = self.analyse(path, sha256)
         return self.judge_analysis(analysis)
 
-    def judge_matches(self, matches: list[DescriptorMatch], passages: list[Passage]) -> list[HallmarkResult]:
+    def judge_matches(
+        self, matches: list[DescriptorMatch], passages: list[Passage], kinds_of: KindsOf = classify_passages
+    ) -> list[HallmarkResult]:
         """Descriptor statuses and hallmark levels from matched evidence (one document or an area), each
-        cited passage's kind, and for descriptors not met what was searched."""
+        cited passage's kind (from ``kinds_of``), and for descriptors not met what was searched."""
         if self.judge is None:
             raise ValueError("this pipeline has no judge model; pass judge=load_judge()")
         results, p_met = judge_descriptors(matches, self.judge)
         credit_explicit(results, p_met, passages, [m.descriptor for m in matches])
-        describe_evidence(results, passages, matches)
+        describe_evidence(results, passages, matches, kinds_of)
         return [
             judge_hallmark(
                 h, [r for r in results if r.id in {d.id for d in h.descriptors}], p_met, self.review_below
@@ -245,8 +251,25 @@ class Pipeline:
         ]
 
     def judge_analysis(self, analysis: Analysis) -> Assessment:
-        hallmarks = self.judge_matches(analysis.matches, analysis.passages)
         document = analysis.document
+        # Kinds and targets depend only on the document's passages, so they are cached under a digest of
+        # them: a re-score after a rubric, ranker, judge or threshold change parses only the passages it
+        # cites for the first time.
+        key = f"{passages_digest(analysis.passages)}|{KINDS_VERSION}"
+        known, targets = self.cache.kinds(document.sha256, key) if self.cache else ({}, None)
+        stored = (len(known), targets is not None)
+
+        def kinds_of(passages: Sequence[Passage], which: Iterable[int]) -> dict[int, Kind]:
+            chosen = set(which)
+            if chosen - known.keys():  # else the parser is not even loaded
+                known.update(classify_passages(passages, chosen - known.keys()))
+            return {i: known[i] for i in chosen}
+
+        hallmarks = self.judge_matches(analysis.matches, analysis.passages, kinds_of)
+        if targets is None:
+            targets = find_targets(analysis.passages)
+        if self.cache and stored != (len(known), True):
+            self.cache.put_kinds(document.sha256, key, known, targets)
         return Assessment(
             document=DocumentInfo(
                 path=document.path,
@@ -257,7 +280,7 @@ class Pipeline:
             provenance=self.provenance(),
             hallmarks=hallmarks,
             warnings=list(document.warnings),
-            targets=find_targets(analysis.passages),
+            targets=targets,
         )
 
     def provenance(self) -> Provenance:
@@ -287,13 +310,16 @@ def assess(path: str | os.PathLike, *, pipeline: Pipeline | None = None) -> Asse
 
 
 def describe_evidence(
-    results: list[DescriptorResult], passages: list[Passage], matches: list[DescriptorMatch]
+    results: list[DescriptorResult],
+    passages: list[Passage],
+    matches: list[DescriptorMatch],
+    kinds_of: KindsOf = classify_passages,
 ) -> None:
     """Set each cited passage's kind, and for descriptors judged not met what was searched: the queries,
     cues, how many passages were considered and the closest ones (marked as not evidence)."""
     index = {p.id: i for i, p in enumerate(passages)}
     cited = {index[e.passage_id] for r in results for e in r.evidence if e.passage_id in index}
-    kinds = classify_passages(passages, cited)
+    kinds = kinds_of(passages, cited)
     by_id = {m.descriptor.id: m for m in matches}
     for r in results:
         for e in r.evidence:

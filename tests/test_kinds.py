@@ -155,3 +155,58 @@ def test_targets_command_bad_input_is_one_line(tmp_path, args, message):
     result = CliRunner().invoke(main, args)
     assert result.exit_code != 0
     assert message in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.model
+def test_a_rescore_parses_only_passages_it_cites_for_the_first_time(real_pipeline, tmp_path, monkeypatch):
+    """After a rubric, ranker, judge or threshold change a re-screen re-scores every document: the kinds
+    of the passages it cited before, and the document's targets, come from the cache, and they are what
+    a fresh parse gives. Only passages cited for the first time are parsed."""
+    import evaluator.pipeline as pipeline_module
+    from evaluator.pipeline import Pipeline
+    from evaluator.stages.cache import Cache
+
+    parsed: list[set[int]] = []
+    targets_read = []
+    classify_passages, find_targets_ = pipeline_module.classify_passages, pipeline_module.find_targets
+
+    def counting_classify(passages, which, nlp=None):
+        parsed.append(set(which))
+        return classify_passages(passages, which, nlp)
+
+    def counting_targets(passages, nlp=None):
+        targets_read.append(1)
+        return find_targets_(passages, nlp)
+
+    monkeypatch.setattr(pipeline_module, "classify_passages", counting_classify)
+    monkeypatch.setattr(pipeline_module, "find_targets", counting_targets)
+    path = SAMPLE_CORPUS / "northmoor-hws-2024.pdf"
+
+    def pipeline(ranker, cache_dir):
+        return Pipeline(
+            rubric=real_pipeline.rubric, encoder=real_pipeline.encoder, ranker=ranker, cache=Cache(cache_dir)
+        )
+
+    def kinds(a: Assessment) -> dict[str, str]:
+        return {e.passage_id: e.kind for d in a.descriptor_results().values() for e in d.evidence}
+
+    first = pipeline(real_pipeline.ranker, tmp_path / "cache").assess(path)
+    assert len(parsed) == 1 and targets_read == [1]
+    again = pipeline(real_pipeline.ranker, tmp_path / "cache").assess(path)
+    assert len(parsed) == 1 and targets_read == [1]  # nothing parsed again
+    assert kinds(again) == kinds(first) and again.targets == first.targets
+
+    # without the ranker it cites other passages: only those are parsed, and every kind is a fresh one's
+    unranked = pipeline(None, tmp_path / "cache").assess(path)
+    cited_before = set(kinds(first))
+    new = {pid for pid in kinds(unranked) if pid not in cited_before}
+    assert new and len(parsed) == 2 and len(parsed[1]) == len(new) and targets_read == [1]
+    fresh = pipeline(None, tmp_path / "fresh-cache").assess(path)
+    assert kinds(unranked) == kinds(fresh) and unranked.targets == fresh.targets
+
+    # a damaged entry (a disk filled mid-write elsewhere, an edit by hand) is parsed again, not trusted
+    for stored in (tmp_path / "cache").rglob("*.kinds.json"):
+        stored.write_text('{"kinds": {"0": "not a kind"}')
+    damaged = pipeline(None, tmp_path / "cache").assess(path)
+    assert len(parsed) == 4 and targets_read == [1, 1, 1]  # the fresh cache parsed once too
+    assert kinds(damaged) == kinds(fresh) and damaged.targets == fresh.targets

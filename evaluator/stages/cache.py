@@ -19,12 +19,14 @@ import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from evaluator.files import atomic_write
-from evaluator.types import Document, Passage
+from evaluator.types import Document, Kind, Passage, Target
 
 if TYPE_CHECKING:
     from evaluator.stages.embed import Encoder
 
 _PASSAGES = TypeAdapter(list[Passage])
+_KINDS = TypeAdapter(dict[int, Kind])
+_TARGETS = TypeAdapter(list[Target])
 _PACKAGE_FOLDERS = re.compile(rb"\bevaluator\.(?:stages|workspace|evaluation|review)\.")
 
 
@@ -80,6 +82,25 @@ class Cache:
             arrays["coverage"] = np.asarray(coverage, dtype=np.float32)
         atomic_write(self._path(sha256, key, ".passages.npz"), _npz(arrays))
 
+    def kinds(self, sha256: str, key: str) -> tuple[dict[int, Kind], list[Target] | None]:
+        """The kinds of a document's passages read so far (by passage index) and its targets (None if not
+        stored yet), stored by ``put_kinds`` under a digest of its passages and the kinds stage's version."""
+        try:
+            data = json.loads(self._path(sha256, key, ".kinds.json").read_bytes())
+            targets = data.get("targets")
+            return _KINDS.validate_python(data["kinds"]), (
+                None if targets is None else _TARGETS.validate_python(targets)
+            )
+        except (OSError, KeyError, TypeError, ValueError):  # pydantic's ValidationError is a ValueError
+            return {}, None
+
+    def put_kinds(self, sha256: str, key: str, kinds: dict[int, Kind], targets: list[Target] | None) -> None:
+        data = {
+            "kinds": {str(i): k for i, k in sorted(kinds.items())},
+            "targets": None if targets is None else _TARGETS.dump_python(targets, mode="json"),
+        }
+        atomic_write(self._path(sha256, key, ".kinds.json"), json.dumps(data).encode())
+
     def arrays(self, name: str, key: str) -> dict[str, np.ndarray] | None:
         """Arrays stored by ``put_arrays`` under this name (what they are, in place of a file's hash) and
         key (the versions they were made with); None if absent or unreadable."""
@@ -126,6 +147,11 @@ class CachedEncoder:
         if not keys:
             return self.encoder.encode([])  # the encoder's own empty shape, (0, dim)
         return np.stack([known[k] for k in keys]).astype(np.float32)
+
+
+def passages_digest(passages: list[Passage]) -> str:
+    """A digest of passages as stored (text, page, box, headings, block kind): what is read from them."""
+    return hashlib.sha256(_PASSAGES.dump_json(passages)).hexdigest()[:16]
 
 
 def default_cache_dir() -> Path:
