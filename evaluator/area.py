@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,8 +33,9 @@ import numpy as np
 
 from evaluator.errors import EvaluatorError, InputError
 from evaluator.pipeline import Analysis, Pipeline
+from evaluator.stages.kinds import DocumentKinds
 from evaluator.stages.match import match
-from evaluator.types import Assessment, DocumentInfo, Passage, SourceDocument
+from evaluator.types import Assessment, DocumentInfo, Kind, Passage, SourceDocument
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,25 @@ def judge_area(
     matrix = np.vstack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
     covered = np.vstack(coverage) if coverage else None
     matches = match(passages, matrix, pipeline.index, pipeline.ranker, coverage=covered)
-    hallmarks = pipeline.judge_matches(matches, passages)
+    # each cited passage's kind is read in its own document (its table header and lead-in, never another
+    # document's), and from that document's cache entry when it was cited before
+    kinds = {d: DocumentKinds(a.passages, a.document.sha256, pipeline.cache) for d, a in analyses.items()}
+    owner = [(d, i) for d, a in analyses.items() for i in range(len(a.passages))]
+
+    def kinds_of(_: object, which: Iterable[int]) -> dict[int, Kind]:
+        by_document: dict[str, dict[int, int]] = {}  # document id -> {its passage index: area index}
+        for i in which:
+            doc_id, local = owner[i]
+            by_document.setdefault(doc_id, {})[local] = i
+        return {
+            chosen[local]: kind
+            for doc_id, chosen in by_document.items()
+            for local, kind in kinds[doc_id].of(chosen).items()
+        }
+
+    hallmarks = pipeline.judge_matches(matches, passages, kinds_of)
+    for document_kinds in kinds.values():
+        document_kinds.save()
     for hallmark in hallmarks:
         for descriptor in hallmark.descriptors:
             for evidence in descriptor.evidence:

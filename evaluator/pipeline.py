@@ -21,7 +21,7 @@ import numpy as np
 
 from evaluator import __version__
 from evaluator.rubric import load_rubric, rubric_hash, wording_hash
-from evaluator.stages.cache import Cache, CachedEncoder, passages_digest
+from evaluator.stages.cache import Cache, CachedEncoder
 from evaluator.stages.coverage import COVERAGE_VERSION, QueryTokens, query_tokens, token_coverage
 from evaluator.stages.embed import Encoder, TokenEncoder, load_encoder
 from evaluator.stages.extract import EXTRACTOR_VERSION, check_file, extract
@@ -35,7 +35,7 @@ from evaluator.stages.judge import (
     load_judge,
     settings_version,
 )
-from evaluator.stages.kinds import KINDS_VERSION, classify_passages, find_targets, load_parser
+from evaluator.stages.kinds import KINDS_VERSION, DocumentKinds, classify_passages, load_parser
 from evaluator.stages.match import MATCHER_VERSION, DescriptorMatch, RubricIndex, index_rubric, match
 from evaluator.stages.rank import RankerModel, load_ranker
 from evaluator.stages.segment import SEGMENTER_VERSION, is_substantive, load_nlp, segment
@@ -252,24 +252,10 @@ class Pipeline:
 
     def judge_analysis(self, analysis: Analysis) -> Assessment:
         document = analysis.document
-        # Kinds and targets depend only on the document's passages, so they are cached under a digest of
-        # them: a re-score after a rubric, ranker, judge or threshold change parses only the passages it
-        # cites for the first time.
-        key = f"{passages_digest(analysis.passages)}|{KINDS_VERSION}"
-        known, targets = self.cache.kinds(document.sha256, key) if self.cache else ({}, None)
-        stored = (len(known), targets is not None)
-
-        def kinds_of(passages: Sequence[Passage], which: Iterable[int]) -> dict[int, Kind]:
-            chosen = set(which)
-            if chosen - known.keys():  # else the parser is not even loaded
-                known.update(classify_passages(passages, chosen - known.keys()))
-            return {i: known[i] for i in chosen}
-
-        hallmarks = self.judge_matches(analysis.matches, analysis.passages, kinds_of)
-        if targets is None:
-            targets = find_targets(analysis.passages)
-        if self.cache and stored != (len(known), True):
-            self.cache.put_kinds(document.sha256, key, known, targets)
+        kinds = DocumentKinds(analysis.passages, document.sha256, self.cache)
+        hallmarks = self.judge_matches(analysis.matches, analysis.passages, lambda _, which: kinds.of(which))
+        targets = kinds.targets()
+        kinds.save()
         return Assessment(
             document=DocumentInfo(
                 path=document.path,

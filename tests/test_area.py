@@ -82,6 +82,23 @@ def test_each_document_stays_available_on_its_own(fenwick, real_pipeline) -> Non
     assert [h.level for h in single.hallmarks] == [h.level for h in alone.hallmarks]
 
 
+def test_each_cited_passage_is_what_a_fresh_parse_of_its_own_document_says(fenwick, real_pipeline) -> None:
+    """The kind shown beside an area's citation is read in its own document (its table header, its
+    lead-in), whether it came from the cache or the parser."""
+    from evaluator.stages.kinds import classify_passages
+
+    passages = {
+        doc_id: real_pipeline.analyse(path).passages
+        for doc_id, path in (("fenwick-hws-2025", STRATEGY), ("fenwick-jsna-2024", JSNA))
+    }
+    cited = [e for h in fenwick.assessment.hallmarks for d in h.descriptors for e in d.evidence]
+    assert cited
+    for e in cited:
+        own = passages[e.document]
+        index = [p.id for p in own].index(e.passage_id.split("/", 1)[1])
+        assert e.kind == classify_passages(own, [index])[index], (e.document, e.text)
+
+
 def test_what_each_document_contributes(fenwick) -> None:
     rows = {c.id: c for c in contributions(fenwick.assessment)}
     assert "3a" in rows["fenwick-jsna-2024"].hallmarks and "1" in rows["fenwick-hws-2025"].hallmarks

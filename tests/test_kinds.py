@@ -162,13 +162,13 @@ def test_a_rescore_parses_only_passages_it_cites_for_the_first_time(real_pipelin
     """After a rubric, ranker, judge or threshold change a re-screen re-scores every document: the kinds
     of the passages it cited before, and the document's targets, come from the cache, and they are what
     a fresh parse gives. Only passages cited for the first time are parsed."""
-    import evaluator.pipeline as pipeline_module
+    import evaluator.stages.kinds as kinds_module
     from evaluator.pipeline import Pipeline
     from evaluator.stages.cache import Cache
 
     parsed: list[set[int]] = []
     targets_read = []
-    classify_passages, find_targets_ = pipeline_module.classify_passages, pipeline_module.find_targets
+    classify_passages, find_targets_ = kinds_module.classify_passages, kinds_module.find_targets
 
     def counting_classify(passages, which, nlp=None):
         parsed.append(set(which))
@@ -178,8 +178,8 @@ def test_a_rescore_parses_only_passages_it_cites_for_the_first_time(real_pipelin
         targets_read.append(1)
         return find_targets_(passages, nlp)
 
-    monkeypatch.setattr(pipeline_module, "classify_passages", counting_classify)
-    monkeypatch.setattr(pipeline_module, "find_targets", counting_targets)
+    monkeypatch.setattr(kinds_module, "classify_passages", counting_classify)
+    monkeypatch.setattr(kinds_module, "find_targets", counting_targets)
     path = SAMPLE_CORPUS / "northmoor-hws-2024.pdf"
 
     def pipeline(ranker, cache_dir):

