@@ -964,6 +964,92 @@ def rubric_show_command(fmt: str, rubric_file: Path | None) -> None:
             click.echo(f"  {d.id:<8} {d.level:<11} {wb:<3} {len(d.queries):>2} {len(d.cues):>3}  {d.text}")
 
 
+@main.group("cache")
+def cache_group() -> None:
+    """See and prune the cache of extracted documents, embedded passages and evidence kinds.
+
+    Entries are kept per file and per version of each stage, so after upgrades or rubric edits old ones
+    stay behind. Pruning frees the space; an entry a document needs again is made again. A workspace's
+    documents, page images and reviewers' decisions are never touched.
+
+    \b
+    Examples:
+      evaluator cache info
+      evaluator cache prune --unused-for 30 --workspace review-2025/
+    """
+
+
+cache_workspace_option = click.option(
+    "--workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The cache of this workspace folder (FOLDER/cache) [default: the cache of `assess`, "
+    "$EVALUATOR_CACHE or ~/.cache/wellbeing-evaluator].",
+)
+
+
+def unused_for_option(help_text: str):
+    return click.option(
+        "--unused-for", "days", type=click.FloatRange(min=0), default=30, show_default=True,
+        metavar="DAYS", help=help_text,
+    )  # fmt: skip
+
+
+def _existing_cache(workspace: Path | None):
+    from evaluator.errors import WorkspaceError
+    from evaluator.stages.cache import Cache, default_cache_dir
+
+    root = workspace / "cache" if workspace is not None else default_cache_dir()
+    if workspace is not None and not workspace.is_dir():
+        raise WorkspaceError(f"No workspace folder {workspace}: give the folder `evaluator screen` wrote to.")
+    if not root.is_dir():
+        raise WorkspaceError(f"No cache at {root} yet: it is made by the first `assess` or `screen`.")
+    return Cache(root)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
+@cache_group.command("info")
+@cache_workspace_option
+@unused_for_option("Also say how much has not been used for this many days.")
+@user_errors
+def cache_info_command(workspace: Path | None, days: float) -> None:
+    """Where the cache is, how many entries and bytes it holds, and how much has gone unused.
+
+    \b
+    Example:
+      evaluator cache info --workspace review-2025/
+      Cache review-2025/cache: 48 entries, 20.9 MB; 0 entries (0.0 MB) unused for 30 days or more.
+    """
+    entries = _existing_cache(workspace).entries()
+    stale = entries.unused_for(days)
+    click.echo(
+        f"Cache {entries.root}: {len(entries.files)} entries, {_megabytes(entries.size)}; {len(stale)} "
+        f"entries ({_megabytes(sum(size for _, size in stale))}) unused for {days:g} days or more."
+    )
+
+
+@cache_group.command("prune")
+@cache_workspace_option
+@unused_for_option("Remove the entries not used for this many days (0: every entry).")
+@user_errors
+def cache_prune_command(workspace: Path | None, days: float) -> None:
+    """Remove cache entries not used for DAYS days; the next run that needs one makes it again.
+
+    \b
+    Example:
+      evaluator cache prune --unused-for 30
+      Removed 96 entries (41.8 MB) unused for 30 days or more from /home/me/.cache/wellbeing-evaluator.
+    """
+    cache = _existing_cache(workspace)
+    removed, freed = cache.prune(days)
+    click.echo(
+        f"Removed {removed} entries ({_megabytes(freed)}) unused for {days:g} days or more from {cache.root}."
+    )
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(

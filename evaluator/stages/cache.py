@@ -6,12 +6,14 @@ entry that a later run would trust.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io
 import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +32,37 @@ _TARGETS = TypeAdapter(list[Target])
 _PACKAGE_FOLDERS = re.compile(rb"\bevaluator\.(?:stages|workspace|evaluation|review)\.")
 
 
+# The files a Cache writes: "<file sha256 or name>-<key digest><suffix>" in a folder named by its first two
+# characters, the rubric's text vectors at the top, and what an interrupted write left (files.replacing).
+_ENTRY = re.compile(r".+-[0-9a-f]{16}\.(?:document\.json|passages\.npz|kinds\.json|npz)")
+_TEXT_VECTORS = re.compile(r"text-vectors-.+\.npz")
+_UNFINISHED = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")
+
+
+@dataclasses.dataclass(frozen=True)
+class CacheEntries:
+    """What a cache holds: its files, their bytes, and how many days since each was last used."""
+
+    root: Path
+    files: list[Path]
+    sizes: list[int]
+    unused_days: list[float]
+
+    @property
+    def size(self) -> int:
+        return sum(self.sizes)
+
+    def unused_for(self, days: float) -> list[tuple[Path, int]]:
+        """The files not used for ``days`` days or more, with their bytes; an unfinished write only once
+        it is an hour old (a run may be writing it now)."""
+        rows = zip(self.files, self.sizes, self.unused_days, strict=True)
+        return [
+            (f, size)
+            for f, size, unused in rows
+            if unused >= (max(days, 1 / 24) if _UNFINISHED.fullmatch(f.name) else days)
+        ]
+
+
 class Cache:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
@@ -39,12 +72,49 @@ class Cache:
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
         return self.root / sha256[:2] / f"{sha256}-{digest}{suffix}"
 
+    def entries(self, now: float | None = None) -> CacheEntries:
+        """Every file this cache wrote, and nothing else: a workspace keeps its documents and page images
+        beside it (``cache/documents``, ``cache/pages``), and those are never counted or removed."""
+        now = time.time() if now is None else now
+        files = [
+            f
+            for folder in self.root.iterdir()
+            if folder.is_dir() and len(folder.name) == 2
+            for f in folder.iterdir()
+            if _ENTRY.fullmatch(f.name) or _UNFINISHED.fullmatch(f.name)
+        ]
+        files += [
+            f for f in self.root.iterdir() if _TEXT_VECTORS.fullmatch(f.name) or _UNFINISHED.fullmatch(f.name)
+        ]
+        stats = []
+        for f in sorted(files):
+            with contextlib.suppress(OSError):  # removed by another process meanwhile
+                stats.append((f, f.stat()))
+        return CacheEntries(
+            self.root,
+            [f for f, _ in stats],
+            [st.st_size for _, st in stats],
+            [max(0.0, (now - st.st_mtime) / 86400) for _, st in stats],
+        )
+
+    def prune(self, unused_days: float, now: float | None = None) -> tuple[int, int]:
+        """Remove the entries not used for ``unused_days`` days (0: all of them); (files, bytes) removed.
+        What is removed is made again when a document needs it, so nothing is lost but time."""
+        removed, freed = 0, 0
+        for f, size in self.entries(now).unused_for(unused_days):
+            with contextlib.suppress(FileNotFoundError):  # another prune got there first
+                f.unlink()
+                removed, freed = removed + 1, freed + size
+        return removed, freed
+
     def document(self, sha256: str, version: str) -> Document | None:
         path = self._path(sha256, version, ".document.json")
         try:
-            return Document.model_validate_json(path.read_bytes())
+            document = Document.model_validate_json(path.read_bytes())
         except (OSError, ValidationError):
             return None
+        _used(path)
+        return document
 
     def has_document(self, sha256: str, version: str) -> bool:
         return self._path(sha256, version, ".document.json").exists()
@@ -64,6 +134,7 @@ class Cache:
                 coverage = data["coverage"] if "coverage" in data.files else None
         except (OSError, KeyError, ValueError, ValidationError):
             return None
+        _used(path)
         return passages, vectors, coverage
 
     def put_passages(
@@ -85,14 +156,16 @@ class Cache:
     def kinds(self, sha256: str, key: str) -> tuple[dict[int, Kind], list[Target] | None]:
         """The kinds of a document's passages read so far (by passage index) and its targets (None if not
         stored yet), stored by ``put_kinds`` under a digest of its passages and the kinds stage's version."""
+        path = self._path(sha256, key, ".kinds.json")
         try:
-            data = json.loads(self._path(sha256, key, ".kinds.json").read_bytes())
+            data = json.loads(path.read_bytes())
             targets = data.get("targets")
-            return _KINDS.validate_python(data["kinds"]), (
-                None if targets is None else _TARGETS.validate_python(targets)
-            )
+            kinds = _KINDS.validate_python(data["kinds"])
+            read = None if targets is None else _TARGETS.validate_python(targets)
         except (OSError, KeyError, TypeError, ValueError):  # pydantic's ValidationError is a ValueError
             return {}, None
+        _used(path)
+        return kinds, read
 
     def put_kinds(self, sha256: str, key: str, kinds: dict[int, Kind], targets: list[Target] | None) -> None:
         data = {
@@ -104,14 +177,24 @@ class Cache:
     def arrays(self, name: str, key: str) -> dict[str, np.ndarray] | None:
         """Arrays stored by ``put_arrays`` under this name (what they are, in place of a file's hash) and
         key (the versions they were made with); None if absent or unreadable."""
+        path = self._path(name, key, ".npz")
         try:
-            with np.load(self._path(name, key, ".npz"), allow_pickle=False) as data:
-                return {k: data[k] for k in data.files}
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
         except (OSError, KeyError, ValueError):
             return None
+        _used(path)
+        return arrays
 
     def put_arrays(self, name: str, key: str, **arrays: np.ndarray) -> None:
         atomic_write(self._path(name, key, ".npz"), _npz(arrays))
+
+
+def _used(path: Path) -> None:
+    """Mark a cache entry as used now (its modification time), so ``prune`` keeps what is still read. A
+    cache on a read-only or shared mount is read all the same."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
 
 
 def _npz(arrays: dict[str, np.ndarray]) -> bytes:
@@ -137,6 +220,7 @@ class CachedEncoder:
         try:
             with np.load(self.path, allow_pickle=False) as data:
                 known = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+            _used(self.path)
         except (OSError, KeyError, ValueError):
             known = {}
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
