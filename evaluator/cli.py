@@ -121,13 +121,13 @@ def _read_ahead(path: Path, max_pages: int | None, cache):
     that cannot be read: the pipeline reports it."""
     from evaluator.files import file_sha256
     from evaluator.limits import ReadAhead, default_readers
-    from evaluator.stages.extract import EXTRACTOR_VERSION
+    from evaluator.stages.extract import document_version
 
     try:
         sha256 = file_sha256(path)
     except OSError:
         return None, None
-    if cache is not None and cache.has_document(sha256, EXTRACTOR_VERSION):
+    if cache is not None and cache.has_document(sha256, document_version(max_pages)):
         return None, sha256
     return ReadAhead(path, max_pages=max_pages, sha256=sha256, readers=default_readers()), sha256
 

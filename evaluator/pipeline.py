@@ -24,7 +24,7 @@ from evaluator.rubric import load_rubric, rubric_hash, wording_hash
 from evaluator.stages.cache import Cache, CachedEncoder
 from evaluator.stages.coverage import COVERAGE_VERSION, QueryTokens, query_tokens, token_coverage
 from evaluator.stages.embed import Encoder, TokenEncoder, load_encoder
-from evaluator.stages.extract import EXTRACTOR_VERSION, check_file, extract
+from evaluator.stages.extract import EXTRACTOR_VERSION, check_file, document_version, extract
 from evaluator.stages.judge import (
     JUDGE,
     JudgeModel,
@@ -174,7 +174,8 @@ class Pipeline:
         """Identifies segmented + embedded passages of a file in the cache."""
         encoder = self.encoder
         return (
-            f"{EXTRACTOR_VERSION}|{SEGMENTER_VERSION}|{encoder.weights_hash}|{encoder.precision}|{encoder.version}"
+            f"{document_version(self.max_pages)}|{SEGMENTER_VERSION}|{encoder.weights_hash}|{encoder.precision}"
+            f"|{encoder.version}"
             f"|{COVERAGE_VERSION}|{wording_hash(self.rubric)}"  # token coverage of the descriptors' wording
         )
 
@@ -202,7 +203,8 @@ class Pipeline:
         """Extract, segment, embed and match one document (cached when a cache is set). ``sha256``: the
         file's hash when the caller has it already (a screen hashes each file once, to plan)."""
         sha = sha256 or file_sha256(path)
-        document = self.cache.document(sha, EXTRACTOR_VERSION) if self.cache else None
+        version = document_version(self.max_pages)
+        document = self.cache.document(sha, version) if self.cache else None
         if document is None:
             loader = None
             if self.warm_up_while_reading:
@@ -215,7 +217,7 @@ class Pipeline:
                 if loader is not None:
                     loader.join()
             if self.cache:
-                self.cache.put_document(document, EXTRACTOR_VERSION)
+                self.cache.put_document(document, version)
         document.path = str(path)
         passages_key = self.passages_key()
         cached = self.cache.passages(sha, passages_key) if self.cache else None

@@ -71,6 +71,27 @@ def test_cli_writes_the_json_contract(tmp_path):
     assert "Hallmark" in result.output  # the readable table
 
 
+def test_a_capped_reading_is_never_served_for_a_full_assessment(tmp_path, monkeypatch):
+    """`--max-pages 2` reads two pages and says so; assessing the same file afterwards without the cap
+    reads all of it, not the two pages the cache kept (both runs share one cache)."""
+    from support import SAMPLE_CORPUS
+
+    monkeypatch.setenv("EVALUATOR_CACHE", str(tmp_path / "cache"))
+    pdf, runner = SAMPLE_CORPUS / "fenwick-hws-2025.pdf", CliRunner()
+
+    def assess(*options: str) -> dict:
+        out = tmp_path / "out.json"
+        result = runner.invoke(main, ["assess", str(pdf), "--json", str(out), *options])
+        assert result.exit_code == 0, result.output
+        return json.loads(out.read_text())
+
+    capped = assess("--max-pages", "2")
+    assert capped["document"]["pages"] == 2 and "only the first 2 of 6 pages" in capped["warnings"][0]
+    whole = assess()
+    assert whole["document"]["pages"] == 6 and whole["warnings"] == []
+    assert assess("--max-pages", "2")["document"]["pages"] == 2  # and the other way round
+
+
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare to cut the network")
 def test_assess_works_with_networking_disabled(tmp_path):
     out = tmp_path / "out.json"

@@ -249,10 +249,10 @@ def _worth_a_pool(work: list[Work], workers: int, pipeline: Pipeline) -> bool:
     re-scoring cached documents (a rubric or judge change) or a few small files."""
     if workers < 2 or len(work) < 2 or sum(pages for _, pages, _ in work) <= INLINE_MAX_PAGES:
         return False
-    from evaluator.stages.extract import EXTRACTOR_VERSION
+    from evaluator.stages.extract import document_version
 
-    cache = pipeline.cache
-    return cache is None or any(not cache.has_document(sha, EXTRACTOR_VERSION) for _, _, sha in work)
+    cache, version = pipeline.cache, document_version(pipeline.max_pages)
+    return cache is None or any(not cache.has_document(sha, version) for _, _, sha in work)
 
 
 def _terminate_as_interrupt() -> Callable[[], None]:

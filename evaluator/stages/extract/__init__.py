@@ -47,6 +47,12 @@ _SOURCES = sorted(str(p) for p in Path(__file__).parent.glob("*.py"))
 EXTRACTOR_VERSION = f"pdfplumber-{pdfplumber.__version__}+extract-{source_digest(*_SOURCES)}"
 
 
+def document_version(max_pages: int | None = None) -> str:
+    """What a cached extraction is keyed by: the extractor's version and, when the reading stopped early,
+    where (a screen with ``--max-pages 2`` must not leave a 2-page document for a later full assessment)."""
+    return EXTRACTOR_VERSION if max_pages is None else f"{EXTRACTOR_VERSION}|first-{max_pages}-pages"
+
+
 def extract(
     path: str | os.PathLike[str], *, max_pages: int | None = None, sha256: str | None = None
 ) -> Document:
