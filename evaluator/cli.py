@@ -628,9 +628,15 @@ def review(
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (csv, xlsx).")
 @click.option("--max-pages", type=click.IntRange(min=1), help="Read only the first N pages of FILE.")
+@no_cache_option
 @user_errors
 def targets(
-    file: Path | None, workspace: Path | None, fmt: str, out: Path | None, max_pages: int | None
+    file: Path | None,
+    workspace: Path | None,
+    fmt: str,
+    out: Path | None,
+    max_pages: int | None,
+    no_cache: bool,
 ) -> None:
     """List the measurable targets a strategy sets: indicator, number, direction and date.
 
@@ -649,7 +655,7 @@ def targets(
         table = tt.workspace_rows(workspace)
     else:
         assert file is not None
-        table = tt.rows(file.name, tt.file_targets(file, max_pages))
+        table = tt.rows(file.name, tt.file_targets(file, max_pages, _cache(no_cache)))
     if fmt == "table":
         from rich.console import Console
         from rich.table import Table

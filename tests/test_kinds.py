@@ -138,6 +138,43 @@ def test_targets_command_writes_csv_and_xlsx_with_inert_cells(tmp_path):
     assert cell.value == "=1+1" and cell.data_type == "s"
 
 
+@pytest.mark.model
+def test_targets_of_a_file_assess_has_read_come_from_the_cache(real_pipeline, tmp_path, monkeypatch):
+    """`evaluator targets FILE` after `assess FILE` neither extracts nor parses the file again: they share
+    the cache. `--no-cache` reads it afresh, with the same targets."""
+    import evaluator.limits
+    import evaluator.stages.kinds as kinds_module
+    from evaluator.pipeline import Pipeline
+    from evaluator.stages.cache import Cache
+
+    monkeypatch.setenv("EVALUATOR_CACHE", str(tmp_path / "cache"))
+    pdf = SAMPLE_CORPUS / "saltmarsh-bay-connection-2024.pdf"
+    assessed = Pipeline(
+        rubric=real_pipeline.rubric, encoder=real_pipeline.encoder, cache=Cache(tmp_path / "cache")
+    ).assess(pdf)
+    assert assessed.targets
+
+    def listed(*options: str) -> list[dict]:
+        out = tmp_path / "t.csv"
+        args = ["targets", str(pdf), "--format", "csv", "--out", str(out), *options]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        return list(csv.DictReader(out.open()))
+
+    read, parsed = [], []
+    extract_isolated, find_targets_ = evaluator.limits.extract_isolated, kinds_module.find_targets
+    monkeypatch.setattr(
+        evaluator.limits, "extract_isolated", lambda *a, **k: read.append(1) or extract_isolated(*a, **k)
+    )
+    monkeypatch.setattr(
+        kinds_module, "find_targets", lambda *a, **k: parsed.append(1) or find_targets_(*a, **k)
+    )
+    cached = listed()
+    assert read == [] and parsed == []
+    assert [r["text"] for r in cached] == [t.text for t in assessed.targets]
+    assert listed("--no-cache") == cached and read == [1] and parsed == [1]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -5,22 +5,39 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evaluator.errors import EvaluatorError
 from evaluator.sanitize import append_row, write_csv_rows
 from evaluator.types import Target
 
+if TYPE_CHECKING:
+    from evaluator.stages.cache import Cache
+
 FORMATS = ("table", "csv", "xlsx")
 FIELDS = ["document", "area", "page", "indicator", "number", "direction", "date", "text"]
 
 
-def file_targets(path: str | os.PathLike, max_pages: int | None = None) -> list[Target]:
-    """The targets of one file: extracted in a memory-capped child, segmented, target candidates parsed."""
+def file_targets(
+    path: str | os.PathLike, max_pages: int | None = None, cache: Cache | None = None
+) -> list[Target]:
+    """The targets of one file: extracted in a memory-capped child, segmented, target candidates parsed.
+    With a cache, a file `assess` or `targets` has read before is neither extracted nor parsed again."""
     from evaluator.limits import extract_isolated
-    from evaluator.stages.kinds import find_targets
+    from evaluator.stages.extract import check_file, document_version
+    from evaluator.stages.kinds import DocumentKinds
     from evaluator.stages.segment import segment
 
-    return find_targets(segment(extract_isolated(path, max_pages=max_pages)))
+    sha256, version = check_file(path)[2], document_version(max_pages)
+    document = cache.document(sha256, version) if cache else None
+    if document is None:
+        document = extract_isolated(path, max_pages=max_pages, sha256=sha256)
+        if cache:
+            cache.put_document(document, version)
+    kinds = DocumentKinds(segment(document), sha256, cache)
+    found = kinds.targets()
+    kinds.save()
+    return found
 
 
 def rows(document: str, targets: list[Target]) -> list[dict]:
