@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/bench_screen.py [--corpus ../shared/corpus] [--workers 2] [--repeat N] [--skip-resume]
 
 Cold: a fresh workspace, 2 worker processes. Warm, on the same workspace: after adding a cue and a
-``met_when`` pattern to a copy of the rubric (the cache re-uses extraction, passage embeddings and token
-coverage; matching and judging re-run), then after also adding a query (what a descriptor says: token
+``met_when`` pattern to a copy of the rubric (the cache re-uses extraction, passage embeddings, token
+coverage, and the kinds of passages cited before and the targets; matching and judging re-run), then after also adding a query (what a descriptor says: token
 coverage reads it, so passages are embedded again; extraction is re-used).
 Floor, measured in the same run: pdfplumber extraction alone (evaluator.stages.extract.extract, 2 spawned
 processes, largest files first) plus MiniLM embedding alone of the same passages (2 spawned processes,
