@@ -162,6 +162,14 @@ def kill_and_resume(files: list[Path], folder: Path, workers: int) -> None:
     assert len(summary.skipped) == len(before) and len(summary.ok) == len(subset) - len(before)
 
 
+def cache_size(ws: Path) -> str:
+    """What `evaluator cache info` counts in the workspace's cache: entries and megabytes."""
+    from evaluator.stages.cache import Cache
+
+    entries = Cache(ws / "cache").entries()
+    return f"{len(entries.files)} entries, {entries.size / 1e6:.1f} MB"
+
+
 def main() -> None:
     parser = corpus_parser(__doc__)
     parser.add_argument("--workers", type=int, default=2)
@@ -194,6 +202,7 @@ def main() -> None:
                 f"{60 * len(cold.ok) / cold.seconds:.1f} documents/min, peak RSS per worker "
                 f"{', '.join(f'{r:.0f}' for r in cold.worker_peak_rss_mb)} MB"
             )
+            print(f"run {run} cache after it: {cache_size(ws)}")
             extract_s, embed_s, passages, precision = floor(files, ws / "cache", args.workers)
             total = extract_s + embed_s
             print(
@@ -208,7 +217,7 @@ def main() -> None:
             warm = screen(files, ws, workers=args.workers, quiet=True, rubric=rubric)
             print(
                 f"warm (rubric edited, {edit}: {len(warm.ok)} re-scored, {len(warm.skipped)} skipped): "
-                f"{warm.seconds:.1f} s wall"
+                f"{warm.seconds:.1f} s wall; cache {cache_size(ws)}"
             )
         same = screen(files, ws, workers=args.workers, quiet=True, rubric=rubric)
         print(f"unchanged re-run: {same.line()} in {same.seconds:.1f} s")
