@@ -276,25 +276,27 @@ class DocumentKinds:
         self.passages, self.sha256, self.cache = passages, sha256, cache
         self.key = f"{passages_digest(list(passages))}|{KINDS_VERSION}"
         self.known, self._targets = cache.kinds(sha256, self.key) if cache else ({}, None)
-        self._stored = (len(self.known), self._targets is not None)
+        self._parsed = False  # something was parsed since the cache was read
 
     def of(self, which: Iterable[int]) -> dict[int, Kind]:
         """The kinds of the passages at the indices ``which``."""
         chosen = set(which)
-        if chosen - self.known.keys():  # else the parser is not even loaded
-            self.known.update(classify_passages(self.passages, chosen - self.known.keys()))
+        if missing := chosen - self.known.keys():  # else the parser is not even loaded
+            self.known.update(classify_passages(self.passages, missing))
+            self._parsed = True
         return {i: self.known[i] for i in chosen}
 
     def targets(self) -> list[Target]:
         if self._targets is None:
             self._targets = find_targets(self.passages)
+            self._parsed = True
         return self._targets
 
     def save(self) -> None:
-        """Store what was read since loading (nothing is written if nothing new was parsed)."""
-        if self.cache and (len(self.known), self._targets is not None) != self._stored:
+        """Store what was parsed since the cache was read (nothing is written if nothing was)."""
+        if self.cache and self._parsed:
             self.cache.put_kinds(self.sha256, self.key, self.known, self._targets)
-            self._stored = (len(self.known), self._targets is not None)
+            self._parsed = False
 
 
 # ---------------------------------------------------------------- classification
