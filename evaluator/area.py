@@ -168,7 +168,7 @@ def judge_area(
     kinds = {d: DocumentKinds(a.passages, a.document.sha256, pipeline.cache) for d, a in analyses.items()}
     owner = [(d, i) for d, a in analyses.items() for i in range(len(a.passages))]
 
-    def kinds_of(_: object, which: Iterable[int]) -> dict[int, Kind]:
+    def kinds_of(which: Iterable[int]) -> dict[int, Kind]:
         by_document: dict[str, dict[int, int]] = {}  # document id -> {its passage index: area index}
         for i in which:
             doc_id, local = owner[i]

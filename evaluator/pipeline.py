@@ -12,7 +12,7 @@ import gc
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,8 +61,8 @@ from evaluator.types import (
 ONEDNN_CACHE_CAPACITY = "8"
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", ONEDNN_CACHE_CAPACITY)
 
-# The kinds of the passages at some indices, each read in its document's context (kinds.classify_passages).
-KindsOf = Callable[[Sequence[Passage], Iterable[int]], dict[int, Kind]]
+# The kinds of the passages at some indices, each read in its document's context (kinds.DocumentKinds.of).
+KindsOf = Callable[[Iterable[int]], dict[int, Kind]]
 
 
 @dataclass
@@ -236,10 +236,10 @@ class Pipeline:
         return self.judge_analysis(analysis)
 
     def judge_matches(
-        self, matches: list[DescriptorMatch], passages: list[Passage], kinds_of: KindsOf = classify_passages
+        self, matches: list[DescriptorMatch], passages: list[Passage], kinds_of: KindsOf | None = None
     ) -> list[HallmarkResult]:
         """Descriptor statuses and hallmark levels from matched evidence (one document or an area), each
-        cited passage's kind (from ``kinds_of``), and for descriptors not met what was searched."""
+        cited passage's kind (from ``kinds_of``, else parsed), and for descriptors not met what was searched."""
         if self.judge is None:
             raise ValueError("this pipeline has no judge model; pass judge=load_judge()")
         results, p_met = judge_descriptors(matches, self.judge)
@@ -255,7 +255,7 @@ class Pipeline:
     def judge_analysis(self, analysis: Analysis) -> Assessment:
         document = analysis.document
         kinds = DocumentKinds(analysis.passages, document.sha256, self.cache)
-        hallmarks = self.judge_matches(analysis.matches, analysis.passages, lambda _, which: kinds.of(which))
+        hallmarks = self.judge_matches(analysis.matches, analysis.passages, kinds.of)
         targets = kinds.targets()
         kinds.save()
         return Assessment(
@@ -301,13 +301,13 @@ def describe_evidence(
     results: list[DescriptorResult],
     passages: list[Passage],
     matches: list[DescriptorMatch],
-    kinds_of: KindsOf = classify_passages,
+    kinds_of: KindsOf | None = None,
 ) -> None:
     """Set each cited passage's kind, and for descriptors judged not met what was searched: the queries,
     cues, how many passages were considered and the closest ones (marked as not evidence)."""
     index = {p.id: i for i, p in enumerate(passages)}
     cited = {index[e.passage_id] for r in results for e in r.evidence if e.passage_id in index}
-    kinds = kinds_of(passages, cited)
+    kinds = kinds_of(cited) if kinds_of else classify_passages(passages, cited)
     by_id = {m.descriptor.id: m for m in matches}
     for r in results:
         for e in r.evidence:
