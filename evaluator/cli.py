@@ -392,7 +392,7 @@ def with_gold_options(func):
     return func
 
 
-def _kind_report(docs_dir: Path) -> str:
+def _kind_report(docs_dir: Path, cache) -> str:
     """Evidence kinds against the hand-labelled passages (a source checkout's tests/expectations/kinds.tsv),
     for the labelled documents found in DOCS or the sample corpus."""
     from evaluator.evaluation.kinds import default_labels_path, kind_agreement, load_labels
@@ -401,7 +401,7 @@ def _kind_report(docs_dir: Path) -> str:
     if not labels.is_file():
         return ""
     sample = Path(__file__).resolve().parents[1] / "corpus"
-    report = kind_agreement(load_labels(labels), [docs_dir, sample])
+    report = kind_agreement(load_labels(labels), [docs_dir, sample], cache)
     if not report.n:
         return ""
     target = report.recall("target")
@@ -460,16 +460,17 @@ def evaluate(
     areas = load_areas(areas_file) if areas_file else []
 
     progress = None if quiet else (lambda doc_id: click.echo(f"analysing {doc_id}", err=True))
+    cache = _cache(no_cache)
     report = run_evaluation(
         gold_dir,
         docs_dir,
-        pipeline=Pipeline(judge=None, ranker=None, cache=_cache(no_cache)),
+        pipeline=Pipeline(judge=None, ranker=None, cache=cache),
         baselines=not no_baselines,
         progress=progress,
         areas=areas,
     )
     click.echo(to_markdown(report))
-    kinds = _kind_report(docs_dir)
+    kinds = _kind_report(docs_dir, cache)
     if kinds:
         click.echo(kinds)
     if report_out:

@@ -24,7 +24,7 @@ from evaluator.rubric import load_rubric, rubric_hash, wording_hash
 from evaluator.stages.cache import Cache, CachedEncoder
 from evaluator.stages.coverage import COVERAGE_VERSION, QueryTokens, query_tokens, token_coverage
 from evaluator.stages.embed import Encoder, TokenEncoder, load_encoder
-from evaluator.stages.extract import EXTRACTOR_VERSION, check_file, document_version, extract
+from evaluator.stages.extract import EXTRACTOR_VERSION, check_file, document_version, extract, read_document
 from evaluator.stages.judge import (
     JUDGE,
     JudgeModel,
@@ -160,6 +160,19 @@ class Pipeline:
         load_parser()
         gc.freeze()
 
+    def _extract_warming_up(self, path: str | os.PathLike, **options) -> Document:
+        """``self.extractor``, loading the models in a thread meanwhile if ``warm_up_while_reading``."""
+        loader = None
+        if self.warm_up_while_reading:
+            self.warm_up_while_reading = False
+            loader = threading.Thread(target=self._warm_up_quietly, name="evaluator-warm-up", daemon=True)
+            loader.start()
+        try:
+            return self.extractor(path, **options)
+        finally:
+            if loader is not None:
+                loader.join()
+
     def _warm_up_quietly(self) -> None:
         try:
             self.warm_up()
@@ -203,21 +216,9 @@ class Pipeline:
         """Extract, segment, embed and match one document (cached when a cache is set). ``sha256``: the
         file's hash when the caller has it already (a screen hashes each file once, to plan)."""
         sha = sha256 or file_sha256(path)
-        version = document_version(self.max_pages)
-        document = self.cache.document(sha, version) if self.cache else None
-        if document is None:
-            loader = None
-            if self.warm_up_while_reading:
-                self.warm_up_while_reading = False
-                loader = threading.Thread(target=self._warm_up_quietly, name="evaluator-warm-up", daemon=True)
-                loader.start()
-            try:
-                document = self.extractor(path, max_pages=self.max_pages, sha256=sha)
-            finally:
-                if loader is not None:
-                    loader.join()
-            if self.cache:
-                self.cache.put_document(document, version)
+        document = read_document(
+            path, self.cache, max_pages=self.max_pages, sha256=sha, extractor=self._extract_warming_up
+        )
         document.path = str(path)
         passages_key = self.passages_key()
         cached = self.cache.passages(sha, passages_key) if self.cache else None

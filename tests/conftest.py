@@ -45,3 +45,24 @@ def database(request) -> str | None:
     if request.param == "sqlite":
         return None
     return request.getfixturevalue("postgres").new_database()
+
+
+@pytest.fixture(scope="session")
+def gold_report(tmp_path_factory):
+    """`evaluator evaluate` on ../shared (with its areas), run once per session: (printed output, the
+    report's base path: OUT.json, OUT.md, OUT.html). The evaluate tests and the agreement notebook read it."""
+    from click.testing import CliRunner
+    from support import REPO, SHARED_CORPUS, SHARED_GOLD
+
+    from evaluator.cli import main
+
+    if not SHARED_GOLD.exists():
+        pytest.skip("../shared/gold not available")
+    out = tmp_path_factory.mktemp("eval") / "report"
+    areas = (
+        REPO / "benchmarks" / "shared-areas.tsv"
+    )  # West Sussex JHWS 2019 with its consultation, EIR and JSNA
+    args = ["evaluate", "--gold", str(SHARED_GOLD), "--docs", str(SHARED_CORPUS), "--report", str(out)]
+    result = CliRunner().invoke(main, [*args, "--areas", str(areas), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return result.output, out

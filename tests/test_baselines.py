@@ -91,6 +91,32 @@ def test_dense_scorer_with_fake_encoder_cites_the_matching_page():
     assert len(doc.pages["1.A.1"]) == len(set(doc.pages["1.A.1"])) <= 3
 
 
+def test_dense_baseline_embeds_a_document_once_per_cache(tmp_path):
+    """`evaluator evaluate` run again (after a judge or rubric-cue change) does not embed the baseline's
+    chunks again: they come from the cache, with the same scores. Other text is embedded."""
+    from evaluator.stages.cache import Cache
+
+    class Counting(WordEncoder):
+        weights_hash, precision, version = "fake-weights", "float32", "1"
+
+        def __init__(self) -> None:
+            self.texts: list[str] = []
+
+        def encode(self, texts: list[str]) -> np.ndarray:
+            self.texts += texts
+            return super().encode(texts)
+
+    cache = Cache(tmp_path / "cache")
+    first_encoder, again_encoder = Counting(), Counting()
+    first = DenseScorer(DESCRIPTORS, first_encoder, cache=cache).score_document(PAGES)
+    again = DenseScorer(DESCRIPTORS, again_encoder, cache=cache).score_document(PAGES)
+    assert len(first_encoder.texts) > len(DESCRIPTORS) and again_encoder.texts == []
+    assert (again.scores, again.pages) == (first.scores, first.pages)
+    edited = [(1, "A new page about anchor institutions.")]
+    DenseScorer(DESCRIPTORS, again_encoder, cache=cache).score_document(edited)
+    assert again_encoder.texts == ["A new page about anchor institutions."]
+
+
 def test_empty_document_scores_zero():
     doc = BM25Scorer(DESCRIPTORS).score_document([(1, ""), (2, "  ")])
     assert doc.scores == {d.id: 0.0 for d in DESCRIPTORS} and doc.pages["1.A.1"] == []

@@ -11,16 +11,13 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
 from support import REPO, SHARED_CORPUS, SHARED_GOLD
 
-from evaluator.cli import main
 from evaluator.evaluation import BASELINE_DENSE, BASELINE_KEYWORD, TOOL, TOOL_PREVIOUS
 from evaluator.stages.judge import JUDGE
 
 pytestmark = pytest.mark.model
 
-AREAS = REPO / "benchmarks" / "shared-areas.tsv"  # West Sussex JHWS 2019 with its consultation, EIR and JSNA
 
 FLOORS = {  # figure -> the floor it must reach
     "hallmark kappa": 0.5,
@@ -50,37 +47,19 @@ def _figures(scores: dict) -> dict[str, float]:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    if not SHARED_GOLD.exists():
-        pytest.skip("../shared/gold not available")
-    out = tmp_path_factory.mktemp("eval") / "report"
-    result = CliRunner().invoke(
-        main,
-        [
-            "evaluate",
-            "--gold",
-            str(SHARED_GOLD),
-            "--docs",
-            str(SHARED_CORPUS),
-            "--report",
-            str(out),
-            "--areas",
-            str(AREAS),
-            "--quiet",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    assert "| Hallmark level, quadratic-weighted kappa |" in result.output
-    assert "## Evidence kinds" in result.output and "| target |" in result.output
+def report(gold_report):
+    output, out = gold_report
+    assert "| Hallmark level, quadratic-weighted kappa |" in output
+    assert "## Evidence kinds" in output and "| target |" in output
     # per length band, beside page hit and MRR: how often the quoted passage is among the top 10
-    assert "| evaluator: quote in top 10 |" in result.output
-    assert "## How far these figures could move with other documents (95% intervals)" in result.output
+    assert "| evaluator: quote in top 10 |" in output
+    assert "## How far these figures could move with other documents (95% intervals)" in output
     assert out.with_suffix(".md").exists() and out.with_suffix(".html").exists()
     data = json.loads(out.with_suffix(".json").read_text())
     # how many reviewers' quotes could be found at all: what an extraction change moves
     tool = data["systems"][TOOL]
     found = f"for {tool['ranking']['n']} of the {tool['evidence']['n']} descriptors they credited"
-    assert found in " ".join(result.output.split())
+    assert found in " ".join(output.split())
     return data
 
 

@@ -12,7 +12,7 @@ import sys
 
 import nbformat
 import pytest
-from support import REPO, SHARED_CORPUS, SHARED_GOLD
+from support import REPO
 
 NOTEBOOKS = REPO / "notebooks"
 NAMES = ["corpus-overview.ipynb", "agreement.ipynb"]
@@ -35,6 +35,7 @@ def kernel_env(tmp_path, monkeypatch):
     )
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the notebooks draw inline
+    monkeypatch.delenv("EVALUATOR_REPORT", raising=False)  # the agreement notebook evaluates, unless told
     monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # no debugger warning on stderr
     return tmp_path
 
@@ -96,17 +97,21 @@ def test_corpus_overview_notebook(kernel_env, monkeypatch):
 
 
 @pytest.mark.model
-def test_agreement_notebook(kernel_env, monkeypatch):
+def test_agreement_notebook_shows_a_saved_report(kernel_env, monkeypatch, gold_report):
+    """An analyst who has run `evaluator evaluate --report OUT` explores OUT.json in the notebook without
+    evaluating again: the figures it shows are the report's, and the evidence is drawn from the documents."""
+    report = json.loads(gold_report[1].with_suffix(".json").read_text())
     figures = kernel_env / "figures"
     monkeypatch.setenv("EVALUATOR_FIGURES", str(figures))
+    monkeypatch.setenv("EVALUATOR_REPORT", str(gold_report[1].with_suffix(".json")))
     for var in ("EVALUATOR_GOLD", "EVALUATOR_DOCS"):
         monkeypatch.delenv(var, raising=False)  # the defaults: ../shared beside the repo
     nb = run_notebook("agreement.ipynb")
     text = output_text(nb)
-    if not (SHARED_GOLD.is_dir() and SHARED_CORPUS.is_dir()):
-        assert "**Skipped:**" in text and images(nb) == 0
-        return
-    assert "quadratic-weighted kappa" in text
+    assert f"From the saved report `{gold_report[1].with_suffix('.json')}` of {report['created_at']}." in text
+    tool = next(iter(report["systems"].values()))
+    assert f"quadratic-weighted kappa **{tool['hallmarks']['kappa_quadratic']:.2f}**" in text
+    assert f"3-class kappa **{tool['descriptors']['kappa']:.2f}**" in text
     assert (figures / "confusion.png").stat().st_size > 5000
     assert (figures / "kappa-per-hallmark.png").stat().st_size > 5000
     assert images(nb) == 2

@@ -28,6 +28,7 @@ import numpy as np
 from rank_bm25 import BM25Okapi
 
 from evaluator.evaluation.metrics import STATUS_INDEX, DocPrediction
+from evaluator.stages.cache import Cache, encode_stored
 from evaluator.stages.judge import level_from_statuses
 from evaluator.stages.lexical import tokenize
 from evaluator.types import STATUSES, Descriptor, Rubric
@@ -129,13 +130,14 @@ class DenseScorer(BaselineScorer):
         encoder: Encoder,
         chunk_size: int = 500,
         normalise: str = "none",
+        cache: Cache | None = None,
     ):
         super().__init__(descriptors, chunk_size, normalise)
-        self.encoder = encoder
-        self._queries = _unit(encoder.encode([d.text for d in self.descriptors]))
+        self.encoder, self.cache = encoder, cache  # with a cache, a document's chunks are embedded once
+        self._queries = _unit(encode_stored(encoder, [d.text for d in self.descriptors], cache))
 
     def chunk_scores(self, chunks: list[Chunk]) -> np.ndarray:
-        return self._queries @ _unit(self.encoder.encode([c.text for c in chunks])).T
+        return self._queries @ _unit(encode_stored(self.encoder, [c.text for c in chunks], self.cache)).T
 
 
 # ------------------------------------------------------------------ thresholds

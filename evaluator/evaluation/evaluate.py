@@ -303,7 +303,7 @@ def baseline_predictions(
     descriptors = pipeline.rubric.descriptors
     scorers = {
         BASELINE_KEYWORD: BM25Scorer(descriptors),
-        BASELINE_DENSE: DenseScorer(descriptors, pipeline.encoder),
+        BASELINE_DENSE: DenseScorer(descriptors, pipeline.encoder, cache=pipeline.cache),
     }
     out = {}
     for name, scorer in scorers.items():

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluator.errors import EvaluatorError
-from evaluator.stages.extract import extract
+from evaluator.stages.cache import Cache
+from evaluator.stages.extract import read_document
 from evaluator.stages.kinds import classify_passages
 from evaluator.stages.segment import segment
 from evaluator.types import KINDS, Passage
@@ -102,9 +103,11 @@ def find_document(doc_id: str, folders: list[Path]) -> Path | None:
     return None
 
 
-def kind_agreement(labels: list[KindLabel], folders: list[str | Path]) -> KindReport:
+def kind_agreement(
+    labels: list[KindLabel], folders: list[str | Path], cache: Cache | None = None
+) -> KindReport:
     """Classify every labelled passage in its document and compare with its label. Labels whose document
-    is in none of ``folders`` are skipped."""
+    is in none of ``folders`` are skipped. With a cache, a document read before is not read again."""
     dirs = [Path(f) for f in folders]
     report = KindReport()
     by_doc: dict[str, list[KindLabel]] = {}
@@ -114,7 +117,7 @@ def kind_agreement(labels: list[KindLabel], folders: list[str | Path]) -> KindRe
         path = find_document(doc_id, dirs)
         if path is None:
             continue
-        passages: list[Passage] = segment(extract(path))
+        passages: list[Passage] = segment(read_document(path, cache))
         index = {(p.page, p.text): i for i, p in enumerate(passages)}
         wanted = {lab: index.get((lab.page, lab.text)) for lab in by_doc[doc_id]}
         kinds = classify_passages(passages, [i for i in wanted.values() if i is not None])

@@ -233,6 +233,21 @@ class CachedEncoder:
         return np.stack([known[k] for k in keys]).astype(np.float32)
 
 
+def encode_stored(encoder: Encoder, texts: list[str], cache: Cache | None) -> np.ndarray:
+    """``encoder.encode(texts)``, kept in the cache as one entry named by a digest of the texts in order:
+    a list embedded before (the dense baseline's chunks of one document) is read back, not embedded."""
+    if cache is None:
+        return encoder.encode(texts)
+    name = hashlib.sha256("\x00".join(texts).encode()).hexdigest()
+    key = f"texts|{encoder.weights_hash}|{encoder.precision}|{encoder.version}"
+    stored = cache.arrays(name, key)
+    if stored is not None and stored.get("vectors", np.empty(0)).shape[:1] == (len(texts),):
+        return stored["vectors"]
+    vectors = encoder.encode(texts)
+    cache.put_arrays(name, key, vectors=vectors)
+    return vectors
+
+
 def passages_digest(passages: list[Passage]) -> str:
     """A digest of passages as stored (text, page, box, headings, block kind): what is read from them."""
     return hashlib.sha256(_PASSAGES.dump_json(passages)).hexdigest()[:16]

@@ -24,17 +24,12 @@ def file_targets(
     """The targets of one file: extracted in a memory-capped child, segmented, target candidates parsed.
     With a cache, a file `assess` or `targets` has read before is neither extracted nor parsed again."""
     from evaluator.limits import extract_isolated
-    from evaluator.stages.extract import check_file, document_version
+    from evaluator.stages.extract import read_document
     from evaluator.stages.kinds import DocumentKinds
     from evaluator.stages.segment import segment
 
-    sha256, version = check_file(path)[2], document_version(max_pages)
-    document = cache.document(sha256, version) if cache else None
-    if document is None:
-        document = extract_isolated(path, max_pages=max_pages, sha256=sha256)
-        if cache:
-            cache.put_document(document, version)
-    kinds = DocumentKinds(segment(document), sha256, cache)
+    document = read_document(path, cache, max_pages=max_pages, extractor=extract_isolated)
+    kinds = DocumentKinds(segment(document), document.sha256, cache)
     found = kinds.targets()
     kinds.save()
     return found
