@@ -21,10 +21,10 @@ import numpy as np
 
 from evaluator import __version__
 from evaluator.rubric import load_rubric, rubric_hash, wording_hash
-from evaluator.stages.cache import Cache, CachedEncoder
+from evaluator.stages.cache import Cache, CachedEncoder, read_document
 from evaluator.stages.coverage import COVERAGE_VERSION, QueryTokens, query_tokens, token_coverage
 from evaluator.stages.embed import Encoder, TokenEncoder, load_encoder
-from evaluator.stages.extract import EXTRACTOR_VERSION, check_file, document_version, extract, read_document
+from evaluator.stages.extract import EXTRACTOR_VERSION, check_file, document_version, extract
 from evaluator.stages.judge import (
     JUDGE,
     JudgeModel,

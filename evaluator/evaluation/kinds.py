@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluator.errors import EvaluatorError
-from evaluator.stages.cache import Cache
-from evaluator.stages.extract import read_document
+from evaluator.stages.cache import Cache, read_document
 from evaluator.stages.kinds import classify_passages
 from evaluator.stages.segment import segment
 from evaluator.types import KINDS, Passage

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -231,6 +232,29 @@ class CachedEncoder:
         if not keys:
             return self.encoder.encode([])  # the encoder's own empty shape, (0, dim)
         return np.stack([known[k] for k in keys]).astype(np.float32)
+
+
+def read_document(
+    path: str | os.PathLike[str],
+    cache: Cache | None,
+    *,
+    max_pages: int | None = None,
+    sha256: str | None = None,
+    extractor: Callable[..., Document] | None = None,
+) -> Document:
+    """The file's ``Document`` from the cache, else read by ``extractor`` (default ``extract``; or one that
+    reads in a memory-capped child) and stored there: a file read once, by any command, is not read again.
+    (Here rather than in ``extract``: every module there is part of the extractor's version.)"""
+    from evaluator.stages.extract import check_file, document_version, extract
+
+    sha256 = check_file(path, sha256)[2]
+    version = document_version(max_pages)
+    document = cache.document(sha256, version) if cache else None
+    if document is None:
+        document = (extractor or extract)(path, max_pages=max_pages, sha256=sha256)
+        if cache:
+            cache.put_document(document, version)
+    return document
 
 
 def encode_stored(encoder: Encoder, texts: list[str], cache: Cache | None) -> np.ndarray:

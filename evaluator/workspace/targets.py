@@ -24,7 +24,7 @@ def file_targets(
     """The targets of one file: extracted in a memory-capped child, segmented, target candidates parsed.
     With a cache, a file `assess` or `targets` has read before is neither extracted nor parsed again."""
     from evaluator.limits import extract_isolated
-    from evaluator.stages.extract import read_document
+    from evaluator.stages.cache import read_document
     from evaluator.stages.kinds import DocumentKinds
     from evaluator.stages.segment import segment
 

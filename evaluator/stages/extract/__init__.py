@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pdfplumber
 
@@ -28,9 +26,6 @@ from evaluator.stages.extract.files import MAX_TEXT_BYTES, TEXT_SUFFIXES, check_
 from evaluator.stages.extract.pdf import PageRange, finish_pdf, read_page_range, read_pdf
 from evaluator.stages.extract.text import clean_text
 from evaluator.types import Document
-
-if TYPE_CHECKING:
-    from evaluator.stages.cache import Cache
 
 __all__ = [
     "EXTRACTOR_VERSION",
@@ -42,7 +37,6 @@ __all__ = [
     "extract",
     "finish_ranges",
     "page_ranges",
-    "read_document",
     "read_range",
 ]
 
@@ -76,26 +70,6 @@ def extract(
         return read_text_file(file, shown, sha256)
     _check_pdf_header(shown, data_head)
     return read_pdf(file, shown, sha256, max_pages)
-
-
-def read_document(
-    path: str | os.PathLike[str],
-    cache: Cache | None,
-    *,
-    max_pages: int | None = None,
-    sha256: str | None = None,
-    extractor: Callable[..., Document] = extract,
-) -> Document:
-    """The file's ``Document`` from the cache, else read by ``extractor`` (``extract``, or one that reads
-    in a memory-capped child) and stored there: a file read once, by any command, is not read again."""
-    sha256 = check_file(path, sha256)[2]
-    version = document_version(max_pages)
-    document = cache.document(sha256, version) if cache else None
-    if document is None:
-        document = extractor(path, max_pages=max_pages, sha256=sha256)
-        if cache:
-            cache.put_document(document, version)
-    return document
 
 
 def _check_pdf_header(shown: str, data_head: bytes) -> None:
