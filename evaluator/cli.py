@@ -8,11 +8,15 @@ from __future__ import annotations
 import functools
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from evaluator import __version__
 from evaluator.errors import EvaluatorError
+
+if TYPE_CHECKING:
+    from evaluator.stages.cache import Cache
 
 
 def user_errors(func):
@@ -109,7 +113,7 @@ def _workspace(
     return Workspace(location, database=database, create=create, **kwargs)
 
 
-def _cache(no_cache: bool):
+def _cache(no_cache: bool) -> Cache | None:
     from evaluator.stages.cache import Cache, default_cache_dir
 
     return None if no_cache else Cache(default_cache_dir())
@@ -392,7 +396,7 @@ def with_gold_options(func):
     return func
 
 
-def _kind_report(docs_dir: Path, cache) -> str:
+def _kind_report(docs_dir: Path, cache: Cache | None) -> str:
     """Evidence kinds against the hand-labelled passages (a source checkout's tests/expectations/kinds.tsv),
     for the labelled documents found in DOCS or the sample corpus."""
     from evaluator.evaluation.kinds import default_labels_path, kind_agreement, load_labels

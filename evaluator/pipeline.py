@@ -215,11 +215,10 @@ class Pipeline:
     def analyse(self, path: str | os.PathLike, sha256: str | None = None) -> Analysis:
         """Extract, segment, embed and match one document (cached when a cache is set). ``sha256``: the
         file's hash when the caller has it already (a screen hashes each file once, to plan)."""
-        sha = sha256 or file_sha256(path)
         document = read_document(
-            path, self.cache, max_pages=self.max_pages, sha256=sha, extractor=self._extract_warming_up
+            path, self.cache, max_pages=self.max_pages, sha256=sha256, extractor=self._extract_warming_up
         )
-        document.path = str(path)
+        document.path, sha = str(path), document.sha256
         passages_key = self.passages_key()
         cached = self.cache.passages(sha, passages_key) if self.cache else None
         if cached is None:

@@ -59,9 +59,8 @@ def gold_report(tmp_path_factory):
     if not SHARED_GOLD.exists():
         pytest.skip("../shared/gold not available")
     out = tmp_path_factory.mktemp("eval") / "report"
-    areas = (
-        REPO / "benchmarks" / "shared-areas.tsv"
-    )  # West Sussex JHWS 2019 with its consultation, EIR and JSNA
+    # the areas: West Sussex JHWS 2019 with its consultation, EIR and JSNA
+    areas = REPO / "benchmarks" / "shared-areas.tsv"
     args = ["evaluate", "--gold", str(SHARED_GOLD), "--docs", str(SHARED_CORPUS), "--report", str(out)]
     result = CliRunner().invoke(main, [*args, "--areas", str(areas), "--quiet"])
     assert result.exit_code == 0, result.output
