@@ -100,15 +100,16 @@ def test_corpus_overview_notebook(kernel_env, monkeypatch):
 def test_agreement_notebook_shows_a_saved_report(kernel_env, monkeypatch, gold_report):
     """An analyst who has run `evaluator evaluate --report OUT` explores OUT.json in the notebook without
     evaluating again: the figures it shows are the report's, and the evidence is drawn from the documents."""
-    report = json.loads(gold_report[1].with_suffix(".json").read_text())
+    saved = gold_report[1].with_suffix(".json")
+    report = json.loads(saved.read_text())
     figures = kernel_env / "figures"
     monkeypatch.setenv("EVALUATOR_FIGURES", str(figures))
-    monkeypatch.setenv("EVALUATOR_REPORT", str(gold_report[1].with_suffix(".json")))
+    monkeypatch.setenv("EVALUATOR_REPORT", str(saved))
     for var in ("EVALUATOR_GOLD", "EVALUATOR_DOCS"):
         monkeypatch.delenv(var, raising=False)  # the defaults: ../shared beside the repo
     nb = run_notebook("agreement.ipynb")
     text = output_text(nb)
-    assert f"From the saved report `{gold_report[1].with_suffix('.json')}` of {report['created_at']}." in text
+    assert f"From the saved report `{saved}` of {report['created_at']}." in text
     tool = next(iter(report["systems"].values()))
     assert f"quadratic-weighted kappa **{tool['hallmarks']['kappa_quadratic']:.2f}**" in text
     assert f"3-class kappa **{tool['descriptors']['kappa']:.2f}**" in text
